@@ -1,0 +1,40 @@
+# Two commands do everything: `make quickstart` and `make test`. Both bootstrap .venv themselves.
+SHELL := /bin/bash
+VENV := .venv
+UV := $(VENV)/bin/uv
+UV_VERSION := 0.13.9
+export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
+export UV_NO_PROGRESS := 1
+
+.PHONY: bootstrap quickstart test test-all lint format bench clean
+
+$(VENV)/.synced: pyproject.toml uv.lock
+	@test -x $(UV) || { python3 -m venv $(VENV) && $(VENV)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION); }
+	$(UV) sync --frozen --inexact --quiet
+	@touch $@
+
+bootstrap: $(VENV)/.synced
+
+quickstart: bootstrap
+	$(VENV)/bin/headwater quickstart
+
+lint: bootstrap
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/mypy
+
+format: bootstrap
+	$(VENV)/bin/ruff format src tests bench
+	$(VENV)/bin/ruff check --fix src tests bench
+
+test: lint
+	$(VENV)/bin/pytest -m "not slow"
+
+test-all: lint
+	$(VENV)/bin/pytest
+
+bench: bootstrap
+	$(VENV)/bin/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache

@@ -1,0 +1,363 @@
+"""Every public Headwater error, grouped by how a caller recovers from it.
+
+::
+
+    HeadwaterError
+    ├── GatewayError                  request rejected before it reaches a service (Adobe gateway shape)
+    │   ├── MissingTokenError         403 403010
+    │   ├── InvalidTokenError         401 401013
+    │   ├── MissingApiKeyError        403 403000
+    │   ├── InvalidApiKeyError        403 403003
+    │   ├── MissingOrgError           400 400003
+    │   ├── OrgMismatchError          403 403025
+    │   └── ContentTypeError          400 (placeholder problem shape)
+    ├── ConfigurationError            the product is misconfigured (settings, key file)
+    ├── ServiceError                  answered in the Flow Service error envelope (code + status)
+    │   ├── InvalidRequestError       400: the request is wrong; fix it and resend
+    │   │   ├── ValidationError       400 with a list of field errors
+    │   │   ├── InvalidSpecError      1413
+    │   │   ├── AuthSpecNotFoundError 1415
+    │   │   ├── ImmutableFieldError   1414
+    │   │   ├── MissingIfMatchError   1403
+    │   │   ├── UnsupportedPatchOpError 1434
+    │   │   ├── PatchError            1455
+    │   │   ├── FilterError           144x (property= filters)
+    │   │   ├── SortError             1432 / 1433
+    │   │   ├── LimitWithCountError   1401
+    │   │   ├── StateNotAllowedError  1410
+    │   │   ├── InvalidTransitionError 1422
+    │   │   ├── DependentsExistError  1418
+    │   │   └── PayloadTooLargeError  413
+    │   ├── NotFoundError             404 (unknown id, or hidden by tenancy)
+    │   │   └── SandboxNotFoundError  2100
+    │   ├── PreconditionFailedError   412 1404 (stale etag)
+    │   └── InternalError             500 1102
+    └── SyncError                     raised while moving data
+        ├── FatalSyncError            do not retry the run
+        │   ├── SourceAuthError       credentials revoked / invalid / missing scopes
+        │   ├── FatalSourceError      4xx from the source that retrying cannot fix
+        │   └── DestinationError      the lake refused the write (e.g. incompatible type change)
+        ├── RetriableSyncError        retry with backoff
+        │   ├── RetriableSourceError  429, 5xx, timeouts, connection resets
+        │   └── LeaseLostError        another worker owns the run now
+        └── SkippableSyncError        count it, keep going
+            └── InvalidRecordError
+
+Each :class:`ServiceError` carries ``code``, ``http_status`` and ``title`` class attributes, so the
+API layer only renders them (``headwater.api.errors``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+__all__ = [
+    "AuthSpecNotFoundError",
+    "ConfigurationError",
+    "ContentTypeError",
+    "DependentsExistError",
+    "DestinationError",
+    "FatalSourceError",
+    "FatalSyncError",
+    "FieldError",
+    "FilterError",
+    "GatewayError",
+    "HeadwaterError",
+    "ImmutableFieldError",
+    "InternalError",
+    "InvalidApiKeyError",
+    "InvalidRecordError",
+    "InvalidRequestError",
+    "InvalidSpecError",
+    "InvalidTokenError",
+    "InvalidTransitionError",
+    "LeaseLostError",
+    "LimitWithCountError",
+    "MissingApiKeyError",
+    "MissingIfMatchError",
+    "MissingOrgError",
+    "MissingTokenError",
+    "NotFoundError",
+    "OrgMismatchError",
+    "PatchError",
+    "PayloadTooLargeError",
+    "PreconditionFailedError",
+    "RetriableSourceError",
+    "RetriableSyncError",
+    "SandboxNotFoundError",
+    "ServiceError",
+    "SkippableSyncError",
+    "SortError",
+    "SourceAuthError",
+    "StateNotAllowedError",
+    "SyncError",
+    "UnsupportedPatchOpError",
+    "ValidationError",
+]
+
+
+class HeadwaterError(Exception):
+    """Root of every error Headwater raises on purpose."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+
+    def attrs(self) -> dict[str, Any]:
+        """Structured fields for logs."""
+        return {"error": type(self).__name__, "message": self.message}
+
+
+class ConfigurationError(HeadwaterError):
+    """Settings, key material or deployment are wrong; an operator must fix them."""
+
+
+# --------------------------------------------------------------------------- gateway
+
+
+class GatewayError(HeadwaterError):
+    """Rejected at the gateway; rendered as ``{"error_code", "message"}`` like Adobe's gateway."""
+
+    error_code: ClassVar[str] = ""
+    http_status: ClassVar[int] = 403
+    default_message: ClassVar[str] = ""
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or self.default_message)
+
+
+class MissingTokenError(GatewayError):
+    error_code = "403010"
+    http_status = 403
+    default_message = "Oauth token is missing."
+
+
+class InvalidTokenError(GatewayError):
+    error_code = "401013"
+    http_status = 401
+    default_message = "Oauth token is not valid"
+
+
+class MissingApiKeyError(GatewayError):
+    error_code = "403000"
+    http_status = 403
+    default_message = "Api Key is required"
+
+
+class InvalidApiKeyError(GatewayError):
+    error_code = "403003"
+    http_status = 403
+    default_message = "Api Key is invalid"
+
+
+class MissingOrgError(GatewayError):
+    error_code = "400003"
+    http_status = 400
+    default_message = "Missing header x-gw-ims-org-id"
+
+
+class OrgMismatchError(GatewayError):
+    error_code = "403025"
+    http_status = 403
+    default_message = "Profile is not valid"
+
+
+class ContentTypeError(GatewayError):
+    """Missing or wrong ``Content-Type`` on a request with a body (Adobe's placeholder shape)."""
+
+    error_code = ""
+    http_status = 400
+    default_message = "A valid content-type must be specified"
+
+
+# --------------------------------------------------------------------------- service
+
+
+class FieldError(dict[str, str]):
+    """One invalid field: ``{"field": "auth.params.clientId", "message": "..."}``."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(field=field, message=message)
+
+
+class ServiceError(HeadwaterError):
+    """An error answered in the Flow Service envelope (``FLOW-{code}-{status}``)."""
+
+    code: ClassVar[str] = "1102"
+    http_status: ClassVar[int] = 500
+    title: ClassVar[str] = "Internal error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        resource_id: str | None = None,
+        resource_type: str | None = None,
+        details: list[FieldError] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.resource_id = resource_id
+        self.resource_type = resource_type
+        self.details = details or []
+
+
+class InvalidRequestError(ServiceError):
+    code = "1100"
+    http_status = 400
+    title = "Bad request"
+
+
+class ValidationError(InvalidRequestError):
+    code = "1455"
+    title = "Validation error"
+
+
+class InvalidSpecError(InvalidRequestError):
+    code = "1413"
+    title = "Invalid spec id"
+
+
+class AuthSpecNotFoundError(InvalidRequestError):
+    code = "1415"
+    title = "Auth spec not found"
+
+
+class ImmutableFieldError(InvalidRequestError):
+    code = "1414"
+    title = "Field cannot be updated"
+
+
+class MissingIfMatchError(InvalidRequestError):
+    code = "1403"
+    title = "If-Match header missing"
+
+
+class UnsupportedPatchOpError(InvalidRequestError):
+    code = "1434"
+    title = "Unsupported patch operation"
+
+
+class PatchError(InvalidRequestError):
+    code = "1455"
+    title = "Patch validation error"
+
+
+class FilterError(InvalidRequestError):
+    """A ``property=`` filter is malformed; ``code`` is chosen per failure (1440-1454)."""
+
+    code = "1451"
+    title = "Invalid filter"
+
+    def __init__(self, message: str, *, code: str = "1451") -> None:
+        super().__init__(message)
+        self.instance_code = code
+
+
+class SortError(InvalidRequestError):
+    code = "1433"
+    title = "Invalid orderby"
+
+    def __init__(self, message: str, *, code: str = "1433") -> None:
+        super().__init__(message)
+        self.instance_code = code
+
+
+class LimitWithCountError(InvalidRequestError):
+    code = "1401"
+    title = "Invalid query parameters"
+
+
+class StateNotAllowedError(InvalidRequestError):
+    code = "1410"
+    title = "State not allowed"
+
+
+class InvalidTransitionError(InvalidRequestError):
+    code = "1422"
+    title = "Invalid state transition"
+
+
+class DependentsExistError(InvalidRequestError):
+    code = "1418"
+    title = "Resource in use"
+
+
+class PayloadTooLargeError(InvalidRequestError):
+    code = "1405"
+    http_status = 413
+    title = "Payload too large"
+
+
+class NotFoundError(ServiceError):
+    code = "1101"
+    http_status = 404
+    title = "Resource not found"
+
+
+class SandboxNotFoundError(NotFoundError):
+    code = "2100"
+    title = "Sandbox not found"
+
+
+class PreconditionFailedError(ServiceError):
+    code = "1404"
+    http_status = 412
+    title = "Version not matching"
+
+
+class InternalError(ServiceError):
+    code = "1102"
+    http_status = 500
+    title = "Internal error"
+
+
+# --------------------------------------------------------------------------- sync
+
+
+class SyncError(HeadwaterError):
+    """Raised while reading from a source or writing to the lake."""
+
+    #: Adobe-style run error code, ``COMPONENT-NNNN-STATUS``.
+    run_code: ClassVar[str] = "CONNECTOR-2001-500"
+
+
+class FatalSyncError(SyncError):
+    """Retrying will not help; the run fails with this error."""
+
+
+class SourceAuthError(FatalSyncError):
+    """Credentials were rejected, revoked, or lack a scope."""
+
+    run_code = "CONNECTOR-2401-401"
+
+
+class FatalSourceError(FatalSyncError):
+    run_code = "CONNECTOR-2400-400"
+
+
+class DestinationError(FatalSyncError):
+    run_code = "INGEST-1212-400"
+
+
+class RetriableSyncError(SyncError):
+    """Transient; retry with backoff."""
+
+    run_code = "CONNECTOR-2503-503"
+
+
+class RetriableSourceError(RetriableSyncError):
+    pass
+
+
+class LeaseLostError(RetriableSyncError):
+    run_code = "ENGINE-3409-409"
+
+
+class SkippableSyncError(SyncError):
+    """One record or item failed; count it and continue."""
+
+    run_code = "MAPPER-3700-400"
+
+
+class InvalidRecordError(SkippableSyncError):
+    pass
