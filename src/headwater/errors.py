@@ -36,6 +36,7 @@
         ├── FatalSyncError            do not retry the run
         │   ├── SourceAuthError       credentials revoked / invalid / missing scopes
         │   ├── FatalSourceError      4xx from the source that retrying cannot fix
+        │   │   └── PaginationLoopError  the source repeated a cursor or moved it backwards
         │   └── DestinationError      the lake refused the write (e.g. incompatible type change)
         ├── RetriableSyncError        retry with backoff
         │   ├── RetriableSourceError  429, 5xx, timeouts, connection resets
@@ -80,6 +81,7 @@ __all__ = [
     "NotFoundError",
     "OrgMismatchError",
     "PatchError",
+    "PaginationLoopError",
     "PayloadTooLargeError",
     "PreconditionFailedError",
     "RetriableSourceError",
@@ -91,6 +93,7 @@ __all__ = [
     "SourceAuthError",
     "StateNotAllowedError",
     "SyncError",
+    "TableNotFoundError",
     "UnsupportedPatchOpError",
     "ValidationError",
 ]
@@ -299,6 +302,12 @@ class SandboxNotFoundError(NotFoundError):
     title = "Sandbox not found"
 
 
+class TableNotFoundError(NotFoundError):
+    """A source has no table of that name (explore ``object=`` or a source connection's path)."""
+
+    title = "Table not found"
+
+
 class PreconditionFailedError(ServiceError):
     code = "1404"
     http_status = 412
@@ -333,6 +342,10 @@ class SourceAuthError(FatalSyncError):
 
 class FatalSourceError(FatalSyncError):
     run_code = "CONNECTOR-2400-400"
+
+
+class PaginationLoopError(FatalSourceError):
+    """The source returned the same page cursor twice or moved it backwards; reading on would loop."""
 
 
 class DestinationError(FatalSyncError):
