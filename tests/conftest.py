@@ -1,3 +1,124 @@
-"""Shared fixtures."""
+"""Shared fixtures: databases (SQLite and PostgreSQL), service contexts, API clients."""
 
 from __future__ import annotations
+
+import os
+import secrets
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from headwater.services import identity
+from headwater.services.context import ServiceContext
+from headwater.store import migrate
+from headwater.store.db import create_engine
+from headwater.store.secrets import SecretBox, generate_key
+
+PG_ADMIN_URL = os.environ.get(
+    "HEADWATER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+def _pg_available() -> bool:
+    try:
+        eng = sa.create_engine(PG_ADMIN_URL)
+        with eng.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        eng.dispose()
+        return True
+    except Exception:
+        return False
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session, dropped afterwards."""
+    if not _pg_available():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL is required in CI but {PG_ADMIN_URL} is unreachable")
+        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}")
+    name = f"headwater_test_{os.getpid()}_{secrets.token_hex(3)}"
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    yield url
+    with admin.connect() as conn:
+        conn.execute(
+            sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+            {"n": name},
+        )
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'headwater.db'}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest) -> str:
+    if request.param == "sqlite":
+        return str(request.getfixturevalue("sqlite_url"))
+    return str(request.getfixturevalue("pg_url"))
+
+
+_ENGINES: dict[str, sa.engine.Engine] = {}
+
+
+@pytest.fixture
+def ctx(db_url: str) -> ServiceContext:
+    engine = _ENGINES.get(db_url)
+    if engine is None:
+        engine = create_engine(db_url)
+        migrate.upgrade(engine)
+        _ENGINES[db_url] = engine
+    return ServiceContext(engine=engine, box=SecretBox(generate_key()))
+
+
+@dataclass
+class Identity:
+    org_id: str
+    client_id: str
+    client_secret: str
+    token: str
+
+    def headers(self, sandbox: str | None = "prod") -> dict[str, str]:
+        h = {
+            "Authorization": f"Bearer {self.token}",
+            "x-api-key": self.client_id,
+            "x-gw-ims-org-id": self.org_id,
+        }
+        if sandbox is not None:
+            h["x-sandbox-name"] = sandbox
+        return h
+
+
+def new_identity(ctx: ServiceContext) -> Identity:
+    org_id = uuid.uuid4().hex[:24].upper() + "@AdobeOrg"
+    identity.create_org(ctx, org_id=org_id)
+    client, secret = identity.create_client(ctx, org_id=org_id, name="tests")
+    issued = identity.issue_token(
+        ctx,
+        grant_type="client_credentials",
+        client_id=client.client_id,
+        client_secret=secret,
+        scope=None,
+    )
+    return Identity(org_id, client.client_id, secret, issued.access_token)
+
+
+@pytest.fixture
+def ident(ctx: ServiceContext) -> Identity:
+    return new_identity(ctx)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    for engine in _ENGINES.values():
+        engine.dispose()

@@ -1,0 +1,1 @@
+"""The HTTP edge: Flow Service and IMS routes, thin over the services."""

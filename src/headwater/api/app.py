@@ -1,0 +1,37 @@
+"""The application factory: the composition root of the HTTP service."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.middleware import Middleware
+
+from headwater import __version__
+from headwater.api import errors
+from headwater.api.middleware import RequestContextMiddleware
+from headwater.api.routes import catalogue, connections, health, ims
+from headwater.services.context import ServiceContext
+from headwater.services.identity import Gateway
+
+FLOW_SERVICE = "/data/foundation/flowservice"
+
+
+def create_app(ctx: ServiceContext, *, max_body: int = 1024 * 1024) -> FastAPI:
+    """Build the API over an already-migrated database."""
+    gateway = Gateway(ctx)
+    app = FastAPI(
+        title="Headwater Flow Service API",
+        version=__version__,
+        description=(
+            "Adobe Experience Platform Flow Service API (sources), served by Headwater. "
+            "Every /data/foundation route needs Authorization, x-api-key and x-gw-ims-org-id."
+        ),
+        middleware=[Middleware(RequestContextMiddleware, gateway=gateway, max_body=max_body)],
+    )
+    app.state.ctx = ctx
+    app.state.gateway = gateway
+    errors.install(app)
+    app.include_router(ims.router)
+    app.include_router(health.router)
+    app.include_router(catalogue.router, prefix=FLOW_SERVICE)
+    app.include_router(connections.router, prefix=FLOW_SERVICE)
+    return app

@@ -1,0 +1,158 @@
+"""Pure ASGI middleware: request ids, the gateway's header checks, and body limits.
+
+Order matters and mirrors Adobe's gateway: credentials and tenancy are checked before the body is
+looked at, so an unauthenticated request with a bad body gets the auth error.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import anyio.to_thread
+
+from headwater.api.errors import gateway_error_response, service_error_response
+from headwater.errors import (
+    ContentTypeError,
+    GatewayError,
+    PayloadTooLargeError,
+    ServiceError,
+)
+from headwater.services.identity import Gateway
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+PROTECTED_PREFIX = "/data/foundation/"
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+
+
+class RequestContextMiddleware:
+    """Gives each request an id (``x-request-id``), checks the gateway headers under
+    ``/data/foundation/``, and enforces JSON bodies of at most ``max_body`` bytes."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        gateway: Gateway,
+        max_body: int,
+        observe: Callable[[str, str, int, float], None] | None = None,
+    ) -> None:
+        self.app = app
+        self.gateway = gateway
+        self.max_body = max_body
+        self.observe = observe
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        headers = _headers(scope)
+        request_id = headers.get("x-request-id") or uuid.uuid4().hex
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        status_holder = [500]
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder[0] = message["status"]
+                hdrs = list(message.get("headers", []))
+                hdrs.append((b"x-request-id", request_id.encode()))
+                message["headers"] = hdrs
+            await send(message)
+
+        try:
+            path: str = scope["path"]
+            if path.startswith(PROTECTED_PREFIX):
+                try:
+                    tenant = self.gateway.cached_authenticate(
+                        authorization=headers.get("authorization"),
+                        api_key=headers.get("x-api-key"),
+                        org_id=headers.get("x-gw-ims-org-id"),
+                        sandbox_name=headers.get("x-sandbox-name"),
+                    )
+                    if tenant is None:
+                        tenant = await anyio.to_thread.run_sync(
+                            lambda: self.gateway.authenticate(
+                                authorization=headers.get("authorization"),
+                                api_key=headers.get("x-api-key"),
+                                org_id=headers.get("x-gw-ims-org-id"),
+                                sandbox_name=headers.get("x-sandbox-name"),
+                            )
+                        )
+                except GatewayError as exc:
+                    await gateway_error_response(exc)(scope, receive, send_with_id)
+                    return
+                except ServiceError as exc:
+                    await service_error_response(exc, request_id)(scope, receive, send_with_id)
+                    return
+                state["tenant"] = tenant
+
+            if scope["method"] in _BODY_METHODS:
+                try:
+                    receive = await self._buffer_body(
+                        headers, receive, require_json=path.startswith(PROTECTED_PREFIX)
+                    )
+                except GatewayError as exc:
+                    await gateway_error_response(exc)(scope, receive, send_with_id)
+                    return
+                except ServiceError as exc:
+                    await service_error_response(exc, request_id)(scope, receive, send_with_id)
+                    return
+            await self.app(scope, receive, send_with_id)
+        finally:
+            if self.observe is not None:
+                route = scope.get("route")
+                template = getattr(route, "path", None) or "unmatched"
+                self.observe(
+                    scope["method"], template, status_holder[0], time.perf_counter() - started
+                )
+
+    async def _buffer_body(
+        self, headers: dict[str, str], receive: Receive, *, require_json: bool
+    ) -> Receive:
+        declared = headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body:
+            raise PayloadTooLargeError(f"request body is larger than {self.max_body} bytes")
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                raise PayloadTooLargeError(f"request body is larger than {self.max_body} bytes")
+            chunks.append(chunk)
+            more = bool(message.get("more_body", False))
+        body = b"".join(chunks)
+        if require_json and body.strip():
+            ctype = headers.get("content-type", "").split(";")[0].strip().lower()
+            if not (
+                ctype == "application/json"
+                or (ctype.startswith("application/") and ctype.endswith("+json"))
+            ):
+                raise ContentTypeError
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return {"type": "http.disconnect"}
+
+        return replay

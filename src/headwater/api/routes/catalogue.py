@@ -1,0 +1,52 @@
+"""Connection specs and flow specs (catalogue data, the same for every org)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from starlette.responses import Response
+
+from headwater.api.deps import TenantDep
+from headwater.api.errors import json_response
+from headwater.domain import specs
+from headwater.errors import NotFoundError
+from headwater.services.listing import filter_catalogue
+
+router = APIRouter(tags=["Catalogue"])
+
+PropertyQuery = Annotated[list[str] | None, Query(description='Filter, e.g. name=="hubspot"')]
+
+
+@router.get("/connectionSpecs")
+def list_connection_specs(_tenant: TenantDep, property: PropertyQuery = None) -> Response:  # noqa: A002
+    return json_response({"items": filter_catalogue(specs.connection_specs(), property or [])})
+
+
+@router.get("/connectionSpecs/{spec_id}")
+def get_connection_spec(spec_id: str, _tenant: TenantDep) -> Response:
+    spec = specs.connection_spec(spec_id)
+    if spec is None:
+        raise NotFoundError(
+            f"The requested connectionSpecs resource {spec_id} is not found.",
+            resource_id=spec_id,
+            resource_type="connectionSpecs",
+        )
+    return json_response({"items": [spec]})
+
+
+@router.get("/flowSpecs")
+def list_flow_specs(_tenant: TenantDep, property: PropertyQuery = None) -> Response:  # noqa: A002
+    return json_response({"items": filter_catalogue(specs.flow_specs(), property or [])})
+
+
+@router.get("/flowSpecs/{spec_id}")
+def get_flow_spec(spec_id: str, _tenant: TenantDep) -> Response:
+    spec = specs.flow_spec(spec_id)
+    if spec is None:
+        raise NotFoundError(
+            f"The requested flowSpecs resource {spec_id} is not found.",
+            resource_id=spec_id,
+            resource_type="flowSpecs",
+        )
+    return json_response({"items": [spec]})

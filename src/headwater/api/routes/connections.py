@@ -1,0 +1,104 @@
+"""Base connections (``/connections``)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Header
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.responses import Response
+
+from headwater.api.deps import CtxDep, ListDep, TenantDep, list_envelope
+from headwater.api.errors import json_response
+from headwater.services import connections as service
+
+router = APIRouter(tags=["Connections"])
+BASE = "/data/foundation/flowservice"
+
+
+class SpecRef(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(min_length=1, max_length=64)
+    version: str | None = Field(default=None, max_length=32)
+
+
+class AuthBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    specName: str = Field(min_length=1, max_length=256)  # noqa: N815 - Adobe's field name
+    params: dict[str, Any]
+
+
+class ConnectionCreate(BaseModel):
+    """The body of ``POST /connections`` (Adobe's CreateConnectionRequest)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(default=None, max_length=512)
+    description: str | None = Field(default=None, max_length=4096)
+    auth: AuthBody | None = None
+    connectionSpec: SpecRef  # noqa: N815 - Adobe's field name
+
+
+class PatchOp(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    op: str
+    path: str
+    value: Any = None
+
+
+@router.post("/connections", status_code=201)
+def create_connection(body: ConnectionCreate, ctx: CtxDep, tenant: TenantDep) -> Response:
+    conn_id, etag = service.create_connection(ctx, tenant, body.model_dump(exclude_none=True))
+    return json_response(
+        {"id": conn_id, "etag": etag}, 201, headers={"Location": f"{BASE}/connections/{conn_id}"}
+    )
+
+
+@router.get("/connections")
+def list_connections(ctx: CtxDep, tenant: TenantDep, query: ListDep) -> Response:
+    result = service.list_connections(ctx, tenant, query)
+    if result.count is not None:
+        return json_response({"count": result.count})
+    return json_response(list_envelope("connections", result.items, result.next_token))
+
+
+@router.get("/connections/{conn_id}")
+def get_connection(conn_id: str, ctx: CtxDep, tenant: TenantDep) -> Response:
+    return json_response({"items": [service.get_connection(ctx, tenant, conn_id)]})
+
+
+def _patch(
+    conn_id: str, ops: list[PatchOp], ctx: CtxDep, tenant: TenantDep, if_match: str | None
+) -> Response:
+    raw = [op.model_dump(exclude_unset=True) for op in ops]
+    new_id, etag = service.patch_connection(ctx, tenant, conn_id, if_match=if_match, ops=raw)
+    return json_response({"id": new_id, "etag": etag})
+
+
+IfMatch = Annotated[str | None, Header(alias="If-Match")]
+PatchBody = Annotated[list[PatchOp], Body()]
+
+
+@router.patch("/connections/{conn_id}")
+def patch_connection(
+    conn_id: str, ops: PatchBody, ctx: CtxDep, tenant: TenantDep, if_match: IfMatch = None
+) -> Response:
+    return _patch(conn_id, ops, ctx, tenant, if_match)
+
+
+@router.patch("/connections/{conn_id}/", include_in_schema=False)
+def patch_connection_slash(
+    conn_id: str, ops: PatchBody, ctx: CtxDep, tenant: TenantDep, if_match: IfMatch = None
+) -> Response:
+    return _patch(conn_id, ops, ctx, tenant, if_match)
+
+
+@router.delete("/connections/{conn_id}", status_code=204)
+def delete_connection(conn_id: str, ctx: CtxDep, tenant: TenantDep) -> Response:
+    service.delete_connection(ctx, tenant, conn_id)
+    return Response(status_code=204)
+
+
+@router.delete("/connections/{conn_id}/", status_code=204, include_in_schema=False)
+def delete_connection_slash(conn_id: str, ctx: CtxDep, tenant: TenantDep) -> Response:
+    service.delete_connection(ctx, tenant, conn_id)
+    return Response(status_code=204)

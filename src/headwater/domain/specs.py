@@ -1,0 +1,63 @@
+"""The built-in catalogue: connection specs and flow specs, served as data files."""
+
+from __future__ import annotations
+
+import copy
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+
+HUBSPOT_SPEC_ID = "cc6a4487-9e91-433e-a3a3-9cf6626c1806"
+DATA_LAKE_SPEC_ID = "c604ff05-7f1a-43c0-8e18-33bf874cb11c"
+CRM_TO_AEP_FLOW_SPEC_ID = "14518937-270c-4525-bdec-c2ba7cce3860"
+
+_CONNECTION_SPEC_FILES = ("connection_specs_hubspot.json", "connection_specs_datalake.json")
+_FLOW_SPEC_FILES = ("flow_specs_crmtoaep.json",)
+
+
+def _load(name: str) -> dict[str, Any]:
+    text = resources.files("headwater.domain.catalogue").joinpath(name).read_text("utf-8")
+    data = json.loads(text)
+    if not isinstance(data, dict):
+        raise TypeError(f"{name} is not a JSON object")
+    return data
+
+
+@cache
+def _connection_specs() -> tuple[dict[str, Any], ...]:
+    return tuple(_load(n) for n in _CONNECTION_SPEC_FILES)
+
+
+@cache
+def _flow_specs() -> tuple[dict[str, Any], ...]:
+    return tuple(_load(n) for n in _FLOW_SPEC_FILES)
+
+
+def connection_specs() -> list[dict[str, Any]]:
+    """Every connection spec (deep copies: callers may not mutate the catalogue)."""
+    return copy.deepcopy(list(_connection_specs()))
+
+
+def flow_specs() -> list[dict[str, Any]]:
+    return copy.deepcopy(list(_flow_specs()))
+
+
+def connection_spec(spec_id: str) -> dict[str, Any] | None:
+    return next((copy.deepcopy(s) for s in _connection_specs() if s["id"] == spec_id), None)
+
+
+def flow_spec(spec_id: str) -> dict[str, Any] | None:
+    return next((copy.deepcopy(s) for s in _flow_specs() if s["id"] == spec_id), None)
+
+
+def auth_spec(spec: dict[str, Any], name: str) -> dict[str, Any] | None:
+    return next((a for a in spec.get("authSpec", []) if a.get("name") == name), None)
+
+
+def secret_fields(auth_spec_doc: dict[str, Any]) -> frozenset[str]:
+    """Parameters the auth spec marks ``"format": "password"``: encrypted, never returned."""
+    props = auth_spec_doc.get("spec", {}).get("properties", {})
+    return frozenset(
+        k for k, v in props.items() if isinstance(v, dict) and v.get("format") == "password"
+    )

@@ -1,0 +1,25 @@
+"""Composition root helpers: turn settings into a ready service context."""
+
+from __future__ import annotations
+
+from headwater.services.context import ServiceContext
+from headwater.settings import Settings
+from headwater.store import migrate
+from headwater.store.db import create_engine
+from headwater.store.secrets import SecretBox, load_key_material
+
+
+def build_context(settings: Settings, *, upgrade: bool = True) -> ServiceContext:
+    """Engine (migrated to head unless ``upgrade`` is False), secret box and limits from settings."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(settings.resolved_database_url)
+    if upgrade:
+        migrate.upgrade(engine)
+    configured = settings.secret_key.get_secret_value() if settings.secret_key else None
+    box = SecretBox(load_key_material(configured=configured, key_file=settings.secret_key_file))
+    return ServiceContext(
+        engine=engine,
+        box=box,
+        token_ttl_ms=settings.token_ttl_seconds * 1000,
+        hubspot_base_url=settings.hubspot_base_url,
+    )

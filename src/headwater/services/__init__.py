@@ -1,0 +1,1 @@
+"""Use cases: the only layer that combines store, connectors and lake. No HTTP types here."""

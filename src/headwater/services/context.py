@@ -1,0 +1,30 @@
+"""What every service call needs: the engine, the secret box, a clock, and the caller's tenant."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy.engine import Engine
+
+from headwater.domain.ids import now_ms
+from headwater.store.secrets import SecretBox
+
+
+@dataclass(frozen=True, slots=True)
+class Tenant:
+    """The org and sandbox a request acts in, and who is calling."""
+
+    org_id: str
+    sandbox_name: str
+    sandbox_id: str
+    client_id: str
+
+
+@dataclass(slots=True)
+class ServiceContext:
+    engine: Engine
+    box: SecretBox
+    token_ttl_ms: int = 24 * 3600 * 1000
+    hubspot_base_url: str = "https://api.hubapi.com"
+    clock: Callable[[], int] = field(default=now_ms)

@@ -1,0 +1,82 @@
+"""Tables. Flow Service resources share one table: each row is an Adobe-shaped JSON document plus
+the columns needed to scope, page and lock it; secrets live beside it, encrypted."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+orgs = sa.Table(
+    "orgs",
+    metadata,
+    sa.Column("id", sa.String(128), primary_key=True),
+    sa.Column("name", sa.String(256), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
+sandboxes = sa.Table(
+    "sandboxes",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column(
+        "org_id", sa.String(128), sa.ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("org_id", "name", name="uq_sandboxes_org_name"),
+)
+
+api_clients = sa.Table(
+    "api_clients",
+    metadata,
+    sa.Column("client_id", sa.String(64), primary_key=True),
+    sa.Column(
+        "org_id", sa.String(128), sa.ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("name", sa.String(256), nullable=False),
+    sa.Column("secret_hash", sa.String(256), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("revoked_at", sa.BigInteger, nullable=True),
+)
+
+access_tokens = sa.Table(
+    "access_tokens",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column(
+        "client_id",
+        sa.String(64),
+        sa.ForeignKey("api_clients.client_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("org_id", sa.String(128), nullable=False),
+    sa.Column("scope", sa.String(512), nullable=False, server_default=""),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("expires_at", sa.BigInteger, nullable=False),
+    sa.Column("revoked_at", sa.BigInteger, nullable=True),
+)
+
+resources = sa.Table(
+    "resources",
+    metadata,
+    sa.Column("kind", sa.String(32), primary_key=True),
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("org_id", sa.String(128), nullable=False),
+    sa.Column("sandbox_name", sa.String(128), nullable=False),
+    sa.Column("name", sa.String(512), nullable=True),
+    sa.Column("doc", sa.Text, nullable=False),
+    sa.Column("secrets", sa.LargeBinary, nullable=True),
+    sa.Column("etag", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_resources_tenant", "kind", "org_id", "sandbox_name", "created_at"),
+)
