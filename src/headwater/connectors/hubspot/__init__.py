@@ -1,0 +1,25 @@
+"""The HubSpot source connector (see ``docs/hubspot.md``)."""
+
+from __future__ import annotations
+
+from headwater.connectors.hubspot.catalog import STANDARD_TABLES, TableDef, TableKind
+from headwater.connectors.hubspot.connector import (
+    AUTH_OAUTH,
+    AUTH_PRIVATE_APP,
+    DEFAULT_BASE_URL,
+    HubSpotConnector,
+    ReadMode,
+)
+from headwater.connectors.hubspot.reader import ReadOptions
+
+__all__ = [
+    "AUTH_OAUTH",
+    "AUTH_PRIVATE_APP",
+    "DEFAULT_BASE_URL",
+    "STANDARD_TABLES",
+    "HubSpotConnector",
+    "ReadMode",
+    "ReadOptions",
+    "TableDef",
+    "TableKind",
+]

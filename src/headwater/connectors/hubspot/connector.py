@@ -1,0 +1,295 @@
+"""The HubSpot source: check, explore and read, built from plain values (no settings)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from types import TracebackType
+from typing import Any, Literal
+
+import pyarrow as pa
+
+from headwater.connectors.events import ReadEvent
+from headwater.connectors.hubspot.auth import (
+    Authenticator,
+    OAuthAuth,
+    PrivateAppAuth,
+    TokensCallback,
+    parse_expiry,
+)
+from headwater.connectors.hubspot.catalog import (
+    STANDARD_TABLES,
+    TableDef,
+    TableKind,
+    custom_table,
+)
+from headwater.connectors.hubspot.convert import build_batch, rows_for_preview
+from headwater.connectors.hubspot.http import HubSpotHttp, new_httpx_client
+from headwater.connectors.hubspot.reader import ReadOptions, TableReader, now_ms, require_records
+from headwater.connectors.hubspot.schema import PropertyDef, TableLayout, layout_for
+from headwater.connectors.hubspot.simple import SimpleReader
+from headwater.connectors.hubspot.state import StreamState
+from headwater.connectors.ratelimit import DEFAULT_REGISTRY, LimiterRegistry
+from headwater.connectors.retry import RetryPolicy
+from headwater.errors import InvalidRequestError, SourceAuthError, TableNotFoundError
+
+__all__ = [
+    "AUTH_OAUTH",
+    "AUTH_PRIVATE_APP",
+    "DEFAULT_BASE_URL",
+    "HubSpotConnector",
+    "ReadMode",
+]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://api.hubapi.com"
+AUTH_OAUTH = "Basic Authentication"
+AUTH_PRIVATE_APP = "Private App Token"
+
+ReadMode = Literal["auto", "full", "incremental"]
+
+
+class HubSpotConnector:
+    """One HubSpot connection.
+
+    ``auth_spec_name`` is ``"Basic Authentication"`` (OAuth; params ``clientId``,
+    ``clientSecret``, ``accessToken``, ``refreshToken``, optionally ``expiresAt``) or
+    ``"Private App Token"`` (param ``accessToken``). ``on_tokens_refreshed`` receives
+    ``{"accessToken", "refreshToken", "expiresAt"}`` after every renewal, to be stored encrypted.
+    Connectors of the same portal share one rate limiter through ``limiter_registry``.
+    """
+
+    def __init__(
+        self,
+        *,
+        auth_spec_name: str,
+        params: Mapping[str, str],
+        base_url: str = DEFAULT_BASE_URL,
+        on_tokens_refreshed: TokensCallback | None = None,
+        limiter_registry: LimiterRegistry = DEFAULT_REGISTRY,
+        retry: RetryPolicy | None = None,
+        read_options: ReadOptions | None = None,
+        clock_ms: Callable[[], int] = now_ms,
+        max_workers: int = 8,
+        timeout_s: float = 60.0,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._client = new_httpx_client(
+            self.base_url, timeout_s=timeout_s, max_connections=max_workers * 2
+        )
+        self._retry = retry or RetryPolicy()
+        self.auth: Authenticator = self._make_auth(auth_spec_name, params, on_tokens_refreshed)
+        self.http = HubSpotHttp(
+            client=self._client, auth=self.auth, registry=limiter_registry, retry=self._retry
+        )
+        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="hubspot")
+        self._options = read_options or ReadOptions()
+        self._clock_ms = clock_ms
+        self._lock = threading.Lock()
+        self._custom: list[TableDef] | None = None
+        self._properties: dict[str, list[PropertyDef]] = {}
+
+    def _make_auth(
+        self, name: str, params: Mapping[str, str], callback: TokensCallback | None
+    ) -> Authenticator:
+        if name == AUTH_PRIVATE_APP:
+            return PrivateAppAuth(params.get("accessToken", ""))
+        if name == AUTH_OAUTH:
+            return OAuthAuth(
+                http=self._client,
+                client_id=params.get("clientId", ""),
+                client_secret=params.get("clientSecret", ""),
+                access_token=params.get("accessToken", ""),
+                refresh_token=params.get("refreshToken", ""),
+                expires_at=parse_expiry(params.get("expiresAt")),
+                on_tokens_refreshed=callback,
+                retry=RetryPolicy(max_attempts=5, base_s=self._retry.base_s),
+            )
+        raise InvalidRequestError(
+            f"HubSpot has no auth spec {name!r}; use {AUTH_OAUTH!r} or {AUTH_PRIVATE_APP!r}"
+        )
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def __enter__(self) -> HubSpotConnector:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._client.close()
+
+    @property
+    def stats(self) -> dict[str, int]:
+        return dict(self.http.stats)
+
+    # ------------------------------------------------------------------ check
+
+    def check(self) -> None:
+        """Raise unless the credentials can read CRM data (``SourceAuthError`` says why)."""
+        self.auth.bearer()
+        self.http.send("GET", "/crm/v3/objects/contacts", params={"limit": "1"})
+
+    # ------------------------------------------------------------------ catalog
+
+    def _custom_tables(self) -> list[TableDef]:
+        with self._lock:
+            if self._custom is None:
+                body = self.http.send("GET", "/crm/v3/schemas").json()
+                tables = [custom_table(s) for s in require_records(body, "/crm/v3/schemas")]
+                self._custom = [t for t in tables if t is not None]
+            return self._custom
+
+    def tables(self) -> list[TableDef]:
+        """Every table, standard ones first; custom objects need ``crm.schemas.custom.read``."""
+        try:
+            custom = self._custom_tables()
+        except SourceAuthError as exc:
+            log.warning("HubSpot custom objects are not listed: %s", exc.message)
+            custom = []
+        return [*STANDARD_TABLES, *custom]
+
+    def table(self, name: str) -> TableDef:
+        """The table called ``name`` (case-insensitive); ``TableNotFoundError`` otherwise."""
+        wanted = name.strip().lower()
+        for table in STANDARD_TABLES:
+            if table.name.lower() == wanted:
+                return table
+        for table in self._custom_tables():
+            if table.name.lower() == wanted:
+                return table
+        raise TableNotFoundError(
+            f"HubSpot has no table {name!r}", resource_id=name, resource_type="table"
+        )
+
+    def _props(self, object_type: str) -> list[PropertyDef]:
+        with self._lock:
+            cached = self._properties.get(object_type)
+        if cached is not None:
+            return cached
+        body = self.http.send("GET", f"/crm/v3/properties/{object_type}").json()
+        props = [
+            PropertyDef.from_api(p)
+            for p in require_records(body, f"/crm/v3/properties/{object_type}")
+            if p.get("name") and not p.get("archived")
+        ]
+        with self._lock:
+            self._properties[object_type] = props
+        return props
+
+    def layout(self, name: str) -> TableLayout:
+        table = self.table(name)
+        props = self._props(table.object_type) if table.kind is TableKind.CRM else []
+        return layout_for(table, props)
+
+    def table_schema(self, name: str) -> pa.Schema:
+        """The Arrow schema every batch of ``name`` has (all columns)."""
+        return self.layout(name).schema
+
+    def primary_key(self, name: str) -> tuple[str, ...]:
+        return self.layout(name).primary_key
+
+    # ------------------------------------------------------------------ explore
+
+    def explore_root(self) -> list[dict[str, Any]]:
+        """Adobe's root listing: a bare array of ``{type, name, path, canPreview, canFetchSchema}``."""
+        return [
+            {
+                "type": "table",
+                "name": t.name,
+                "path": t.name,
+                "canPreview": True,
+                "canFetchSchema": True,
+            }
+            for t in self.tables()
+        ]
+
+    def explore_table(self, name: str, *, preview: bool, limit: int = 10) -> dict[str, Any]:
+        """``{"format": "flat", "schema": {"columns": [...]}}`` (+ ``data`` rows with ``preview``).
+
+        ``meta:primaryKey`` and ``meta:incremental`` tell whether reads can be incremental.
+        """
+        layout = self.layout(name)
+        table = layout.table
+        result: dict[str, Any] = {
+            "format": "flat",
+            "schema": {"columns": layout.explore_columns()},
+            "meta:primaryKey": list(layout.primary_key),
+            "meta:incremental": {
+                "supported": table.incremental,
+                "cursor": table.cursor_property,
+                "reason": (
+                    f"search on {table.cursor_property}"
+                    if table.incremental
+                    else "HubSpot has no modification cursor for this table: every read is full"
+                ),
+            },
+        }
+        if preview:
+            result["data"] = self._preview(layout, limit)
+        return result
+
+    def _preview(self, layout: TableLayout, limit: int) -> list[dict[str, Any]]:
+        state = StreamState()
+        if layout.table.kind is TableKind.CRM:
+            reader = TableReader(
+                http=self.http,
+                pool=self._pool,
+                layout=layout,
+                state=state,
+                mode="full",
+                options=self._options,
+                now_ms=self._clock_ms,
+            )
+            records = reader.preview(limit)
+            ids = [str(r["id"]) for r in records]
+            assoc = reader._associations(ids)
+            batch = build_batch(layout, records, associations=assoc)
+        else:
+            simple = SimpleReader(http=self.http, layout=layout, state=state, now_ms=self._clock_ms)
+            records, _ = simple.page(None, False, limit=max(1, min(limit, 100)))
+            batch = build_batch(layout, records[:limit])
+        return rows_for_preview(batch)
+
+    # ------------------------------------------------------------------ read
+
+    def read(
+        self,
+        table: str,
+        *,
+        state: Mapping[str, Any] | None,
+        columns: Sequence[str] | None = None,
+        mode: ReadMode = "auto",
+    ) -> Iterator[ReadEvent]:
+        """Batches, checkpoints and progress of one read of ``table`` (see ``docs/hubspot.md``)."""
+        if mode not in ("auto", "full", "incremental"):
+            raise InvalidRequestError(f"read mode must be auto, full or incremental, not {mode!r}")
+        layout = self.layout(table)
+        try:
+            layout = layout.select(columns)
+        except KeyError as exc:
+            raise InvalidRequestError(f"{table} has no columns {exc.args[0]}") from exc
+        stream_state = StreamState.from_json(state)
+        if layout.table.kind is TableKind.CRM:
+            return TableReader(
+                http=self.http,
+                pool=self._pool,
+                layout=layout,
+                state=stream_state,
+                mode=mode,
+                options=self._options,
+                now_ms=self._clock_ms,
+            ).run()
+        return SimpleReader(
+            http=self.http, layout=layout, state=stream_state, now_ms=self._clock_ms
+        ).run()

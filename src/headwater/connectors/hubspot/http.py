@@ -1,0 +1,148 @@
+"""The one place where HubSpot calls are sent: auth header, portal rate limit, retries, errors."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import httpx
+
+from headwater.connectors.hubspot.auth import Authenticator
+from headwater.connectors.hubspot.errors import error_body, error_from_response
+from headwater.connectors.ratelimit import LimiterRegistry, PortalRateLimiter, RequestKind
+from headwater.connectors.retry import RetryPolicy, parse_retry_after
+from headwater.errors import RetriableSourceError
+
+__all__ = ["HubSpotHttp", "new_httpx_client"]
+
+
+def new_httpx_client(
+    base_url: str, *, timeout_s: float = 60.0, max_connections: int = 16
+) -> httpx.Client:
+    """A keep-alive HTTP/1.1 client for one HubSpot base URL."""
+    return httpx.Client(
+        base_url=base_url.rstrip("/"),
+        http1=True,
+        http2=False,
+        timeout=httpx.Timeout(timeout_s, connect=10.0),
+        limits=httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections
+        ),
+        headers={"User-Agent": "headwater-hubspot/0.1", "Accept": "application/json"},
+    )
+
+
+class HubSpotHttp:
+    """Sends API calls with the portal's rate limiter, retrying what HubSpot says may be retried.
+
+    * 429: the whole portal pauses for ``Retry-After`` or an exponential delay from about 1 s;
+    * 5xx, timeouts, resets: jittered exponential backoff;
+    * 401: the authenticator may renew the token once, then the call is repeated;
+    * 400, 403, 404, 414, 530: raised at once (:func:`error_from_response`).
+    """
+
+    def __init__(
+        self,
+        *,
+        client: httpx.Client,
+        auth: Authenticator,
+        registry: LimiterRegistry,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.client = client
+        self._auth = auth
+        self._registry = registry
+        self._retry = retry or RetryPolicy()
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._limiter: PortalRateLimiter | None = None
+        self._lock = threading.Lock()
+        self.stats: dict[str, int] = {
+            "requests": 0,
+            "retries": 0,
+            "rate_limited": 0,
+            "server_errors": 0,
+            "transport_errors": 0,
+            "unauthorized": 0,
+        }
+
+    @property
+    def limiter(self) -> PortalRateLimiter:
+        if self._limiter is None:
+            key = self._auth.account_key()
+            self._limiter = self._registry.get(key, budget=self._auth.default_budget)
+        return self._limiter
+
+    def _count(self, name: str) -> None:
+        with self._lock:
+            self.stats[name] += 1
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        kind: RequestKind = RequestKind.BURST,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+    ) -> httpx.Response:
+        """The successful response of one call, after retries; raises a ``SyncError`` otherwise."""
+        attempt = 0
+        while True:
+            attempt += 1
+            token = self._auth.bearer()
+            limiter = self.limiter
+            ticket = limiter.acquire(kind)
+            try:
+                response = self.client.request(
+                    method,
+                    path,
+                    params=params,
+                    json=json,
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+            except httpx.TransportError as exc:
+                limiter.release(ticket)
+                self._count("requests")
+                self._count("transport_errors")
+                if attempt >= self._retry.max_attempts:
+                    raise RetriableSourceError(
+                        f"HubSpot {method} {path} failed {attempt} times: {exc!r}"
+                    ) from exc
+                self._count("retries")
+                self._sleep(self._retry.delay(attempt, self._rng))
+                continue
+            limiter.release(ticket, response.headers)
+            self._count("requests")
+            status = response.status_code
+            if status < 300:
+                return response
+            if status == 401:
+                self._count("unauthorized")
+                category = str(error_body(response).get("category") or "")
+                if self._auth.handle_unauthorized(token, category):
+                    attempt -= 1  # a renewed token is a new first attempt
+                    continue
+                raise error_from_response(response)
+            if status == 429 or (status >= 500 and status != 530):
+                self._count("rate_limited" if status == 429 else "server_errors")
+                if attempt >= self._retry.max_attempts:
+                    raise error_from_response(response)
+                self._count("retries")
+                retry_after = parse_retry_after(response.headers.get("retry-after"))
+                delay = (
+                    retry_after
+                    if retry_after is not None
+                    else self._retry.delay(attempt, self._rng)
+                )
+                if status == 429:
+                    limiter.penalize(kind, delay)  # every stream of the portal holds off
+                else:
+                    self._sleep(delay)
+                continue
+            raise error_from_response(response)

@@ -1,0 +1,84 @@
+"""The checkpoint of one table: what the engine stores and passes back as ``state``.
+
+::
+
+    {"v": 1,
+     "cursor_ms": 1767225600000,   # start of the next incremental window (before lookback)
+     "table_size": 20000,          # live records at the end of the last full read
+     "run": {                      # present while a read is unfinished
+        "strategy": "incremental", "reason": "...", "sync_start_ms": ..., "phase": "live",
+        "after": null,             # list cursor of the current phase (full reads, archived pass)
+        "window_start_ms": ...,    # incremental window [start, sync_start)
+        "floor": "10234",          # search id floor: next page is hs_object_id > floor
+        "records": 9800, "pages": 49, "deleted": 0, "expected_total": 25000}}
+
+A resumed read continues exactly after the last page whose checkpoint was committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from headwater.errors import FatalSyncError
+
+__all__ = ["FULL", "INCREMENTAL", "RunState", "StreamState"]
+
+FULL = "full"
+INCREMENTAL = "incremental"
+LIVE = "live"
+ARCHIVED = "archived"
+VERSION = 1
+
+
+@dataclass(slots=True, kw_only=True)
+class RunState:
+    strategy: str
+    reason: str
+    sync_start_ms: int
+    phase: str = LIVE
+    after: str | None = None
+    window_start_ms: int | None = None
+    floor: str = "0"
+    records: int = 0
+    pages: int = 0
+    deleted: int = 0
+    expected_total: int | None = None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RunState:
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass(slots=True, kw_only=True)
+class StreamState:
+    cursor_ms: int | None = None
+    table_size: int | None = None
+    run: RunState | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> StreamState:
+        if not data:
+            return cls()
+        version = data.get("v", VERSION)
+        if version != VERSION:
+            raise FatalSyncError(f"unsupported HubSpot checkpoint version {version!r}")
+        run = data.get("run")
+        cursor = data.get("cursor_ms")
+        size = data.get("table_size")
+        return cls(
+            cursor_ms=int(cursor) if cursor is not None else None,
+            table_size=int(size) if size is not None else None,
+            run=RunState.from_json(run) if isinstance(run, Mapping) else None,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "v": VERSION,
+            "cursor_ms": self.cursor_ms,
+            "table_size": self.table_size,
+            "run": asdict(self.run) if self.run is not None else None,
+        }
