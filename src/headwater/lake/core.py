@@ -1,0 +1,669 @@
+"""The Delta Lake destination: one table per dataset, one transaction per run.
+
+A run stages its batches (:class:`~headwater.lake.staging.StagedRun`), then :meth:`Lake.commit`
+applies the whole run to the dataset's table in one Delta commit:
+
+* ``merge`` mode: MERGE on the primary key; matched rows are updated, new rows inserted, and
+  rows whose deleted flag is true are deleted or kept with the flag (``DeleteMode``);
+* ``history`` mode: every staged version is appended with ``_valid_from`` and ``_run_id``.
+
+Repeated primary keys inside a run keep only their last staged version. The commit carries an
+app transaction ``(headwater-run-<run id>, 1)`` and the run and flow ids in its metadata, so a
+retried commit of an applied run does nothing and answers ``already_applied``. Concurrent
+commits of the same run are refused by Delta's conflict check; the loser then sees the winner's
+transaction and reports ``already_applied`` too.
+
+The table is created from the staged schema on the first commit and evolves additively
+(:mod:`headwater.lake.schema`). Writes stream: the staged data is read in small batches and
+only the primary-key and sequence columns are held in memory to reduce duplicates.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as pds
+from deltalake import (
+    CommitProperties,
+    DeltaTable,
+    Transaction,
+    WriterProperties,
+    write_deltalake,
+)
+from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
+
+from headwater.errors import DestinationError, RetriableSyncError
+from headwater.lake.model import (
+    RUN_ID_COLUMN,
+    VALID_FROM_COLUMN,
+    CommitResult,
+    DeleteMode,
+    TableRef,
+    WriteMode,
+    WriteOptions,
+)
+from headwater.lake.schema import SchemaPlan, normalize_batch, normalize_schema, plan_evolution
+from headwater.lake.staging import SEQ_COLUMN, StagedRun
+from headwater.lake.storage import (
+    delete_tree,
+    is_local_uri,
+    join_uri,
+    list_children,
+    local_path,
+)
+
+__all__ = ["Lake", "run_app_id"]
+
+log = logging.getLogger(__name__)
+
+_META_RUN = "headwater.runId"
+_META_FLOW = "headwater.flowId"
+_META_DATASET = "headwater.datasetId"
+_META_STATE = "headwater.state"
+_META_STAGE = "headwater.stage"
+
+#: Rows per batch read from staging while committing.
+READ_BATCH_ROWS = 16_384
+#: Parquet row groups of table files (bounded writer memory, good scan pruning).
+TABLE_ROW_GROUP = 65_536
+#: How often a commit is retried after losing a race to another writer.
+COMMIT_ATTEMPTS = 5
+
+
+def run_app_id(run_id: str) -> str:
+    """The Delta app-transaction id that marks ``run_id`` as applied to a table."""
+    return f"headwater-run-{run_id}"
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+class Lake:
+    """Delta tables under ``root_uri`` (a local path or ``s3://bucket/prefix``).
+
+    ``storage_options`` are delta-rs object-store options (see
+    :func:`headwater.lake.storage.storage_options_from_env`). Staged runs live under
+    ``staging_uri``: by default a sibling directory ``<root>.staging`` for a local lake, and
+    ``<root>/_staging`` in an object store, so any worker can resume any run.
+    """
+
+    def __init__(
+        self,
+        root_uri: str,
+        storage_options: Mapping[str, str] | None = None,
+        *,
+        staging_uri: str | None = None,
+    ) -> None:
+        if not root_uri:
+            msg = "the lake needs a root URI"
+            raise ValueError(msg)
+        if is_local_uri(root_uri):
+            root = local_path(root_uri).expanduser().resolve()
+            self.root_uri = str(root)
+            default_staging = str(root.with_name(root.name + ".staging"))
+        else:
+            self.root_uri = root_uri.rstrip("/")
+            default_staging = join_uri(self.root_uri, "_staging")
+        self.storage_options: dict[str, str] = dict(storage_options or {})
+        self.staging_uri = staging_uri or default_staging
+
+    def __repr__(self) -> str:
+        return f"Lake({self.root_uri!r})"
+
+    # ------------------------------------------------------------------ tables
+
+    def table_uri(self, org: str, sandbox: str, dataset_id: str) -> str:
+        """``{root}/{org}/{sandbox}/{dataset_id}``."""
+        return join_uri(self.root_uri, org, sandbox, dataset_id)
+
+    def _uri(self, table: TableRef) -> str:
+        return self.table_uri(table.org, table.sandbox, table.dataset_id)
+
+    def _options(self) -> dict[str, str] | None:
+        return self.storage_options or None
+
+    def open_table(self, table: TableRef) -> DeltaTable | None:
+        """The dataset's Delta table, or ``None`` before its first commit."""
+        uri = self._uri(table)
+        try:
+            return DeltaTable(uri, storage_options=self._options())
+        except TableNotFoundError:
+            return None
+
+    def table_exists(self, table: TableRef) -> bool:
+        return DeltaTable.is_deltatable(self._uri(table), storage_options=self._options())
+
+    def schema(self, table: TableRef) -> pa.Schema | None:
+        """The table's Arrow schema, or ``None`` before its first commit."""
+        dt = self.open_table(table)
+        return None if dt is None else pa.schema(dt.schema().to_arrow())
+
+    def dataset(self, table: TableRef) -> pds.Dataset | None:
+        """The table's current rows as a PyArrow dataset (lazy; works for object stores)."""
+        dt = self.open_table(table)
+        return None if dt is None else dt.to_pyarrow_dataset()
+
+    def drop_table(self, table: TableRef) -> None:
+        """Delete the dataset's table and all its files."""
+        delete_tree(self._uri(table), self.storage_options)
+
+    # ------------------------------------------------------------------ staging
+
+    def stage(
+        self,
+        run_id: str,
+        *,
+        part_rows: int = 100_000,
+        part_bytes: int = 64 * 1024 * 1024,
+    ) -> StagedRun:
+        """Open (or resume) the staged data of ``run_id``."""
+        return StagedRun(
+            join_uri(self.staging_uri, run_id),
+            run_id,
+            storage_options=self.storage_options,
+            part_rows=part_rows,
+            part_bytes=part_bytes,
+        )
+
+    def staged_runs(self) -> list[str]:
+        """Run ids with staged data (to resume them, or clean up abandoned ones)."""
+        return list_children(self.staging_uri, self.storage_options)
+
+    # ------------------------------------------------------------------ commit
+
+    def commit(
+        self,
+        run: StagedRun | str,
+        table: TableRef,
+        options: WriteOptions,
+        *,
+        flow_id: str,
+        state: Mapping[str, Any] | None = None,
+        committed_at: datetime | None = None,
+        discard_staging: bool = True,
+    ) -> CommitResult:
+        """Apply a run's staged data to the dataset's table in one Delta transaction.
+
+        ``state`` (the source cursor after the run) is recorded in the commit, so
+        :meth:`applied_commit` can return it if the caller crashed before saving it. Save the
+        cursor only after this returns.
+
+        Raises:
+            DestinationError: the data does not fit the table (type change, missing key column)
+                or the lake refused the write.
+            RetriableSyncError: the commit kept losing races with other writers, or storage was
+                unreachable.
+        """
+        staged = run if isinstance(run, StagedRun) else self.stage(run)
+        staged.flush()
+        now = committed_at or datetime.now(UTC)
+        app_id = run_app_id(staged.run_id)
+        last_error: Exception | None = None
+        for attempt in range(1, COMMIT_ATTEMPTS + 1):
+            dt: DeltaTable | None = None
+            try:
+                dt = self.open_table(table)
+                if dt is not None and dt.transaction_version(app_id) is not None:
+                    result = self._recorded(dt, staged.run_id, table, options)
+                else:
+                    result = self._apply(dt, staged, table, options, flow_id, state, now)
+            except CommitFailedError as exc:
+                last_error = exc
+                log.info("commit of run %s lost a race (attempt %d)", staged.run_id, attempt)
+                continue
+            except DeltaError as exc:
+                if dt is None and self.table_exists(table):
+                    # Another worker created the table first; re-plan against it.
+                    last_error = exc
+                    continue
+                msg = f"the lake refused run {staged.run_id} for {table.dataset_id}: {exc}"
+                raise DestinationError(msg) from exc
+            except OSError as exc:
+                msg = f"lake storage unavailable while committing run {staged.run_id}: {exc}"
+                raise RetriableSyncError(msg) from exc
+            if discard_staging:
+                staged.discard()
+            return result
+        msg = f"commit of run {staged.run_id} kept conflicting with other writers: {last_error}"
+        raise RetriableSyncError(msg)
+
+    def applied_commit(self, table: TableRef, run_id: str) -> CommitResult | None:
+        """The recorded commit of ``run_id``, or ``None`` if the run was not applied."""
+        dt = self.open_table(table)
+        if dt is None or dt.transaction_version(run_app_id(run_id)) is None:
+            return None
+        return self._recorded(dt, run_id, table, None)
+
+    # ------------------------------------------------------------------ internals
+
+    def _recorded(
+        self, dt: DeltaTable, run_id: str, table: TableRef, options: WriteOptions | None
+    ) -> CommitResult:
+        info = _find_commit(dt, run_id)
+        if info is None:
+            return CommitResult(
+                run_id=run_id,
+                dataset_id=table.dataset_id,
+                mode=options.mode if options else WriteMode.MERGE,
+                already_applied=True,
+                table_version=None,
+            )
+        stage = info.get(_META_STAGE) or {}
+        metrics = info.get("operationMetrics") or {}
+        mode = WriteMode(stage.get("mode", WriteMode.MERGE))
+        version = int(info["version"])
+        files, size = _added_files(dt.table_uri, version, self.storage_options)
+        if info.get("operation") == "MERGE":
+            inserted = int(metrics.get("num_target_rows_inserted", 0))
+            updated = int(metrics.get("num_target_rows_updated", 0))
+            deleted = int(metrics.get("num_target_rows_deleted", 0))
+        else:
+            inserted, updated, deleted = int(metrics.get("num_added_rows", 0)), 0, 0
+        state = info.get(_META_STATE)
+        return CommitResult(
+            run_id=run_id,
+            dataset_id=table.dataset_id,
+            mode=mode,
+            already_applied=True,
+            table_version=version,
+            rows_staged=int(stage.get("rowsStaged", 0)),
+            duplicates_dropped=int(stage.get("duplicatesDropped", 0)),
+            rows_rejected=int(stage.get("rowsRejected", 0)),
+            rows_inserted=inserted,
+            rows_updated=updated,
+            rows_deleted=deleted,
+            rows_written=inserted + updated,
+            files_added=files,
+            bytes_written=size,
+            created_table=bool(stage.get("createdTable", False)),
+            added_columns=tuple(stage.get("addedColumns", ())),
+            state=state if isinstance(state, dict) else None,
+        )
+
+    def _apply(
+        self,
+        dt: DeltaTable | None,
+        staged: StagedRun,
+        table: TableRef,
+        options: WriteOptions,
+        flow_id: str,
+        state: Mapping[str, Any] | None,
+        now: datetime,
+    ) -> CommitResult:
+        uri = self._uri(table)
+        source = _Source.build(staged, options, now)
+        stored = None if dt is None else pa.schema(dt.schema().to_arrow())
+        if source is None:
+            # Nothing was staged; record the run (and its state) on an existing table only.
+            if dt is None or stored is None:
+                return CommitResult(
+                    run_id=staged.run_id,
+                    dataset_id=table.dataset_id,
+                    mode=options.mode,
+                    already_applied=False,
+                    table_version=None,
+                    state=state,
+                )
+            source = _Source.empty(stored, staged.run_id)
+        drop_flag = (
+            options.mode is WriteMode.MERGE
+            and options.on_delete is DeleteMode.DELETE
+            and source.deleted_column is not None
+        )
+        ignore = [source.deleted_column] if drop_flag and source.deleted_column else []
+        plan = (
+            SchemaPlan(added=(), casts={})
+            if stored is None
+            else plan_evolution(stored, source.schema, ignore=ignore)
+        )
+        source.casts = plan.casts
+        result = CommitResult(
+            run_id=staged.run_id,
+            dataset_id=table.dataset_id,
+            mode=options.mode,
+            already_applied=False,
+            table_version=None,
+            rows_staged=source.rows_staged,
+            duplicates_dropped=source.duplicates,
+            rows_rejected=source.rejected,
+            created_table=dt is None,
+            added_columns=plan.added_names,
+            state=state,
+        )
+        metadata: dict[str, Any] = {
+            _META_RUN: staged.run_id,
+            _META_FLOW: flow_id,
+            _META_DATASET: table.dataset_id,
+            _META_STAGE: {"mode": options.mode.value, **_stage_metrics(result)},
+        }
+        if state is not None:
+            metadata[_META_STATE] = dict(state)
+        commit = CommitProperties(
+            custom_metadata=metadata,
+            app_transactions=[Transaction(run_app_id(staged.run_id), 1)],
+        )
+        writer = WriterProperties(max_row_group_size=TABLE_ROW_GROUP)
+        options_arg = self._options()
+
+        if dt is None:
+            reader = source.reader(drop_deleted=drop_flag)
+            write_deltalake(
+                uri,
+                reader,
+                mode="error",
+                storage_options=options_arg,
+                writer_properties=writer,
+                commit_properties=commit,
+            )
+            inserted, updated, deleted = source.rows_out, 0, 0
+        elif options.mode is WriteMode.HISTORY or source.rows_selected == 0:
+            write_deltalake(
+                dt,
+                source.reader(drop_deleted=False),
+                mode="append",
+                schema_mode="merge",
+                writer_properties=writer,
+                commit_properties=commit,
+            )
+            inserted, updated, deleted = source.rows_out, 0, 0
+        else:
+            predicate = " AND ".join(f"t.{_quote(k)} = s.{_quote(k)}" for k in options.primary_key)
+            merger = dt.merge(
+                source.reader(drop_deleted=False),
+                predicate,
+                source_alias="s",
+                target_alias="t",
+                merge_schema=bool(plan.added),
+                writer_properties=writer,
+                commit_properties=commit,
+            )
+            if drop_flag and source.deleted_column is not None:
+                flag = f"s.{_quote(source.deleted_column)}"
+                except_cols = [source.deleted_column]
+                merger = (
+                    merger.when_matched_delete(flag)
+                    .when_matched_update_all(f"NOT {flag}", except_cols=except_cols)
+                    .when_not_matched_insert_all(f"NOT {flag}", except_cols=except_cols)
+                )
+            else:
+                merger = merger.when_matched_update_all().when_not_matched_insert_all()
+            metrics = merger.execute()
+            inserted = int(metrics.get("num_target_rows_inserted", 0))
+            updated = int(metrics.get("num_target_rows_updated", 0))
+            deleted = int(metrics.get("num_target_rows_deleted", 0))
+
+        after = DeltaTable(uri, storage_options=options_arg)
+        if after.transaction_version(run_app_id(staged.run_id)) is None:
+            # The MERGE changed nothing, so delta-rs skipped the commit; record the run anyway.
+            write_deltalake(
+                after,
+                _Source.empty(pa.schema(after.schema().to_arrow()), staged.run_id).reader(False),
+                mode="append",
+                commit_properties=commit,
+            )
+            after = DeltaTable(uri, storage_options=options_arg)
+        info = _find_commit(after, staged.run_id)
+        version = int(info["version"]) if info else after.version()
+        files, size = _added_files(after.table_uri, version, self.storage_options)
+        log.info(
+            "run %s committed to %s v%d: +%d ~%d -%d",
+            staged.run_id,
+            table.dataset_id,
+            version,
+            inserted,
+            updated,
+            deleted,
+        )
+        return replace(
+            result,
+            table_version=version,
+            rows_inserted=inserted,
+            rows_updated=updated,
+            rows_deleted=deleted,
+            rows_written=inserted + updated,
+            files_added=files,
+            bytes_written=size,
+        )
+
+
+def _stage_metrics(result: CommitResult) -> dict[str, Any]:
+    return {
+        "rowsStaged": result.rows_staged,
+        "duplicatesDropped": result.duplicates_dropped,
+        "rowsRejected": result.rows_rejected,
+        "createdTable": result.created_table,
+        "addedColumns": list(result.added_columns),
+    }
+
+
+def _find_commit(dt: DeltaTable, run_id: str, limit: int = 1000) -> dict[str, Any] | None:
+    for info in dt.history(limit):
+        if info.get(_META_RUN) == run_id and "version" in info:
+            return info
+    return None
+
+
+def _added_files(
+    table_uri: str, version: int, storage_options: Mapping[str, str]
+) -> tuple[int, int]:
+    """(files, bytes) added by commit ``version``, read from its log entry."""
+    name = f"{version:020d}.json"
+    if is_local_uri(table_uri):
+        text = (local_path(table_uri) / "_delta_log" / name).read_text(encoding="utf-8")
+    else:
+        from deltalake.fs import DeltaStorageHandler
+
+        handler = DeltaStorageHandler(table_uri, dict(storage_options))
+        with handler.open_input_stream(f"_delta_log/{name}") as stream:
+            text = stream.read().decode("utf-8")
+    files = size = 0
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        action = json.loads(line)
+        add = action.get("add")
+        if isinstance(add, dict) and add.get("dataChange", True):
+            files += 1
+            size += int(add.get("size", 0))
+    return files, size
+
+
+class _Source:
+    """A run's staged rows as they will be written: reduced, cleaned, streamed."""
+
+    def __init__(
+        self,
+        dataset: pds.Dataset | None,
+        schema: pa.Schema,
+        *,
+        run_id: str,
+        options: WriteOptions | None,
+        deleted_column: str | None,
+        filter_: pc.Expression | None,
+        rows_staged: int,
+        rows_selected: int,
+        duplicates: int,
+        rejected: int,
+        now: datetime,
+    ) -> None:
+        self._dataset = dataset
+        self._columns = [f.name for f in schema]
+        self._filter = filter_
+        self._run_id = run_id
+        self._options = options
+        self._now = now
+        self.deleted_column = deleted_column
+        self.rows_staged = rows_staged
+        self.rows_selected = rows_selected
+        self.duplicates = duplicates
+        self.rejected = rejected
+        self.casts: dict[str, pa.DataType] = {}
+        self.rows_out = 0
+        self._history = options is not None and options.mode is WriteMode.HISTORY
+        if self._history:
+            base = [f for f in schema if f.name not in (VALID_FROM_COLUMN, RUN_ID_COLUMN)]
+            self._columns = [f.name for f in base]
+            schema = pa.schema(
+                [
+                    *base,
+                    pa.field(VALID_FROM_COLUMN, pa.timestamp("us", tz="UTC")),
+                    pa.field(RUN_ID_COLUMN, pa.string()),
+                ]
+            )
+        self.schema = normalize_schema(schema)
+
+    @classmethod
+    def empty(cls, schema: pa.Schema, run_id: str) -> _Source:
+        return cls(
+            None,
+            normalize_schema(schema),
+            run_id=run_id,
+            options=None,
+            deleted_column=None,
+            filter_=None,
+            rows_staged=0,
+            rows_selected=0,
+            duplicates=0,
+            rejected=0,
+            now=datetime.now(UTC),
+        )
+
+    @classmethod
+    def build(cls, staged: StagedRun, options: WriteOptions, now: datetime) -> _Source | None:
+        dataset = staged.dataset()
+        if dataset is None:
+            return None
+        full = pa.schema(dataset.schema)
+        names = set(full.names)
+        missing = [k for k in options.primary_key if k not in names]
+        if missing:
+            msg = f"primary-key column(s) {', '.join(missing)} missing from the staged data"
+            raise DestinationError(msg)
+        schema = pa.schema([f for f in full if f.name != SEQ_COLUMN])
+        deleted = options.deleted_column if options.deleted_column in names else None
+        if deleted is not None and not pa.types.is_boolean(full.field(deleted).type):
+            msg = f"deleted-flag column {deleted!r} must be boolean, not {full.field(deleted).type}"
+            raise DestinationError(msg)
+
+        keys = dataset.to_table(columns=[*options.primary_key, SEQ_COLUMN])
+        staged_rows = keys.num_rows
+        valid = None
+        for k in options.primary_key:
+            cond = pc.is_valid(keys.column(k))
+            valid = cond if valid is None else pc.and_(valid, cond)
+        valid_expr: pc.Expression | None = None
+        if valid is not None and pc.sum(pc.invert(valid)).as_py():
+            keys = keys.filter(valid)
+            for k in options.primary_key:
+                expr = pc.field(k).is_valid()
+                valid_expr = expr if valid_expr is None else valid_expr & expr
+        rejected = staged_rows - keys.num_rows
+        if len(options.primary_key) == 1:
+            distinct = int(pc.count_distinct(keys.column(options.primary_key[0])).as_py())
+        else:
+            distinct = keys.group_by(list(options.primary_key)).aggregate([]).num_rows
+        filter_ = valid_expr
+        if distinct < keys.num_rows:
+            winners = keys.group_by(list(options.primary_key), use_threads=False).aggregate(
+                [(SEQ_COLUMN, "max")]
+            )
+            seqs = winners.column(f"{SEQ_COLUMN}_max")
+            filter_ = pc.field(SEQ_COLUMN).isin(seqs.combine_chunks())
+        del keys
+        return cls(
+            dataset,
+            schema,
+            run_id=staged.run_id,
+            options=options,
+            deleted_column=deleted,
+            filter_=filter_,
+            rows_staged=staged_rows,
+            rows_selected=distinct,
+            duplicates=keys_duplicates(staged_rows, rejected, distinct),
+            rejected=rejected,
+            now=now,
+        )
+
+    def reader(self, drop_deleted: bool) -> pa.RecordBatchReader:
+        """The rows to write, as a stream of batches with :attr:`output_schema`."""
+        out_schema = self.output_schema(drop_deleted=drop_deleted)
+        return pa.RecordBatchReader.from_batches(
+            out_schema, self._batches(out_schema, drop_deleted)
+        )
+
+    def output_schema(self, *, drop_deleted: bool) -> pa.Schema:
+        fields = []
+        for f in self.schema:
+            if drop_deleted and f.name == self.deleted_column:
+                continue
+            fields.append(pa.field(f.name, self.casts.get(f.name, f.type), nullable=True))
+        return pa.schema(fields)
+
+    def _batches(self, out_schema: pa.Schema, drop_deleted: bool) -> Iterator[pa.RecordBatch]:
+        if self._dataset is None:
+            return
+        scanner = self._dataset.scanner(
+            columns=self._columns,
+            filter=self._filter,
+            batch_size=READ_BATCH_ROWS,
+            batch_readahead=2,
+            fragment_readahead=1,
+        )
+        now = pa.scalar(self._now, pa.timestamp("us", tz="UTC"))
+        for raw in scanner.to_batches():
+            if raw.num_rows == 0:
+                continue
+            batch = normalize_batch(raw)
+            if self.deleted_column is not None:
+                idx = batch.schema.get_field_index(self.deleted_column)
+                flags = pc.fill_null(batch.column(idx), False)
+                if drop_deleted:
+                    batch = batch.filter(pc.invert(flags))
+                    if batch.num_rows == 0:
+                        continue
+                    idx = batch.schema.get_field_index(self.deleted_column)
+                    flags = pc.fill_null(batch.column(idx), False)
+                batch = batch.set_column(idx, batch.schema.field(idx), flags)
+            if self._history:
+                valid_from = self._valid_from(batch, now)
+                batch = batch.append_column(VALID_FROM_COLUMN, valid_from)
+                batch = batch.append_column(
+                    RUN_ID_COLUMN, pa.array([self._run_id] * batch.num_rows, pa.string())
+                )
+            arrays = [
+                _cast(batch.column(batch.schema.get_field_index(f.name)), f.type)
+                for f in out_schema
+            ]
+            out = pa.RecordBatch.from_arrays(arrays, schema=out_schema)
+            self.rows_out += out.num_rows
+            yield out
+
+    def _valid_from(self, batch: pa.RecordBatch, now: pa.Scalar) -> pa.Array:
+        column = self._options.valid_from_column if self._options else None
+        if column is None or batch.schema.get_field_index(column) < 0:
+            return pa.array([now.as_py()] * batch.num_rows, pa.timestamp("us", tz="UTC"))
+        values = batch.column(batch.schema.get_field_index(column))
+        if not pa.types.is_timestamp(values.type):
+            msg = f"valid-from column {column!r} must be a timestamp, not {values.type}"
+            raise DestinationError(msg)
+        values = values.cast(pa.timestamp("us", tz=values.type.tz)).cast(
+            pa.timestamp("us", tz="UTC")
+        )
+        return pc.fill_null(values, now)
+
+
+def keys_duplicates(staged: int, rejected: int, distinct: int) -> int:
+    """Rows dropped because a later staged version of the same key exists."""
+    return max(0, staged - rejected - distinct)
+
+
+def _cast(array: pa.Array, target: pa.DataType) -> pa.Array:
+    return array if array.type.equals(target) else array.cast(target)
