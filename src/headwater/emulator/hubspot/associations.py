@@ -1,0 +1,127 @@
+"""Generated associations between object types, invertible so both directions are cheap.
+
+Source record ``a`` of a relation links to ``m(a)`` target ids ``((a - 1) + k * off) % N + 1``
+(``k < m(a)``), where ``m(a)`` and presence come from the record hash. The reverse direction solves
+the same congruence for every ``k`` with numpy, so a company's contacts are found without scanning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from headwater.emulator.hubspot.catalog import RELATIONS, ObjectType, Relation
+from headwater.emulator.hubspot.data import ObjectStore, mix, mix_array, salt
+
+
+@dataclass(frozen=True, slots=True)
+class AssocType:
+    """One association label between two types, as v4 reports it."""
+
+    type_id: int
+    category: str
+    label: str | None
+    v3_name: str  # ``contact_to_company`` / ``contact_to_company_unlabeled``
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    to_id: int
+    types: tuple[AssocType, ...]
+
+
+class AssociationGraph:
+    """Answers "which records of type B are associated with record a of type A"."""
+
+    def __init__(
+        self, stores: dict[str, ObjectStore], types: dict[str, ObjectType], seed: int
+    ) -> None:
+        self._stores = stores
+        self._types = types
+        self._seed = seed
+        self._rel: dict[tuple[str, str], tuple[Relation, bool]] = {}
+        for r in RELATIONS:
+            if r.source in stores and r.target in stores:
+                self._rel[(r.source, r.target)] = (r, True)
+                self._rel[(r.target, r.source)] = (r, False)
+
+    def pairs(self) -> list[tuple[str, str]]:
+        return list(self._rel)
+
+    def has(self, source: str, target: str) -> bool:
+        return (source, target) in self._rel
+
+    def _params(self, r: Relation) -> tuple[int, int, int, int]:
+        na = self._stores[r.source].generated
+        nb = self._stores[r.target].generated
+        off = max(nb // r.max_per_record, 1)
+        return na, nb, off, salt(self._seed, "assoc", r.source, r.target)
+
+    def _fanout(self, r: Relation, a: int, rsalt: int) -> int:
+        h = mix(a ^ rsalt)
+        if (h >> 8) % 100 >= r.present_pct:
+            return 0
+        return 1 + int(h % r.max_per_record)
+
+    def _labels(self, r: Relation, forward: bool, primary: bool) -> tuple[AssocType, ...]:
+        src, dst = (r.source, r.target) if forward else (r.target, r.source)
+        name = f"{self._types[src].singular}_to_{self._types[dst].singular}"
+        unlabeled_id = r.forward_type_id if forward else r.reverse_type_id
+        primary_id = r.forward_primary_id if forward else r.reverse_primary_id
+        out: list[AssocType] = []
+        if primary_id is not None and primary:
+            out.append(AssocType(primary_id, r.category, "Primary", name))
+        suffix = "_unlabeled" if primary_id is not None else ""
+        out.append(AssocType(unlabeled_id, r.category, None, name + suffix))
+        return tuple(out)
+
+    def labels(self, source: str, target: str) -> list[AssocType]:
+        """Every label defined between two types (for the labels endpoint and schemas)."""
+        entry = self._rel.get((source, target))
+        if entry is None:
+            return []
+        r, forward = entry
+        return list(self._labels(r, forward, primary=True))
+
+    def links(self, source: str, target: str, rid: int) -> list[Link]:
+        """Associations of record ``rid`` of ``source`` to ``target`` records, ascending by id."""
+        entry = self._rel.get((source, target))
+        if entry is None:
+            return []
+        r, forward = entry
+        na, nb, off, rsalt = self._params(r)
+        if forward:
+            if rid > na or nb == 0:
+                return []
+            m = self._fanout(r, rid, rsalt)
+            ids: dict[int, bool] = {}
+            for k in range(m):
+                ids.setdefault(((rid - 1) + k * off) % nb + 1, k == 0)
+            targets = self._stores[r.target]
+            return [
+                Link(t, self._labels(r, True, primary))
+                for t, primary in sorted(ids.items())
+                if not targets.archived[t - 1]
+            ]
+        # reverse: which sources point at rid?
+        if rid > nb or na == 0:
+            return []
+        found: dict[int, bool] = {}
+        for k in range(r.max_per_record):
+            c = ((rid - 1) - k * off) % nb
+            cand = np.arange(c + 1, na + 1, nb, dtype=np.uint64)
+            if cand.size == 0:
+                continue
+            h = mix_array(cand ^ np.uint64(rsalt))
+            present = (h >> np.uint64(8)) % np.uint64(100) < np.uint64(r.present_pct)
+            fan = h % np.uint64(r.max_per_record) + np.uint64(1)
+            hit = cand[present & (fan > np.uint64(k))]
+            for a in hit.tolist():
+                found.setdefault(int(a), k == 0)
+        sources = self._stores[r.source]
+        return [
+            Link(a, self._labels(r, False, primary))
+            for a, primary in sorted(found.items())
+            if not sources.archived[a - 1]
+        ]

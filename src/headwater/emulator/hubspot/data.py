@@ -1,0 +1,504 @@
+"""Deterministic, lazily generated CRM records.
+
+A record's generated values are a pure function of ``(seed, object type, id)``: nothing is stored
+for untouched records except two timestamp arrays (``createdAt``/``updatedAt``, 8 bytes each per
+record) and an archived flag, so a million-record portal starts in well under a second. Writes,
+touches and archives are kept as overrides. A second, lagging copy of the mutable parts serves
+search, so search freshness (HubSpot's asynchronous indexing) can be emulated.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from headwater.emulator.hubspot import words
+from headwater.emulator.hubspot.catalog import ObjectType, PropDef
+
+MASK64 = (1 << 64) - 1
+DATA_START_MS = 1_672_531_200_000  # 2023-01-01T00:00:00Z: first generated createdAt
+DATA_SPAN_MS = 3 * 365 * 86_400_000  # generated records are created over three years
+MAX_UPDATE_LAG_MS = 45 * 86_400_000  # and last modified up to 45 days after creation
+ARCHIVED_PER_MILLE = 8  # share of generated records that start archived
+
+I64 = npt.NDArray[np.int64]
+U64 = npt.NDArray[np.uint64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+def mix(x: int) -> int:
+    """splitmix64 finaliser on Python ints (identical to :func:`mix_array`)."""
+    z = (x + 0x9E3779B97F4A7C15) & MASK64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK64
+    return z ^ (z >> 31)
+
+
+def mix_array(x: U64) -> U64:
+    """splitmix64 finaliser over a uint64 array (wrapping arithmetic)."""
+    with np.errstate(over="ignore"):
+        z = x + np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return z ^ (z >> np.uint64(31))
+
+
+def salt(*parts: str | int) -> int:
+    """A stable 64-bit salt for a name (independent of PYTHONHASHSEED)."""
+    h = 0x6A09E667F3BCC908
+    for part in parts:
+        for ch in str(part).encode():
+            h = mix(h ^ ch)
+        h = mix(h ^ 0xFF)
+    return h
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def iso_ms(ms: int) -> str:
+    """Epoch ms to HubSpot's ISO-8601 form with milliseconds: ``2023-02-24T03:00:14.155Z``."""
+    s, frac = divmod(int(ms), 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(s)) + f".{frac:03d}Z"
+
+
+def iso_date(ms: int) -> str:
+    return time.strftime("%Y-%m-%d", time.gmtime(int(ms) // 1000))
+
+
+def parse_time_ms(value: str) -> int | None:
+    """Epoch-ms string, ISO datetime or ``YYYY-MM-DD`` to epoch ms; ``None`` if unparseable."""
+    v = value.strip()
+    if not v:
+        return None
+    if v.lstrip("-").isdigit():
+        return int(v)
+    try:
+        parsed = dt.datetime.fromisoformat(v.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return (parsed - _EPOCH) // dt.timedelta(milliseconds=1)
+
+
+# --------------------------------------------------------------------------- value generators
+
+Gen = Callable[[int, int, int], "str | None"]  # (record hash, property hash, id) -> value
+
+
+def _pick(pool: tuple[str, ...], h: int) -> str:
+    return pool[h % len(pool)]
+
+
+def _first(h0: int) -> str:
+    return _pick(words.FIRST_NAMES, mix(h0 ^ 0x1111))
+
+
+def _last(h0: int) -> str:
+    return _pick(words.LAST_NAMES, mix(h0 ^ 0x2222))
+
+
+def _company(h0: int) -> str:
+    h = mix(h0 ^ 0x3333)
+    a = _pick(words.COMPANY_WORDS_A, h)
+    b = _pick(words.COMPANY_WORDS_B, h >> 16)
+    return f"{a} {b} {_pick(words.COMPANY_SUFFIX, h >> 32)}"
+
+
+def _domain(h0: int) -> str:
+    h = mix(h0 ^ 0x3333)
+    a = _pick(words.COMPANY_WORDS_A, h).lower()
+    b = _pick(words.COMPANY_WORDS_B, h >> 16).lower()
+    return f"{a}{b}.{_pick(words.TLDS, h >> 40)}"
+
+
+def _sentence(h: int) -> str:
+    n = 3 + h % 7
+    parts = []
+    for _ in range(n):
+        h = mix(h)
+        parts.append(_pick(words.SENTENCE_WORDS, h))
+    s = " ".join(parts)
+    return s[0].upper() + s[1:]
+
+
+def _gen_for(prop: PropDef, owner_ids: tuple[str, ...]) -> Gen:
+    kind = prop.gen
+    if kind == "owner":
+        pool = owner_ids or ("0",)
+        return lambda _h0, h, _i: pool[h % len(pool)]
+    if kind.startswith("int:"):
+        lo, hi = (int(x) for x in kind[4:].split(":"))
+        span = hi - lo + 1
+        return lambda _h0, h, _i: str(lo + h % span)
+    if kind.startswith("const:"):
+        const = kind[6:]
+        return lambda _h0, _h, _i: const
+    if kind in ("enum", "deal_stage"):
+        values = tuple(v for v, _ in prop.options)
+        if kind == "deal_stage":
+            return _deal_stage
+        return lambda _h0, h, _i: values[h % len(values)]
+    if kind == "multi":
+        values = tuple(v for v, _ in prop.options)
+
+        def multi(_h0: int, h: int, _i: int) -> str:
+            chosen = [v for j, v in enumerate(values) if (h >> (j * 3)) % 3 == 0]
+            return ";".join(chosen or values[:1])
+
+        return multi
+    simple: dict[str, Gen] = {
+        "first_name": lambda h0, _h, _i: _first(h0),
+        "last_name": lambda h0, _h, _i: _last(h0),
+        "email": lambda h0, h, i: (
+            f"{_first(h0).lower()}.{_last(h0).lower()}{i}@{_pick(words.EMAIL_DOMAINS, h)}"
+        ),
+        "phone": lambda _h0, h, _i: (
+            f"+1 {200 + h % 800:03d}-{(h >> 10) % 1000:03d}-{(h >> 20) % 10000:04d}"
+        ),
+        "company_name": lambda h0, _h, _i: _company(h0),
+        "domain": lambda h0, _h, _i: _domain(h0),
+        "website": lambda h0, _h, _i: "https://www." + _domain(h0),
+        "city": lambda _h0, h, _i: _pick(words.CITIES, h),
+        "country": lambda _h0, h, _i: _pick(words.COUNTRIES, h),
+        "job_title": lambda _h0, h, _i: _pick(words.JOB_TITLES, h),
+        "sentence": lambda _h0, h, _i: _sentence(h),
+        "money": lambda _h0, h, _i: f"{100 + h % 250_000}.{(h >> 20) % 100:02d}",
+        "decimal": lambda _h0, h, _i: f"{h % 100}.{(h >> 12) % 1000:03d}",
+        "bool": lambda _h0, h, _i: "true" if h & 1 else "false",
+        "date": lambda _h0, h, _i: iso_date(
+            DATA_START_MS - 400 * 86_400_000 + (h % 1500) * 86_400_000
+        ),
+        "datetime": lambda _h0, h, _i: iso_ms(DATA_START_MS + h % DATA_SPAN_MS),
+        "deal_name": lambda h0, h, _i: f"{_company(h0)} - {_pick(words.PRODUCT_WORDS, h)}",
+        "deal_pipeline": _deal_pipeline,
+        "product_name": lambda _h0, h, _i: _pick(words.PRODUCT_WORDS, h),
+        "sku": lambda _h0, h, _i: f"SKU-{h % 100_000:05d}",
+        "product_ref": lambda _h0, h, _i: str(1 + h % 200),
+        "pet_name": lambda _h0, h, _i: _pick(words.PET_NAMES, h),
+    }
+    if kind in simple:
+        return simple[kind]
+    raise ValueError(f"unknown generator {kind!r} for property {prop.name}")
+
+
+def _deal_pipeline(h0: int, _h: int, _i: int) -> str:
+    return "enterprise" if mix(h0 ^ 0x4444) % 5 == 0 else "default"
+
+
+_DEFAULT_STAGES = (
+    "appointmentscheduled",
+    "qualifiedtobuy",
+    "presentationscheduled",
+    "decisionmakerboughtin",
+    "contractsent",
+    "closedwon",
+    "closedlost",
+)
+_ENTERPRISE_STAGES = ("101", "102", "103", "104", "105")
+
+
+def _deal_stage(h0: int, h: int, i: int) -> str:
+    stages = _ENTERPRISE_STAGES if _deal_pipeline(h0, h, i) == "enterprise" else _DEFAULT_STAGES
+    return stages[h % len(stages)]
+
+
+# --------------------------------------------------------------------------- the store
+
+
+@dataclass(slots=True)
+class PropPlan:
+    """How to produce one property of a record: its JSON key prefix and its source."""
+
+    name: str
+    prefix: str  # '"name":'
+    source: int  # 0 generated, 1 id, 2 created, 3 updated
+    gen: Gen | None
+    salt: int
+    null_pct: int
+
+
+SOURCE_GEN, SOURCE_ID, SOURCE_CREATED, SOURCE_UPDATED = 0, 1, 2, 3
+
+
+class ObjectStore:
+    """All records of one object type: generated ones, plus overrides from writes."""
+
+    def __init__(
+        self, otype: ObjectType, seed: int, count: int, owner_ids: tuple[str, ...] = ()
+    ) -> None:
+        self.type = otype
+        self.seed = seed
+        self.generated = count
+        self.record_salt = salt(seed, otype.type_id)
+        self._plans: dict[str, PropPlan] = {}
+        for p in otype.properties:
+            source = {"id": SOURCE_ID, "created": SOURCE_CREATED, "updated": SOURCE_UPDATED}.get(
+                p.gen, SOURCE_GEN
+            )
+            gen = _gen_for(p, owner_ids) if source == SOURCE_GEN else None
+            self._plans[p.name] = PropPlan(
+                p.name, json.dumps(p.name) + ":", source, gen, salt(p.name), p.null_pct
+            )
+        self._plan_cache: dict[tuple[str, ...], list[PropPlan]] = {}
+        ids = np.arange(1, count + 1, dtype=np.uint64)
+        h = mix_array(ids ^ np.uint64(self.record_salt))
+        step = max(DATA_SPAN_MS // max(count, 1), 1)
+        base = DATA_START_MS + (ids.astype(np.int64) - 1) * step
+        created = base + (h % np.uint64(step)).astype(np.int64)
+        lag = ((h >> np.uint64(20)) % np.uint64(MAX_UPDATE_LAG_MS)).astype(np.int64)
+        # a third of the records were never modified after creation
+        lag[(h >> np.uint64(50)) % np.uint64(3) == 0] = 0
+        updated = created + lag
+        archived = (h >> np.uint64(40)) % np.uint64(1000) < np.uint64(ARCHIVED_PER_MILLE)
+        archived_at = np.where(archived, updated + 86_400_000, 0).astype(np.int64)
+        capacity = count + 64
+        self.created: I64 = np.zeros(capacity, dtype=np.int64)
+        self.updated: I64 = np.zeros(capacity, dtype=np.int64)
+        self.archived: BoolArray = np.zeros(capacity, dtype=np.bool_)
+        self.archived_at: I64 = np.zeros(capacity, dtype=np.int64)
+        self.created[:count] = created
+        self.updated[:count] = updated
+        self.archived[:count] = archived
+        self.archived_at[:count] = archived_at
+        self.size = count  # ids 1..size exist
+        self.overrides: dict[int, dict[str, str | None]] = {}
+        self.history: dict[tuple[int, str], list[tuple[str | None, int, str]]] = {}
+        # search view (lags writes by the indexing delay)
+        self.s_updated: I64 = self.updated.copy()
+        self.s_archived: BoolArray = self.archived.copy()
+        self.s_size = count
+        self.s_overrides: dict[int, dict[str, str | None]] = {}
+        self.pending: collections.deque[
+            tuple[int, int, int, bool, dict[str, str | None] | None]
+        ] = collections.deque()
+
+    # ------------------------------------------------------------------ generation
+
+    def record_hash(self, rid: int) -> int:
+        return mix(rid ^ self.record_salt)
+
+    def generated_value(self, rid: int, name: str) -> str | None:
+        plan = self._plans.get(name)
+        if plan is None or rid > self.generated:
+            return None
+        return self._value(plan, rid, self.record_hash(rid))
+
+    def _value(self, plan: PropPlan, rid: int, h0: int) -> str | None:
+        if plan.source == SOURCE_ID:
+            return str(rid)
+        if plan.source == SOURCE_CREATED:
+            return iso_ms(int(self.created[rid - 1]))
+        if plan.source == SOURCE_UPDATED:
+            return iso_ms(int(self.updated[rid - 1]))
+        if rid > self.generated:
+            return None
+        h = mix(h0 ^ plan.salt)
+        if plan.null_pct and (h >> 56) % 100 < plan.null_pct:
+            return None
+        assert plan.gen is not None
+        return plan.gen(h0, h >> 1, rid)
+
+    def value(self, rid: int, name: str, *, search_view: bool = False) -> str | None:
+        """Current value of one property (override first), as HubSpot serves it."""
+        plan = self._plans.get(name)
+        if plan is None:
+            return None
+        if plan.source == SOURCE_UPDATED and search_view:
+            return iso_ms(int(self.s_updated[rid - 1]))
+        ov = (self.s_overrides if search_view else self.overrides).get(rid)
+        if ov is not None and name in ov:
+            return ov[name]
+        return self._value(plan, rid, self.record_hash(rid))
+
+    def known(self, name: str) -> bool:
+        return name in self._plans
+
+    def plans(self, names: Iterable[str]) -> list[PropPlan]:
+        """Plans for the requested properties (unknown names dropped, system ones added, sorted)."""
+        key = tuple(names)
+        cached = self._plan_cache.get(key)
+        if cached is not None:
+            return cached
+        wanted = {n for n in key if n in self._plans}
+        wanted.update(("hs_object_id", self.type.created_prop, self.type.updated_prop))
+        plans = [self._plans[n] for n in sorted(wanted)]
+        if len(self._plan_cache) < 512:
+            self._plan_cache[key] = plans
+        return plans
+
+    def properties_json(self, rid: int, plans: list[PropPlan]) -> str:
+        """The ``properties`` object of one record as a JSON string (hot path)."""
+        h0 = mix(rid ^ self.record_salt)
+        ov = self.overrides.get(rid)
+        parts = []
+        generated = rid <= self.generated
+        for plan in plans:
+            if ov is not None and plan.name in ov:
+                v = ov[plan.name]
+                parts.append(plan.prefix + ("null" if v is None else json.dumps(v)))
+                continue
+            src = plan.source
+            if src == SOURCE_GEN:
+                if not generated:
+                    parts.append(plan.prefix + "null")
+                    continue
+                h = mix(h0 ^ plan.salt)
+                if plan.null_pct and (h >> 56) % 100 < plan.null_pct:
+                    parts.append(plan.prefix + "null")
+                    continue
+                assert plan.gen is not None
+                parts.append(f'{plan.prefix}"{plan.gen(h0, h >> 1, rid)}"')
+            elif src == SOURCE_ID:
+                parts.append(f'{plan.prefix}"{rid}"')
+            elif src == SOURCE_CREATED:
+                parts.append(f'{plan.prefix}"{iso_ms(int(self.created[rid - 1]))}"')
+            else:
+                parts.append(f'{plan.prefix}"{iso_ms(int(self.updated[rid - 1]))}"')
+        return "{" + ",".join(parts) + "}"
+
+    def properties_dict(
+        self, rid: int, plans: list[PropPlan], *, search_view: bool = False
+    ) -> dict[str, str | None]:
+        return {p.name: self.value(rid, p.name, search_view=search_view) for p in plans}
+
+    def history_for(self, rid: int, name: str) -> list[dict[str, object]]:
+        """Property history, newest first: writes through the API, then generated changes."""
+        out: list[dict[str, object]] = []
+        for value, ts, source in reversed(self.history.get((rid, name), [])):
+            out.append(_history_item(value, ts, source))
+        plan = self._plans.get(name)
+        if plan is None or rid > self.generated:
+            return out
+        current = self._value(plan, rid, self.record_hash(rid))
+        created = int(self.created[rid - 1])
+        updated = int(self.updated[rid - 1])
+        h = mix(self.record_hash(rid) ^ plan.salt ^ 0x5555)
+        prop = self.type.prop(name)
+        versions = 1
+        if prop is not None and prop.history:
+            versions = 1 + h % 3
+        span = max(updated - created, 1)
+        stamps = sorted(((created + (mix(h + k) % span)) for k in range(1, versions)), reverse=True)
+        out.append(
+            _history_item(
+                current, stamps[0] if stamps else created, "CRM_UI" if versions > 1 else "API"
+            )
+        )
+        for k, ts in enumerate(stamps):
+            older = self._value(plan, rid, mix(self.record_hash(rid) + k + 1))
+            ts_out = ts if k + 1 < len(stamps) else created
+            out.append(_history_item(older, ts_out, "IMPORT"))
+        return out
+
+    # ------------------------------------------------------------------ existence
+
+    def exists(self, rid: int) -> bool:
+        return 1 <= rid <= self.size
+
+    def is_archived(self, rid: int) -> bool:
+        return bool(self.archived[rid - 1])
+
+    def _ensure_capacity(self, n: int) -> None:
+        if n <= len(self.created):
+            return
+        new = max(n, len(self.created) * 2)
+        for attr in ("created", "updated", "archived", "archived_at", "s_updated", "s_archived"):
+            arr = getattr(self, attr)
+            grown = np.zeros(new, dtype=arr.dtype)
+            grown[: len(arr)] = arr
+            setattr(self, attr, grown)
+
+    # ------------------------------------------------------------------ writes
+
+    def create(self, props: dict[str, str | None], now_ms: int, delay_ms: int) -> int:
+        self._ensure_capacity(self.size + 1)
+        self.size += 1
+        rid = self.size
+        self.created[rid - 1] = now_ms
+        self.updated[rid - 1] = now_ms
+        self.overrides[rid] = dict(props)
+        for k, v in props.items():
+            self.history.setdefault((rid, k), []).append((v, now_ms, "API"))
+        self._index(rid, now_ms, delay_ms)
+        return rid
+
+    def update(self, rid: int, props: dict[str, str | None], now_ms: int, delay_ms: int) -> None:
+        ov = self.overrides.setdefault(rid, {})
+        ov.update(props)
+        for k, v in props.items():
+            self.history.setdefault((rid, k), []).append((v, now_ms, "API"))
+        self.updated[rid - 1] = max(now_ms, int(self.created[rid - 1]))
+        self._index(rid, now_ms, delay_ms)
+
+    def touch(self, rid: int, now_ms: int, delay_ms: int) -> None:
+        self.updated[rid - 1] = max(now_ms, int(self.created[rid - 1]))
+        self._index(rid, now_ms, delay_ms)
+
+    def archive(self, rid: int, now_ms: int, delay_ms: int) -> None:
+        self.archived[rid - 1] = True
+        self.archived_at[rid - 1] = now_ms
+        self._index(rid, now_ms, delay_ms)
+
+    def _index(self, rid: int, now_ms: int, delay_ms: int) -> None:
+        ov = self.overrides.get(rid)
+        event = (
+            now_ms + delay_ms,
+            rid,
+            int(self.updated[rid - 1]),
+            bool(self.archived[rid - 1]),
+            dict(ov) if ov is not None else None,
+        )
+        if delay_ms <= 0:
+            self._apply(event)
+        else:
+            self.pending.append(event)
+
+    def _apply(self, event: tuple[int, int, int, bool, dict[str, str | None] | None]) -> None:
+        _, rid, updated, archived, ov = event
+        self.s_updated[rid - 1] = updated
+        self.s_archived[rid - 1] = archived
+        if ov is not None:
+            self.s_overrides[rid] = ov
+        self.s_size = max(self.s_size, rid)
+
+    def refresh_search(self, now_ms: int) -> None:
+        """Make writes whose indexing delay has passed visible to search."""
+        while self.pending and self.pending[0][0] <= now_ms:
+            self._apply(self.pending.popleft())
+
+    # ------------------------------------------------------------------ paging
+
+    def next_ids(self, after: int, limit: int, *, archived: bool) -> list[int]:
+        """Up to ``limit`` ids greater than or equal to ``after`` with the given archived state."""
+        start = max(after, 1)
+        out: list[int] = []
+        flags = self.archived
+        width = max(limit * 2, 256)
+        while start <= self.size and len(out) < limit:
+            stop = min(self.size, start + width - 1)
+            width *= 2
+            window = flags[start - 1 : stop]
+            hits = np.flatnonzero(window) if archived else np.flatnonzero(~window)
+            out.extend(int(i) + start for i in hits[: limit - len(out)])
+            start = stop + 1
+        return out
+
+
+def _history_item(value: str | None, ts: int, source: str) -> dict[str, object]:
+    return {
+        "value": "" if value is None else value,
+        "timestamp": iso_ms(ts),
+        "sourceType": source,
+        "sourceId": None,
+        "sourceLabel": None,
+        "updatedByUserId": None,
+    }

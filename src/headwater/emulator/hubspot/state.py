@@ -1,0 +1,162 @@
+"""The emulated portal: records, credentials, limits, faults, clock and request counters.
+
+Tests reach it as ``emu.state``; the admin prefix ``/_emulator`` exposes the same operations over
+HTTP for out-of-process use.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+from typing import Any
+
+import numpy as np
+
+from headwater.emulator.clock import Clock, ManualClock, OffsetClock
+from headwater.emulator.hubspot.associations import AssociationGraph
+from headwater.emulator.hubspot.auth import AuthRegistry
+from headwater.emulator.hubspot.catalog import (
+    PIPELINES,
+    ObjectType,
+    build_object_types,
+    build_owners,
+)
+from headwater.emulator.hubspot.config import EmulatorConfig
+from headwater.emulator.hubspot.data import ObjectStore, mix, salt
+from headwater.emulator.hubspot.faults import FaultPlan
+from headwater.emulator.hubspot.limits import RateLimiter
+
+
+class UnknownObjectTypeError(LookupError):
+    """Raised for an object type name the portal does not know."""
+
+
+class PortalState:
+    """One portal. Thread-safe for the operations tests call while the server runs."""
+
+    def __init__(self, config: EmulatorConfig) -> None:
+        self.config = config
+        self.clock: Clock = config.clock if config.clock is not None else OffsetClock()
+        self.portal_id = config.portal_id
+        self.lock = threading.RLock()
+        types = build_object_types(config.portal_id)
+        self.types: dict[str, ObjectType] = {t.name: t for t in types}
+        self._aliases: dict[str, str] = {}
+        for t in types:
+            for alias in (t.name, t.singular, t.type_id):
+                self._aliases[alias.lower()] = t.name
+            if t.fully_qualified_name:
+                self._aliases[t.fully_qualified_name.lower()] = t.name
+                self._aliases[f"p_{t.name}".lower()] = t.name
+        counts = config.counts()
+        self.owners = build_owners(config.owners)
+        owner_ids = tuple(str(o.id) for o in self.owners if not o.archived and o.type == "PERSON")
+        self.stores: dict[str, ObjectStore] = {
+            t.name: ObjectStore(t, config.seed, counts[t.name], owner_ids) for t in types
+        }
+        self.graph = AssociationGraph(self.stores, self.types, config.seed)
+        self.pipelines = PIPELINES
+        self.auth = AuthRegistry(
+            config.seed, config.portal_id, config.token_ttl, tuple(config.scopes)
+        )
+        self.limiter = RateLimiter(
+            config.rate_limit,
+            burst=config.burst_limit,
+            search_per_second=config.search_per_second,
+            daily=config.daily_limit,
+            retry_after=config.retry_after,
+            portal_id=config.portal_id,
+        )
+        if isinstance(config.faults, FaultPlan):
+            self.faults = config.faults
+        else:
+            self.faults = FaultPlan.parse(config.faults or "", seed=config.seed)
+        self.indexing_delay_ms = round(config.indexing_delay * 1000)
+        self.request_counts: collections.Counter[str] = collections.Counter()
+        self.status_counts: collections.Counter[int] = collections.Counter()
+        self._pick_counter = 0
+
+    # ------------------------------------------------------------------ lookups
+
+    def resolve(self, name: str) -> ObjectType:
+        """Object type by plural, singular, ``0-N``/``2-N`` id, fully-qualified or ``p_`` name."""
+        key = self._aliases.get(name.lower())
+        if key is None:
+            raise UnknownObjectTypeError(name)
+        return self.types[key]
+
+    def now_ms(self) -> int:
+        return self.clock.now_ms()
+
+    # ------------------------------------------------------------------ test and admin operations
+
+    def _pick(self, store: ObjectStore, n: int, *, archived: bool) -> list[int]:
+        """``n`` distinct ids with the given archived state, spread over the id range."""
+        candidates = np.flatnonzero(store.archived[: store.size] == archived) + 1
+        if candidates.size == 0 or n <= 0:
+            return []
+        self._pick_counter += 1
+        start = mix(salt(self.config.seed, "pick", self._pick_counter)) % candidates.size
+        step = max(candidates.size // n, 1)
+        idx = (start + np.arange(min(n, candidates.size)) * step) % candidates.size
+        return sorted({int(candidates[i]) for i in idx})
+
+    def touch(
+        self, object_type: str, n: int | None = None, ids: list[int] | None = None
+    ) -> list[int]:
+        """Bump the last-modified time of ``ids`` (or of ``n`` live records) to now."""
+        with self.lock:
+            store = self.stores[self.resolve(object_type).name]
+            chosen = ids if ids is not None else self._pick(store, n or 0, archived=False)
+            now = self.now_ms()
+            for rid in chosen:
+                if store.exists(rid):
+                    store.touch(rid, now, self.indexing_delay_ms)
+            return list(chosen)
+
+    def archive(
+        self, object_type: str, n: int | None = None, ids: list[int] | None = None
+    ) -> list[int]:
+        """Archive ``ids`` (or ``n`` live records)."""
+        with self.lock:
+            store = self.stores[self.resolve(object_type).name]
+            chosen = ids if ids is not None else self._pick(store, n or 0, archived=False)
+            now = self.now_ms()
+            for rid in chosen:
+                if store.exists(rid):
+                    store.archive(rid, now, self.indexing_delay_ms)
+            return list(chosen)
+
+    def create(self, object_type: str, properties: dict[str, str | None]) -> int:
+        with self.lock:
+            store = self.stores[self.resolve(object_type).name]
+            return store.create(properties, self.now_ms(), self.indexing_delay_ms)
+
+    def update(self, object_type: str, rid: int, properties: dict[str, str | None]) -> None:
+        with self.lock:
+            store = self.stores[self.resolve(object_type).name]
+            store.update(rid, properties, self.now_ms(), self.indexing_delay_ms)
+
+    def set_time_ms(self, value: int) -> None:
+        setter = getattr(self.clock, "set_ms", None)
+        if setter is None:
+            raise TypeError("this emulator's clock cannot be set")
+        setter(value)
+
+    def advance(self, seconds: float) -> int:
+        if isinstance(self.clock, ManualClock | OffsetClock):
+            return self.clock.advance(seconds)
+        raise TypeError("this emulator's clock cannot be advanced")
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "requests": dict(sorted(self.request_counts.items())),
+            "statuses": {str(k): v for k, v in sorted(self.status_counts.items())},
+            "total": sum(self.request_counts.values()),
+            "now": self.now_ms(),
+            "records": {name: s.size for name, s in self.stores.items()},
+        }
+
+    def reset_counters(self) -> None:
+        self.request_counts.clear()
+        self.status_counts.clear()

@@ -1,0 +1,222 @@
+"""HubSpot's official Python SDK (hubspot-api-client 12, strict client-side validation) against the
+emulator over real sockets: every endpoint family must deserialise without error."""
+
+from __future__ import annotations
+
+import json
+
+import hubspot
+import pytest
+from hubspot.crm.associations.v4 import BatchInputPublicFetchAssociationsBatchRequest
+from hubspot.crm.contacts.exceptions import ApiException as ContactsApiException
+from hubspot.crm.objects import BatchReadInputSimplePublicObjectId, PublicObjectSearchRequest
+from hubspot.oauth.exceptions import ApiException as OAuthApiException
+
+from headwater.emulator.hubspot import RunningEmulator
+
+
+def _client(emu: RunningEmulator, token: str | None = None) -> hubspot.Client:
+    kwargs = {"host": emu.base_url, "client_side_validation": True}
+    if token is not None:
+        kwargs["access_token"] = token
+    return hubspot.Client.create(**kwargs)
+
+
+@pytest.fixture(scope="module")
+def token(emu: RunningEmulator) -> str:
+    oauth = _client(emu)
+    tok = oauth.oauth.tokens_api.create(
+        grant_type="refresh_token",
+        refresh_token=emu.refresh_token,
+        client_id=emu.oauth_client_id,
+        client_secret=emu.oauth_client_secret,
+        redirect_uri="http://localhost/cb",
+    )
+    assert tok.expires_in == 1800
+    assert tok.token_type == "bearer"
+    return str(tok.access_token)
+
+
+@pytest.fixture(scope="module")
+def client(emu: RunningEmulator, token: str) -> hubspot.Client:
+    c = _client(emu, token)
+    assert c.crm.objects.basic_api.api_client.configuration.client_side_validation is True
+    return c
+
+
+def test_oauth_token_metadata_and_errors(emu: RunningEmulator, token: str) -> None:
+    oauth = _client(emu)
+    info = oauth.oauth.access_tokens_api.get(token)
+    assert info.hub_id == emu.portal_id
+    assert info.token == token
+    assert 0 < info.expires_in <= 1800
+    assert "crm.objects.contacts.read" in info.scopes
+    rinfo = oauth.oauth.refresh_tokens_api.get(emu.refresh_token)
+    assert rinfo.client_id == emu.oauth_client_id
+    assert rinfo.token_type == "refresh"
+    with pytest.raises(OAuthApiException) as bad:
+        oauth.oauth.tokens_api.create(
+            grant_type="refresh_token",
+            refresh_token="bad",
+            client_id=emu.oauth_client_id,
+            client_secret=emu.oauth_client_secret,
+        )
+    assert bad.value.status == 400
+    assert json.loads(bad.value.body)["status"] == "BAD_REFRESH_TOKEN"
+
+
+@pytest.mark.parametrize(
+    "object_type",
+    [
+        "contacts",
+        "companies",
+        "deals",
+        "tickets",
+        "products",
+        "line_items",
+        "calls",
+        "emails",
+        "meetings",
+        "notes",
+        "tasks",
+        "p62515_pets",
+        "2-1000001",
+        "p_pets",
+        "contact",
+    ],
+)
+def test_list_read_batch_search_every_type(
+    client: hubspot.Client, emu: RunningEmulator, object_type: str
+) -> None:
+    objects = client.crm.objects
+    page = objects.basic_api.get_page(
+        object_type, limit=5, properties=["hs_object_id"], associations=["contacts"]
+    )
+    assert len(page.results) == 5
+    assert page.paging.next.link.startswith(emu.base_url)
+    first = page.results[0]
+    one = objects.basic_api.get_by_id(
+        object_type, first.id, properties_with_history=["hs_object_id"]
+    )
+    assert one.id == first.id
+    batch = objects.batch_api.read(
+        object_type,
+        batch_read_input_simple_public_object_id=BatchReadInputSimplePublicObjectId(
+            inputs=[{"id": r.id} for r in page.results],
+            properties=["hs_object_id"],
+            properties_with_history=[],
+        ),
+    )
+    assert batch.status == "COMPLETE"
+    assert sorted(r.id for r in batch.results) == sorted(r.id for r in page.results)
+    found = objects.search_api.do_search(
+        object_type,
+        public_object_search_request=PublicObjectSearchRequest(
+            filter_groups=[
+                {"filters": [{"propertyName": "hs_object_id", "operator": "LTE", "value": "50"}]}
+            ],
+            sorts=[{"propertyName": "hs_object_id", "direction": "DESCENDING"}],
+            limit=20,
+            after="0",
+        ),
+    )
+    assert found.total > 20
+    assert [int(r.id) for r in found.results] == sorted(
+        (int(r.id) for r in found.results), reverse=True
+    )
+
+
+def test_get_all_pages_until_paging_is_absent(client: hubspot.Client, emu: RunningEmulator) -> None:
+    everything = client.crm.contacts.get_all(properties=["email", "firstname", "lastname"])
+    live = int((~emu.state.stores["contacts"].archived[: emu.state.stores["contacts"].size]).sum())
+    assert len(everything) == live
+    ids = [int(c.id) for c in everything]
+    assert ids == sorted(ids)
+    assert all(c.properties["email"] for c in everything)
+
+
+def test_contacts_package_basic_batch_search(client: hubspot.Client) -> None:
+    contacts = client.crm.contacts
+    page = contacts.basic_api.get_page(limit=3, properties=["email"], associations=["companies"])
+    assert page.results[0].associations is not None
+    s = contacts.search_api.do_search(
+        public_object_search_request=PublicObjectSearchRequest(
+            filter_groups=[
+                {"filters": [{"propertyName": "lastmodifieddate", "operator": "GTE", "value": "0"}]}
+            ],
+            sorts=[{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
+            properties=["email"],
+            limit=200,
+            after="0",
+        )
+    )
+    assert s.total > 1000
+    assert len(s.results) == 200
+    assert s.paging.next.after == "200"
+
+
+def test_properties_v3_every_type(client: hubspot.Client) -> None:
+    for object_type in (
+        "contacts",
+        "companies",
+        "deals",
+        "tickets",
+        "products",
+        "line_items",
+        "calls",
+        "notes",
+        "2-1000001",
+    ):
+        props = client.crm.properties.core_api.get_all(object_type)
+        types = {p.type for p in props.results}
+        assert props.results
+        if object_type == "contacts":
+            assert {"string", "number", "bool", "date", "datetime", "enumeration"} <= types
+    one = client.crm.properties.core_api.get_by_name("contacts", "email")
+    assert one.name == "email"
+    groups = client.crm.properties.groups_api.get_all("contacts")
+    assert groups.results
+
+
+def test_owners_pipelines_schemas(client: hubspot.Client) -> None:
+    owners = client.crm.owners.owners_api.get_page()
+    assert owners.results
+    assert {o.type for o in owners.results} <= {"PERSON", "QUEUE"}
+    archived = client.crm.owners.owners_api.get_page(archived=True)
+    assert all(o.archived for o in archived.results)
+    one = client.crm.owners.owners_api.get_by_id(int(owners.results[0].id))
+    assert one.id == owners.results[0].id
+    for object_type in ("deals", "tickets"):
+        pipes = client.crm.pipelines.pipelines_api.get_all(object_type)
+        assert all(p.stages for p in pipes.results)
+        stages = client.crm.pipelines.pipeline_stages_api.get_all(object_type, pipes.results[0].id)
+        assert stages.results
+    schemas = client.crm.schemas.core_api.get_all()
+    assert [s.fully_qualified_name for s in schemas.results] == ["p62515_pets"]
+    schema = client.crm.schemas.core_api.get_by_id("p62515_pets")
+    assert schema.object_type_id == "2-1000001"
+
+
+def test_associations_v4_batch_and_per_object(client: hubspot.Client) -> None:
+    assoc = client.crm.associations.v4.batch_api.get_page(
+        "contacts",
+        "companies",
+        batch_input_public_fetch_associations_batch_request=BatchInputPublicFetchAssociationsBatchRequest(
+            inputs=[{"id": str(i)} for i in range(1, 51)]
+        ),
+    )
+    assert assoc.status == "COMPLETE"
+    assert assoc.results
+    assert all(t.to_object_id for r in assoc.results for t in r.to)
+    back = client.crm.associations.v4.basic_api.get_page(
+        "companies", assoc.results[0].to[0].to_object_id, "contacts", limit=500
+    )
+    assert int(assoc.results[0]._from.id) in [int(r.to_object_id) for r in back.results]
+
+
+def test_expired_and_unknown_tokens_raise_typed_exceptions(emu: RunningEmulator) -> None:
+    bad = _client(emu, "expired")
+    with pytest.raises(ContactsApiException) as exc:
+        bad.crm.contacts.basic_api.get_page()
+    assert exc.value.status == 401
+    assert json.loads(exc.value.body)["category"] == "INVALID_AUTHENTICATION"
