@@ -1,16 +1,61 @@
-"""The ``headwater`` command line."""
+"""The ``headwater`` command line (typer + rich)."""
 
 from __future__ import annotations
 
+import json
+import sys
+from typing import Annotated, Any
+
 import typer
+from rich.console import Console
 
 from headwater import __version__
+from headwater.errors import GatewayError, HeadwaterError, ServiceError
 
 app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     help="Headwater: HubSpot to Delta Lake, over Adobe's Flow Service API.",
 )
+db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+orgs_app = typer.Typer(no_args_is_help=True, help="Organizations (XXXX@AdobeOrg).")
+sandboxes_app = typer.Typer(no_args_is_help=True, help="Sandboxes of an org.")
+clients_app = typer.Typer(no_args_is_help=True, help="API clients (x-api-key and secret).")
+tokens_app = typer.Typer(no_args_is_help=True, help="Access tokens.")
+secrets_app = typer.Typer(no_args_is_help=True, help="Encrypted connection secrets.")
+app.add_typer(db_app, name="db")
+app.add_typer(orgs_app, name="orgs")
+app.add_typer(sandboxes_app, name="sandboxes")
+app.add_typer(clients_app, name="clients")
+app.add_typer(tokens_app, name="tokens")
+app.add_typer(secrets_app, name="secrets")
+
+console = Console()
+err_console = Console(stderr=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
+_state: dict[str, bool] = {"debug": False}
+
+
+def _ctx(*, upgrade: bool = True) -> Any:
+    from headwater.runtime import build_context
+    from headwater.settings import get_settings
+
+    return build_context(get_settings(), upgrade=upgrade)
+
+
+def _emit(data: dict[str, Any], *, as_json: bool, human: str) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(data) + "\n")
+    else:
+        console.print(human)
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+) -> None:
+    _state["debug"] = debug
 
 
 @app.command()
@@ -19,5 +64,217 @@ def version() -> None:
     typer.echo(__version__)
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+    workers: Annotated[int, typer.Option(help="Worker processes for the API.")] = 1,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
+) -> None:
+    """Run the Flow Service API (migrating the database first)."""
+    import uvicorn
+
+    _ctx().engine.dispose()
+    console.print(
+        f"[bold]Headwater[/bold] {__version__} serving the Flow Service API on "
+        f"http://{host}:{port}/data/foundation/flowservice"
+    )
+    uvicorn.run(
+        "headwater.api.asgi:create_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        http="httptools",
+        loop="uvloop",
+        access_log=False,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration."""
+    from headwater.store import migrate
+
+    ctx = _ctx(upgrade=False)
+    migrate.upgrade(ctx.engine)
+    console.print(f"database at revision {migrate.current_revision(ctx.engine)}")
+
+
+@orgs_app.command("create")
+def orgs_create(
+    org_id: Annotated[str, typer.Argument(help="Org id, e.g. 1234ABCD@AdobeOrg")],
+    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create an org (with its prod sandbox)."""
+    from headwater.services import identity
+
+    org = identity.create_org(_ctx(), org_id=org_id, name=name)
+    _emit(
+        {"orgId": org.id, "name": org.name, "sandboxes": ["prod"]},
+        as_json=as_json,
+        human=f"created org {org.id} with sandbox prod",
+    )
+
+
+@orgs_app.command("list")
+def orgs_list(as_json: JsonOpt = False) -> None:
+    """List orgs."""
+    from headwater.services import identity
+
+    orgs = identity.list_orgs(_ctx())
+    if as_json:
+        sys.stdout.write(json.dumps([{"orgId": o.id, "name": o.name} for o in orgs]) + "\n")
+        return
+    for o in orgs:
+        console.print(o.id)
+
+
+@sandboxes_app.command("create")
+def sandboxes_create(
+    name: Annotated[str, typer.Argument(help="Sandbox name (lower case).")],
+    org: Annotated[str, typer.Option("--org", help="Org id.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a sandbox in an org."""
+    from headwater.services import identity
+
+    sb = identity.create_sandbox(_ctx(), org_id=org, name=name)
+    _emit(
+        {"orgId": sb.org_id, "name": sb.name, "id": sb.id},
+        as_json=as_json,
+        human=f"created sandbox {sb.name} in {sb.org_id}",
+    )
+
+
+@sandboxes_app.command("list")
+def sandboxes_list(
+    org: Annotated[str, typer.Option("--org", help="Org id.")], as_json: JsonOpt = False
+) -> None:
+    """List the sandboxes of an org."""
+    from headwater.services import identity
+
+    sbs = identity.list_sandboxes(_ctx(), org_id=org)
+    if as_json:
+        sys.stdout.write(json.dumps([{"name": s.name, "id": s.id} for s in sbs]) + "\n")
+        return
+    for s in sbs:
+        console.print(s.name)
+
+
+@clients_app.command("create")
+def clients_create(
+    org: Annotated[str, typer.Option("--org", help="Org id.")],
+    name: Annotated[str, typer.Option("--name", help="Client name.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Create an API client; its secret is printed once and stored only as a hash."""
+    from headwater.services import identity
+
+    client, secret = identity.create_client(_ctx(), org_id=org, name=name)
+    _emit(
+        {"clientId": client.client_id, "clientSecret": secret, "orgId": client.org_id},
+        as_json=as_json,
+        human=(
+            f"client id (x-api-key): {client.client_id}\n"
+            f"client secret:         {secret}\n"
+            "[yellow]The secret is shown only now; store it safely.[/yellow]"
+        ),
+    )
+
+
+@app.command()
+def token(
+    client_id: Annotated[str, typer.Option("--client-id", help="API client id.")],
+    client_secret: Annotated[str, typer.Option("--client-secret", help="API client secret.")],
+    endpoint: Annotated[
+        str | None,
+        typer.Option(help="Ask a running server (POST {endpoint}/ims/token/v3) instead."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Print a bearer token for an API client (client-credentials grant)."""
+    if endpoint:
+        import httpx
+
+        r = httpx.post(
+            endpoint.rstrip("/") + "/ims/token/v3",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": client_id,
+                "client_secret": client_secret,
+            },
+            timeout=30,
+        )
+        body = r.json()
+        if r.status_code != 200:
+            err_console.print(
+                f"error: {body.get('error_description', r.text)} ({body.get('error')})"
+            )
+            raise typer.Exit(1)
+        access, expires = body["access_token"], int(body["expires_in"])
+    else:
+        from headwater.services import identity
+
+        issued = identity.issue_token(
+            _ctx(),
+            grant_type="client_credentials",
+            client_id=client_id,
+            client_secret=client_secret,
+            scope=None,
+        )
+        access, expires = issued.access_token, issued.expires_in_seconds
+    if as_json:
+        payload = {"access_token": access, "token_type": "bearer", "expires_in": expires}
+        sys.stdout.write(json.dumps(payload) + "\n")
+    else:
+        sys.stdout.write(access + "\n")
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(token_value: Annotated[str, typer.Argument(help="The token.")]) -> None:
+    """Revoke an access token."""
+    from headwater.services.identity import Gateway
+
+    done = Gateway(_ctx()).revoke_token(token_value)
+    console.print("revoked" if done else "no such active token")
+
+
+@secrets_app.command("rotate")
+def secrets_rotate() -> None:
+    """Re-encrypt stored secrets with the first key of HEADWATER_SECRET_KEY ("new,old")."""
+    from headwater.services.connections import rotate_secrets
+
+    n = rotate_secrets(_ctx())
+    console.print(f"re-encrypted {n} connection(s)")
+
+
 def main() -> None:
-    app()
+    try:
+        rv = app(standalone_mode=False)
+        if isinstance(rv, int) and rv:
+            sys.exit(rv)
+    except HeadwaterError as exc:
+        if _state["debug"]:
+            raise
+        code = ""
+        if isinstance(exc, ServiceError):
+            code = f" [{getattr(exc, 'instance_code', None) or exc.code}-{exc.http_status}]"
+        elif isinstance(exc, GatewayError) and exc.error_code:
+            code = f" [{exc.error_code}]"
+        err_console.print(f"error: {exc.message or type(exc).__name__}{code}")
+        sys.exit(1)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err_console.print("aborted")
+        sys.exit(1)
+    except Exception as exc:  # click usage errors and the like
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
