@@ -78,7 +78,7 @@ def test_schemathesis_finds_no_server_errors(fuzz_target) -> None:
                     kwargs["json"] = case.body
                 path = case.formatted_path
                 resp = client.request(case.method, path, **kwargs)
-                calls.append(f"{case.method} {operation.path}")
+                calls.append(f"{case.method} {case.operation.path}")
                 if resp.status_code >= 500:
                     failures.append(
                         f"{case.method} {path} {kwargs} -> {resp.status_code} {resp.text}"
