@@ -621,25 +621,40 @@ class HubSpotEmulatorApp:
         assoc: list[ObjectType],
         req: Request | None,
     ) -> str:
-        created = iso_ms(int(store.created[rid - 1]))
-        updated = iso_ms(int(store.updated[rid - 1]))
-        parts = [f'{{"id":"{rid}","properties":', store.properties_json(rid, plans)]
-        if history:
-            hist = {name: store.history_for(rid, name) for name in history if store.known(name)}
-            parts.append(',"propertiesWithHistory":' + dumps(hist).decode())
-        parts.append(f',"createdAt":"{created}","updatedAt":"{updated}"')
-        if store.archived[rid - 1]:
-            parts.append(
-                f',"archived":true,"archivedAt":"{iso_ms(int(store.archived_at[rid - 1]))}"'
-            )
-        else:
-            parts.append(',"archived":false')
-        if assoc:
-            block = self._inline_assoc(t, rid, assoc, req)
-            if block:
-                parts.append(',"associations":' + dumps(block).decode())
-        parts.append("}")
-        return "".join(parts)
+        return self._records_json(t, store, [rid], plans, history, assoc, req)[0]
+
+    def _records_json(
+        self,
+        t: ObjectType,
+        store: ObjectStore,
+        ids: list[int],
+        plans: list[PropPlan],
+        history: list[str],
+        assoc: list[ObjectType],
+        req: Request | None,
+    ) -> list[str]:
+        """Records as JSON strings; properties for the whole page are generated at once."""
+        times = store.page_times(ids)
+        props = store.page_properties_json(ids, plans, times)
+        out = []
+        for rid, props_json, created, updated in zip(ids, props, *times, strict=True):
+            parts = [f'{{"id":"{rid}","properties":', props_json]
+            if history:
+                hist = {n: store.history_for(rid, n) for n in history if store.known(n)}
+                parts.append(',"propertiesWithHistory":' + dumps(hist).decode())
+            parts.append(f',"createdAt":"{created}","updatedAt":"{updated}"')
+            if store.archived[rid - 1]:
+                archived_at = iso_ms(int(store.archived_at[rid - 1]))
+                parts.append(f',"archived":true,"archivedAt":"{archived_at}"')
+            else:
+                parts.append(',"archived":false')
+            if assoc:
+                block = self._inline_assoc(t, rid, assoc, req)
+                if block:
+                    parts.append(',"associations":' + dumps(block).decode())
+            parts.append("}")
+            out.append("".join(parts))
+        return out
 
     def _inline_assoc(
         self, t: ObjectType, rid: int, assoc: list[ObjectType], req: Request | None
@@ -715,9 +730,7 @@ class HubSpotEmulatorApp:
         ids = store.next_ids(after, limit + 1, archived=archived)
         more = len(ids) > limit
         ids = ids[:limit]
-        records = ",".join(
-            self._record_json(t, store, rid, plans, history, assoc, req) for rid in ids
-        )
+        records = ",".join(self._records_json(t, store, ids, plans, history, assoc, req))
         if more:
             nxt = after if ctx.faults.repeat and after_raw is not None else ids[-1] + 1
             link = req.link_with("after", str(nxt))

@@ -63,10 +63,27 @@ def salt(*parts: str | int) -> int:
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
+_DAY_PREFIX: dict[int, str] = {}
+
+
 def iso_ms(ms: int) -> str:
     """Epoch ms to HubSpot's ISO-8601 form with milliseconds: ``2023-02-24T03:00:14.155Z``."""
     s, frac = divmod(int(ms), 1000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(s)) + f".{frac:03d}Z"
+    day, sec = divmod(s, 86_400)
+    prefix = _DAY_PREFIX.get(day)
+    if prefix is None:
+        prefix = time.strftime("%Y-%m-%dT", time.gmtime(day * 86_400))
+        if len(_DAY_PREFIX) < 100_000:
+            _DAY_PREFIX[day] = prefix
+    h, rem = divmod(sec, 3600)
+    m, sec = divmod(rem, 60)
+    return f"{prefix}{h:02d}:{m:02d}:{sec:02d}.{frac:03d}Z"
+
+
+def iso_ms_array(ms: I64) -> list[str]:
+    """Vectorised :func:`iso_ms`."""
+    text = np.datetime_as_string(ms.astype("datetime64[ms]"), unit="ms")
+    return [x + "Z" for x in text.tolist()]
 
 
 def iso_date(ms: int) -> str:
@@ -98,26 +115,30 @@ def _pick(pool: tuple[str, ...], h: int) -> str:
     return pool[h % len(pool)]
 
 
+# Record-level values (names, company) come straight from bits of the record hash, so that
+# ``email`` agrees with ``firstname``/``lastname`` and ``website`` with ``domain``.
+_NF = len(words.FIRST_NAMES)
+_NL = len(words.LAST_NAMES)
+
+
 def _first(h0: int) -> str:
-    return _pick(words.FIRST_NAMES, mix(h0 ^ 0x1111))
+    return words.FIRST_NAMES[(h0 >> 3) % _NF]
 
 
 def _last(h0: int) -> str:
-    return _pick(words.LAST_NAMES, mix(h0 ^ 0x2222))
+    return words.LAST_NAMES[(h0 >> 13) % _NL]
 
 
 def _company(h0: int) -> str:
-    h = mix(h0 ^ 0x3333)
-    a = _pick(words.COMPANY_WORDS_A, h)
-    b = _pick(words.COMPANY_WORDS_B, h >> 16)
-    return f"{a} {b} {_pick(words.COMPANY_SUFFIX, h >> 32)}"
+    a = _pick(words.COMPANY_WORDS_A, h0 >> 23)
+    b = _pick(words.COMPANY_WORDS_B, h0 >> 33)
+    return f"{a} {b} {_pick(words.COMPANY_SUFFIX, h0 >> 43)}"
 
 
 def _domain(h0: int) -> str:
-    h = mix(h0 ^ 0x3333)
-    a = _pick(words.COMPANY_WORDS_A, h).lower()
-    b = _pick(words.COMPANY_WORDS_B, h >> 16).lower()
-    return f"{a}{b}.{_pick(words.TLDS, h >> 40)}"
+    a = _pick(words.COMPANY_WORDS_A, h0 >> 23).lower()
+    b = _pick(words.COMPANY_WORDS_B, h0 >> 33).lower()
+    return f"{a}{b}.{_pick(words.TLDS, h0 >> 47)}"
 
 
 def _sentence(h: int) -> str:
@@ -191,7 +212,7 @@ def _gen_for(prop: PropDef, owner_ids: tuple[str, ...]) -> Gen:
 
 
 def _deal_pipeline(h0: int, _h: int, _i: int) -> str:
-    return "enterprise" if mix(h0 ^ 0x4444) % 5 == 0 else "default"
+    return "enterprise" if (h0 >> 53) % 5 == 0 else "default"
 
 
 _DEFAULT_STAGES = (
@@ -336,34 +357,77 @@ class ObjectStore:
         return plans
 
     def properties_json(self, rid: int, plans: list[PropPlan]) -> str:
-        """The ``properties`` object of one record as a JSON string (hot path)."""
-        h0 = mix(rid ^ self.record_salt)
-        ov = self.overrides.get(rid)
-        parts = []
-        generated = rid <= self.generated
+        """The ``properties`` object of one record as a JSON string."""
+        return self.page_properties_json([rid], plans)[0]
+
+    def page_times(self, ids: list[int]) -> tuple[list[str], list[str]]:
+        """ISO ``createdAt``/``updatedAt`` strings for a page of ids."""
+        idx = np.array(ids, dtype=np.int64) - 1
+        return iso_ms_array(self.created[idx]), iso_ms_array(self.updated[idx])
+
+    def page_properties_json(
+        self,
+        ids: list[int],
+        plans: list[PropPlan],
+        times: tuple[list[str], list[str]] | None = None,
+    ) -> list[str]:
+        """``properties`` objects of a page of records as JSON strings (the list hot path).
+
+        Hashes for the whole page are computed with numpy, one array per property; values are
+        written as pre-encoded fragments (generated values never need JSON escaping).
+        """
+        n = len(ids)
+        ids_u = np.array(ids, dtype=np.uint64)
+        h0_arr = mix_array(ids_u ^ np.uint64(self.record_salt))
+        h0s: list[int] = h0_arr.tolist()
+        created_iso, updated_iso = times if times is not None else self.page_times(ids)
+        columns: list[list[str]] = []
+        generated_limit = self.generated
         for plan in plans:
-            if ov is not None and plan.name in ov:
-                v = ov[plan.name]
-                parts.append(plan.prefix + ("null" if v is None else json.dumps(v)))
-                continue
             src = plan.source
-            if src == SOURCE_GEN:
-                if not generated:
-                    parts.append(plan.prefix + "null")
-                    continue
-                h = mix(h0 ^ plan.salt)
-                if plan.null_pct and (h >> 56) % 100 < plan.null_pct:
-                    parts.append(plan.prefix + "null")
-                    continue
-                assert plan.gen is not None
-                parts.append(f'{plan.prefix}"{plan.gen(h0, h >> 1, rid)}"')
-            elif src == SOURCE_ID:
-                parts.append(f'{plan.prefix}"{rid}"')
+            prefix = plan.prefix
+            if src == SOURCE_ID:
+                columns.append([f'{prefix}"{rid}"' for rid in ids])
             elif src == SOURCE_CREATED:
-                parts.append(f'{plan.prefix}"{iso_ms(int(self.created[rid - 1]))}"')
+                columns.append([f'{prefix}"{v}"' for v in created_iso])
+            elif src == SOURCE_UPDATED:
+                columns.append([f'{prefix}"{v}"' for v in updated_iso])
             else:
-                parts.append(f'{plan.prefix}"{iso_ms(int(self.updated[rid - 1]))}"')
-        return "{" + ",".join(parts) + "}"
+                hp = mix_array(h0_arr ^ np.uint64(plan.salt))
+                hs: list[int] = (hp >> np.uint64(1)).tolist()
+                if plan.null_pct:
+                    nulls: list[bool] = (
+                        (hp >> np.uint64(56)) % np.uint64(100) < np.uint64(plan.null_pct)
+                    ).tolist()
+                else:
+                    nulls = [False] * n
+                gen = plan.gen
+                assert gen is not None
+                null_frag = prefix + "null"
+                columns.append(
+                    [
+                        null_frag
+                        if nulls[i] or ids[i] > generated_limit
+                        else f'{prefix}"{gen(h0s[i], hs[i], ids[i])}"'
+                        for i in range(n)
+                    ]
+                )
+        out: list[str] = []
+        overrides = self.overrides
+        for i, rid in enumerate(ids):
+            ov = overrides.get(rid)
+            if ov is None:
+                out.append("{" + ",".join([col[i] for col in columns]) + "}")
+                continue
+            parts = []
+            for plan, col in zip(plans, columns, strict=True):
+                if plan.name in ov:
+                    v = ov[plan.name]
+                    parts.append(plan.prefix + ("null" if v is None else json.dumps(v)))
+                else:
+                    parts.append(col[i])
+            out.append("{" + ",".join(parts) + "}")
+        return out
 
     def properties_dict(
         self, rid: int, plans: list[PropPlan], *, search_view: bool = False

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -135,11 +135,22 @@ def serve_in_thread(
         sock.close()
 
 
-def serve_forever(app: HubSpotEmulatorApp, host: str, port: int) -> None:
-    """Serve in the foreground until SIGINT/SIGTERM (uvicorn's own signal handling)."""
+def serve_forever(
+    app: HubSpotEmulatorApp,
+    host: str,
+    port: int,
+    on_ready: Callable[[int], None] | None = None,
+) -> None:
+    """Serve in the foreground until SIGINT/SIGTERM (uvicorn's own signal handling).
+
+    ``on_ready`` is called with the bound port once the socket listens.
+    """
     import uvloop
 
     sock = _free_socket(host, port)
+    sock.listen(2048)
+    if on_ready is not None:
+        on_ready(sock.getsockname()[1])
     server = uvicorn.Server(uvicorn_config(app, host, sock.getsockname()[1]))
     try:
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:

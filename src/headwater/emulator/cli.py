@@ -1,0 +1,116 @@
+"""``headwater emulator hubspot``: serve the HubSpot emulator until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Annotated
+
+import typer
+
+from headwater.emulator.hubspot.app import create_app
+from headwater.emulator.hubspot.config import EmulatorConfig
+from headwater.emulator.hubspot.faults import FaultPlan
+from headwater.emulator.hubspot.limits import RATE_LIMIT_MODES
+from headwater.emulator.hubspot.server import serve_forever
+
+emulator_app = typer.Typer(no_args_is_help=True, help="Bundled API emulators for tests and demos.")
+
+
+@emulator_app.command("hubspot")
+def hubspot(
+    port: Annotated[int, typer.Option(help="Port to listen on (0 picks a free one).")] = 8090,
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    seed: Annotated[int, typer.Option(help="Seed of the generated portal.")] = 42,
+    contacts: Annotated[int, typer.Option(min=0)] = 20_000,
+    companies: Annotated[int, typer.Option(min=0)] = 2_000,
+    deals: Annotated[int, typer.Option(min=0)] = 5_000,
+    tickets: Annotated[int, typer.Option(min=0)] = 3_000,
+    products: Annotated[int, typer.Option(min=0)] = 200,
+    line_items: Annotated[int, typer.Option("--line-items", min=0)] = 5_000,
+    engagements: Annotated[
+        int, typer.Option(min=0, help="Calls, emails, meetings, notes and tasks (each).")
+    ] = 2_000,
+    custom_records: Annotated[
+        int, typer.Option("--custom-records", min=0, help="Records of the custom object.")
+    ] = 500,
+    rate_limit: Annotated[
+        str, typer.Option("--rate-limit", help="none | oauth-app | private-app")
+    ] = "none",
+    burst_limit: Annotated[
+        int | None, typer.Option("--burst-limit", help="Override the 10-second budget.")
+    ] = None,
+    daily_limit: Annotated[
+        int | None, typer.Option("--daily-limit", help="Enforce a daily quota.")
+    ] = None,
+    retry_after: Annotated[
+        bool, typer.Option("--retry-after/--no-retry-after", help="Send Retry-After on 429s.")
+    ] = False,
+    token_ttl: Annotated[
+        int, typer.Option("--token-ttl", min=1, help="OAuth access-token lifetime (s).")
+    ] = 1800,
+    indexing_delay: Annotated[
+        float, typer.Option("--indexing-delay", min=0, help="Seconds before writes reach search.")
+    ] = 0.0,
+    faults: Annotated[
+        str, typer.Option(help='Fault plan, e.g. "429:0.02,503:0.01,latency:20ms,reset:0.001".')
+    ] = "",
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one machine-readable JSON line.")
+    ] = False,
+) -> None:
+    """Serve an emulated HubSpot portal, print its base URL and credentials, then serve until stopped."""
+    if rate_limit not in RATE_LIMIT_MODES:
+        raise typer.BadParameter(
+            f"must be one of {', '.join(RATE_LIMIT_MODES)}", param_hint="--rate-limit"
+        )
+    try:
+        plan = FaultPlan.parse(faults, seed=seed)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--faults") from exc
+    config = EmulatorConfig(
+        seed=seed,
+        contacts=contacts,
+        companies=companies,
+        deals=deals,
+        tickets=tickets,
+        products=products,
+        line_items=line_items,
+        engagements=engagements,
+        custom_records=custom_records,
+        rate_limit=rate_limit,
+        burst_limit=burst_limit,
+        daily_limit=daily_limit,
+        retry_after=retry_after,
+        token_ttl=token_ttl,
+        indexing_delay=indexing_delay,
+        faults=plan,
+        host=host,
+        port=port,
+    )
+    started = time.perf_counter()
+    app = create_app(config)
+    build_s = time.perf_counter() - started
+
+    def ready(bound_port: int) -> None:
+        base_url = f"http://{host}:{bound_port}"
+        info = {"base_url": base_url, **app.info(), "startup_seconds": round(build_s, 3)}
+        if as_json:
+            typer.echo(json.dumps(info), nl=True)
+        else:
+            typer.echo(
+                f"HubSpot emulator listening on {base_url}  (portal {info['portal_id']}, built in {build_s:.2f} s)"
+            )
+            typer.echo(f"  OAuth client id:     {info['oauth_client_id']}")
+            typer.echo(f"  OAuth client secret: {info['oauth_client_secret']}")
+            typer.echo(f"  OAuth refresh token: {info['refresh_token']}")
+            typer.echo(f"  Private-app token:   {info['private_app_token']}")
+            typer.echo(f"  Records: {', '.join(f'{k}={v}' for k, v in info['records'].items())}")
+            typer.echo(
+                f"  Admin: {base_url}/_emulator/info  (touch, archive, clock, faults, stats)"
+            )
+        import sys
+
+        sys.stdout.flush()
+
+    serve_forever(app, host, port, on_ready=ready)
