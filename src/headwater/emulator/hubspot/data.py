@@ -24,7 +24,7 @@ from headwater.emulator.hubspot.catalog import ObjectType, PropDef
 
 MASK64 = (1 << 64) - 1
 DATA_START_MS = 1_672_531_200_000  # 2023-01-01T00:00:00Z: first generated createdAt
-DATA_SPAN_MS = 3 * 365 * 86_400_000  # generated records are created over three years
+DATA_SPAN_MS = 1_000 * 86_400_000  # generated records are created over 1,000 days (to 2025-09-27)
 MAX_UPDATE_LAG_MS = 45 * 86_400_000  # and last modified up to 45 days after creation
 ARCHIVED_PER_MILLE = 8  # share of generated records that start archived
 

@@ -1,0 +1,343 @@
+"""Search: the 10,000-result cap, request variants, numeric comparisons, freshness lag."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from headwater.emulator.hubspot import (
+    EmulatorConfig,
+    ManualClock,
+    PortalState,
+    RunningEmulator,
+    serve_in_thread,
+)
+from headwater.emulator.hubspot.search import SearchError, run_search
+
+from .helpers import api
+
+
+@pytest.fixture(scope="module")
+def big() -> Iterator[RunningEmulator]:
+    with serve_in_thread(
+        EmulatorConfig(
+            seed=3,
+            contacts=12_500,
+            companies=50,
+            deals=50,
+            tickets=50,
+            engagements=10,
+            custom_records=10,
+            line_items=10,
+            clock=ManualClock(),
+        )
+    ) as emu:
+        yield emu
+
+
+def _live_contacts(emu: RunningEmulator) -> int:
+    store = emu.state.stores["contacts"]
+    return int((~store.archived[: store.size]).sum())
+
+
+def test_search_refuses_to_page_past_10000_results(big: RunningEmulator) -> None:
+    body = {"sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}], "limit": 200}
+    with api(big) as c:
+        ok = c.post("/crm/v3/objects/contacts/search", json={**body, "after": "9800"})
+        assert ok.status_code == 200
+        page = ok.json()
+        assert page["total"] == _live_contacts(big) > 10_000  # total is never capped
+        assert len(page["results"]) == 200
+        assert page["paging"]["next"]["after"] == "10000"
+        for after in ("10000", 9900, "12000"):
+            refused = c.post("/crm/v3/objects/contacts/search", json={**body, "after": after})
+            assert refused.status_code == 400, after
+            err = refused.json()
+            assert err["category"] == "VALIDATION_ERROR"
+            assert err["correlationId"]
+            assert "10000" in err["message"]
+
+
+def test_id_window_restart_reads_every_record_once(big: RunningEmulator) -> None:
+    """Airbyte's workaround: top-level filters, integer after, restart at last id + 1."""
+    seen: list[int] = []
+    floor, after = 0, 0
+    with api(big) as c:
+        while True:
+            r = c.post(
+                "/crm/v3/objects/contact/search",
+                json={
+                    "filters": [
+                        {"propertyName": "lastmodifieddate", "operator": "GTE", "value": "0"},
+                        {"propertyName": "hs_object_id", "operator": "GTE", "value": str(floor)},
+                    ],
+                    "sorts": ["hs_object_id"],
+                    "limit": 200,
+                    "after": after,
+                },
+            )
+            assert r.status_code == 200, r.text
+            data = r.json()
+            seen.extend(int(x["id"]) for x in data["results"])
+            if "paging" not in data:
+                break
+            after = int(data["paging"]["next"]["after"])
+            if after + 200 > 10_000:
+                floor, after = seen[-1] + 1, 0
+    assert len(seen) == len(set(seen)) == _live_contacts(big)
+    assert seen == sorted(seen)
+
+
+def test_search_request_variants_and_limits(big: RunningEmulator) -> None:
+    with api(big) as c:
+        desc = c.post(
+            "/crm/v3/objects/contacts/search", json={"sorts": ["-hs_object_id"], "limit": 3}
+        ).json()
+        assert [int(x["id"]) for x in desc["results"]] == sorted(
+            (int(x["id"]) for x in desc["results"]), reverse=True
+        )
+        assert set(desc["results"][0]["properties"]) == {
+            "createdate",
+            "email",
+            "firstname",
+            "hs_object_id",
+            "lastmodifieddate",
+            "lastname",
+        }
+        assert "associations" not in desc["results"][0]
+        numeric = c.post(
+            "/crm/v3/objects/contacts/search",
+            json={
+                "filterGroups": [
+                    {"filters": [{"propertyName": "hs_object_id", "operator": "LT", "value": "10"}]}
+                ],
+                "limit": 200,
+            },
+        ).json()
+        assert all(
+            int(x["id"]) < 10 for x in numeric["results"]
+        )  # numeric, not lexicographic ("100" < "9")
+        assert numeric["total"] == len(numeric["results"]) >= 8
+        assert c.post("/crm/v3/objects/contacts/search", json={"limit": 201}).status_code == 400
+        too_many = {
+            "filterGroups": [
+                {"filters": [{"propertyName": "hs_object_id", "operator": "GT", "value": "1"}] * 11}
+            ]
+        }
+        assert c.post("/crm/v3/objects/contacts/search", json=too_many).status_code == 400
+        groups = {
+            "filterGroups": [
+                {"filters": [{"propertyName": "hs_object_id", "operator": "GT", "value": "1"}]}
+            ]
+            * 6
+        }
+        assert c.post("/crm/v3/objects/contacts/search", json=groups).status_code == 400
+        bad_op = {"filters": [{"propertyName": "email", "operator": "LIKE", "value": "x"}]}
+        assert c.post("/crm/v3/objects/contacts/search", json=bad_op).status_code == 400
+        # ORed groups, IN, CONTAINS_TOKEN with a wildcard, multi-select enumeration
+        ored = c.post(
+            "/crm/v3/objects/contacts/search",
+            json={
+                "filterGroups": [
+                    {
+                        "filters": [
+                            {"propertyName": "hs_object_id", "operator": "IN", "values": ["5", "7"]}
+                        ]
+                    },
+                    {
+                        "filters": [
+                            {"propertyName": "hs_object_id", "operator": "EQ", "value": "11"}
+                        ]
+                    },
+                ],
+                "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
+            },
+        ).json()
+        live = {rid for rid in (5, 7, 11) if not big.state.stores["contacts"].is_archived(rid)}
+        assert [int(x["id"]) for x in ored["results"]] == sorted(live)
+        token = c.post(
+            "/crm/v3/objects/contacts/search",
+            json={
+                "filters": [
+                    {"propertyName": "email", "operator": "CONTAINS_TOKEN", "value": "*@gmail.com"}
+                ],
+                "properties": ["email"],
+                "limit": 50,
+            },
+        ).json()
+        assert token["results"]
+        assert all(x["properties"]["email"].endswith("@gmail.com") for x in token["results"])
+        multi = c.post(
+            "/crm/v3/objects/contacts/search",
+            json={
+                "filters": [{"propertyName": "hw_interests", "operator": "EQ", "value": "seo"}],
+                "properties": ["hw_interests"],
+                "limit": 50,
+            },
+        ).json()
+        assert multi["results"]
+        assert all("seo" in x["properties"]["hw_interests"].split(";") for x in multi["results"])
+
+
+def test_search_lags_writes_by_the_indexing_delay() -> None:
+    clock = ManualClock()
+    with (
+        serve_in_thread(
+            EmulatorConfig(
+                contacts=500,
+                companies=10,
+                deals=10,
+                tickets=10,
+                engagements=5,
+                line_items=5,
+                custom_records=5,
+                indexing_delay=30,
+                clock=clock,
+            )
+        ) as emu,
+        api(emu) as c,
+    ):
+        start = clock.now_ms()
+        touched = emu.state.touch("contacts", 5)
+        query = {
+            "filters": [
+                {"propertyName": "lastmodifieddate", "operator": "GTE", "value": str(start)}
+            ],
+            "limit": 100,
+        }
+        assert c.post("/crm/v3/objects/contacts/search", json=query).json()["total"] == 0
+        # the list endpoint sees the write immediately
+        first = c.get(f"/crm/v3/objects/contacts/{touched[0]}").json()
+        assert first["updatedAt"] == first["properties"]["lastmodifieddate"]
+        clock.advance(30)
+        found = c.post("/crm/v3/objects/contacts/search", json=query).json()
+        assert sorted(int(x["id"]) for x in found["results"]) == touched
+
+
+@pytest.fixture(scope="module")
+def million() -> PortalState:
+    return PortalState(
+        EmulatorConfig(
+            contacts=1_000_000,
+            companies=10,
+            deals=10,
+            tickets=10,
+            engagements=5,
+            line_items=5,
+            custom_records=5,
+            clock=ManualClock(),
+        )
+    )
+
+
+def test_search_over_a_million_contacts_filters_on_modified_date_and_id(
+    million: PortalState,
+) -> None:
+    store = million.stores["contacts"]
+    t = million.types["contacts"]
+    lo = int(store.updated[400_000])
+    hi = lo + 6 * 3_600_000
+    body = {
+        "filters": [
+            {"propertyName": "lastmodifieddate", "operator": "GTE", "value": str(lo)},
+            {"propertyName": "lastmodifieddate", "operator": "LTE", "value": str(hi)},
+            {"propertyName": "hs_object_id", "operator": "GTE", "value": "350000"},
+        ],
+        "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
+        "limit": 200,
+    }
+    page = run_search(store, t, body, million.now_ms())
+    n = store.size
+    ids = np.arange(1, n + 1)
+    expected = ids[
+        (store.updated[:n] >= lo)
+        & (store.updated[:n] <= hi)
+        & (ids >= 350_000)
+        & ~store.archived[:n]
+    ]
+    assert page.total == expected.size > 0
+    assert page.ids == expected[:200].tolist()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    lo=st.integers(0, 3_000),
+    width=st.integers(0, 3_000),
+    op=st.sampled_from(["GT", "GTE", "LT", "LTE", "EQ", "NEQ"]),
+)
+def test_array_filters_agree_with_per_record_evaluation(lo: int, width: int, op: str) -> None:
+    state = _small_state()
+    store = state.stores["deals"]
+    t = state.types["deals"]
+    created_lo = int(store.created[lo])
+    body = {
+        "filterGroups": [
+            {
+                "filters": [
+                    {"propertyName": "createdate", "operator": "GTE", "value": str(created_lo)},
+                    {"propertyName": "hs_object_id", "operator": op, "value": str(lo + width)},
+                ]
+            },
+            {"filters": [{"propertyName": "amount", "operator": "LT", "value": "5000"}]},
+        ],
+        "limit": 200,
+    }
+    page = run_search(store, t, body, state.now_ms())
+    ops = {
+        "GT": int.__gt__,
+        "GTE": int.__ge__,
+        "LT": int.__lt__,
+        "LTE": int.__le__,
+        "EQ": int.__eq__,
+        "NEQ": int.__ne__,
+    }
+    expected = []
+    for rid in range(1, store.size + 1):
+        if store.is_archived(rid):
+            continue
+        g1 = int(store.created[rid - 1]) >= created_lo and ops[op](rid, lo + width)
+        amount = store.value(rid, "amount")
+        g2 = amount is not None and float(amount) < 5000
+        if g1 or g2:
+            expected.append(rid)
+    assert page.total == len(expected)
+    assert page.ids == expected[:200]
+
+
+_STATE: list[PortalState] = []
+
+
+def _small_state() -> PortalState:
+    if not _STATE:
+        _STATE.append(
+            PortalState(
+                EmulatorConfig(
+                    contacts=10,
+                    deals=4_000,
+                    companies=10,
+                    tickets=10,
+                    engagements=5,
+                    line_items=5,
+                    custom_records=5,
+                    clock=ManualClock(),
+                )
+            )
+        )
+    return _STATE[0]
+
+
+def test_search_validation_errors_are_raised_in_process() -> None:
+    state = _small_state()
+    with pytest.raises(SearchError):
+        run_search(
+            state.stores["deals"],
+            state.types["deals"],
+            {"filters": [{"propertyName": "nope", "operator": "EQ", "value": "1"}]},
+            0,
+        )
+    with pytest.raises(SearchError):
+        run_search(state.stores["deals"], state.types["deals"], {"after": "abc"}, 0)
