@@ -90,8 +90,12 @@ def delete_tree(uri: str, storage_options: Mapping[str, str] | None = None) -> N
         return
     from deltalake.fs import DeltaStorageHandler
 
-    handler = DeltaStorageHandler(uri, dict(storage_options or {}))
-    handler.delete_dir_contents("", accept_root_dir=True, missing_dir_ok=True)
+    parent, _, name = uri.rstrip("/").rpartition("/")
+    if not name or parent.endswith(":/"):
+        msg = f"refusing to delete a bucket root: {uri}"
+        raise ValueError(msg)
+    handler = DeltaStorageHandler(parent, dict(storage_options or {}))
+    handler.delete_dir(name)
 
 
 def list_children(uri: str, storage_options: Mapping[str, str] | None = None) -> list[str]:

@@ -1,0 +1,73 @@
+"""SQL over the lake by dataset name and id, and previews."""
+
+from __future__ import annotations
+
+import pytest
+
+from headwater.errors import InvalidRequestError
+from headwater.lake import DatasetRef, Lake, connect, preview, query
+from tests.lake.helpers import batch, contact, run
+
+CONTACTS = DatasetRef(
+    id="65a1b2c3d4e5f60718293a4b", name="HubSpot Contacts", org="ORG1@AdobeOrg", sandbox="prod"
+)
+DEALS = DatasetRef(id="65a1b2c3d4e5f60718293a4c", name="deals", org="ORG1@AdobeOrg", sandbox="prod")
+NEVER_RUN = DatasetRef(
+    id="65a1b2c3d4e5f60718293a4d", name="tickets", org="ORG1@AdobeOrg", sandbox="prod"
+)
+
+
+@pytest.fixture
+def filled(lake: Lake) -> Lake:
+    run(lake, CONTACTS.table, "r1", batch([contact(i, score=i) for i in range(10)]))
+    run(lake, DEALS.table, "r2", batch([contact(i, score=100) for i in range(3)]))
+    return lake
+
+
+def test_query_by_name_and_by_id_reads_the_same_table(filled: Lake) -> None:
+    datasets = [CONTACTS, DEALS, NEVER_RUN]
+    by_name = query(
+        filled, datasets, 'SELECT count(*) AS n, sum("Score") AS s FROM "HubSpot Contacts"'
+    )
+    by_id = query(filled, datasets, f'SELECT count(*) AS n, sum("Score") AS s FROM "{CONTACTS.id}"')
+    assert by_name.to_pylist() == by_id.to_pylist() == [{"n": 10, "s": 45}]
+
+
+def test_query_joins_datasets(filled: Lake) -> None:
+    result = query(
+        filled,
+        [CONTACTS, DEALS],
+        'SELECT c."Id", d."Score" FROM "HubSpot Contacts" c JOIN deals d USING ("Id") ORDER BY 1',
+    )
+    assert result.to_pylist() == [
+        {"Id": "0", "Score": 100},
+        {"Id": "1", "Score": 100},
+        {"Id": "2", "Score": 100},
+    ]
+
+
+def test_connect_reports_what_it_registered(filled: Lake) -> None:
+    twin = DatasetRef(id="x2", name="deals", org="ORG1@AdobeOrg", sandbox="prod")
+    con, catalog = connect(filled, [CONTACTS, DEALS, NEVER_RUN, twin])
+    try:
+        assert catalog.views["HubSpot Contacts"] == CONTACTS.id
+        assert catalog.views[DEALS.id] == DEALS.id
+        assert "deals" not in catalog.views
+        assert catalog.ambiguous_names == ("deals",)
+        assert set(catalog.empty_datasets) == {NEVER_RUN.id, "x2"}
+    finally:
+        con.close()
+
+
+def test_bad_sql_is_an_invalid_request_with_duckdbs_message(filled: Lake) -> None:
+    with pytest.raises(InvalidRequestError, match="tickets"):
+        query(filled, [CONTACTS, NEVER_RUN], "SELECT * FROM tickets")
+    with pytest.raises(InvalidRequestError):
+        query(filled, [CONTACTS], "SELEC 1")
+
+
+def test_preview_returns_at_most_limit_rows(filled: Lake) -> None:
+    table = preview(filled, CONTACTS, limit=4)
+    assert table.num_rows == 4
+    assert table.column_names == ["Id", "Email", "Score", "Updated_At"]
+    assert preview(filled, NEVER_RUN).num_rows == 0
