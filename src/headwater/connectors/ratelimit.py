@@ -199,11 +199,18 @@ class PortalRateLimiter:
 
 
 class LimiterRegistry:
-    """Process-wide map from account key to its limiter; thread-safe."""
+    """Process-wide map from account key to its limiter; thread-safe.
 
-    def __init__(self, *, search_per_s: int = 5, margin_s: float = 0.05) -> None:
+    ``budget`` overrides the per-credential default burst budget (a portal with an API limit
+    increase, or an emulator with limits off); responses' rate-limit headers still win.
+    """
+
+    def __init__(
+        self, *, budget: int | None = None, search_per_s: int = 5, margin_s: float = 0.05
+    ) -> None:
         self._lock = threading.Lock()
         self._limiters: dict[str, PortalRateLimiter] = {}
+        self._budget = budget
         self._search_per_s = search_per_s
         self._margin_s = margin_s
 
@@ -213,7 +220,9 @@ class LimiterRegistry:
             limiter = self._limiters.get(key)
             if limiter is None:
                 limiter = PortalRateLimiter(
-                    budget=budget, search_per_s=self._search_per_s, margin_s=self._margin_s
+                    budget=self._budget or budget,
+                    search_per_s=self._search_per_s,
+                    margin_s=self._margin_s,
                 )
                 self._limiters[key] = limiter
             return limiter

@@ -53,7 +53,12 @@ _END = object()
 class ReadOptions:
     """Tunables of a read; the defaults follow HubSpot's documented limits."""
 
-    lookback_ms: int = 5 * 60 * 1000  # search indexing lag covered by the next window
+    #: HubSpot indexes search asynchronously: windows end this long before the sync started, so
+    #: every record modified inside a window is searchable when the window is read.
+    search_lag_ms: int = 5 * 60 * 1000
+    #: how often an incremental run lists archived records to report deletions (full reads
+    #: always do); listing them costs one call per 100 archived records, however few changed
+    archived_every_ms: int = 60 * 60 * 1000
     queue_pages: int = 16
     association_kind: RequestKind = RequestKind.EXEMPT  # v4 batch read is exempt from 10 s
     max_properties_chars: int = MAX_PROPERTIES_CHARS
@@ -161,7 +166,7 @@ class TableReader:
         assert prop is not None
         filters = [
             {"propertyName": prop, "operator": "GTE", "value": str(run.window_start_ms or 0)},
-            {"propertyName": prop, "operator": "LT", "value": str(run.sync_start_ms)},
+            {"propertyName": prop, "operator": "LT", "value": str(run.window_end_ms)},
             {"propertyName": "hs_object_id", "operator": "GT", "value": floor},
         ]
         return {
@@ -198,24 +203,33 @@ class TableReader:
     def _plan(self) -> tuple[RunState, _Page | None]:
         """A new run: the strategy, why, and the first search page when search was probed."""
         now = self._now_ms()
+        end = now - self._opts.search_lag_ms
         st = self._state
+
+        def full(reason: str) -> RunState:
+            return RunState(strategy=FULL, reason=reason, sync_start_ms=now, window_end_ms=end)
+
         if self._mode == FULL or not self._table.incremental:
             reason = (
                 "full read requested"
                 if self._mode == FULL
                 else "HubSpot has no modification cursor for this table: full read"
             )
-            return RunState(strategy=FULL, reason=reason, sync_start_ms=now), None
+            return full(reason), None
         if st.cursor_ms is None and self._mode != INCREMENTAL:
-            return RunState(
-                strategy=FULL, reason="first sync: no cursor yet", sync_start_ms=now
-            ), None
-        start = max((st.cursor_ms or 0) - self._opts.lookback_ms, 0)
+            return full("first sync: no cursor yet"), None
+        # Deletions can only be found by listing every archived record, so an incremental run
+        # looks for them at most every ``archived_every_ms`` (always after a full read).
+        checked = st.archived_through_ms
+        due = checked is None or end - checked >= self._opts.archived_every_ms
         run = RunState(
             strategy=INCREMENTAL,
             reason="incremental requested",
             sync_start_ms=now,
-            window_start_ms=start,
+            window_start_ms=st.cursor_ms or 0,
+            window_end_ms=end,
+            archived_pass=due,
+            archived_since_ms=checked if checked is not None else st.cursor_ms or 0,
         )
         probe = self._search_page(run, "0")
         changed = int(probe.total or 0)
@@ -235,7 +249,7 @@ class TableReader:
             search_rate=limiter.rate(RequestKind.SEARCH),
         )
         if choice.strategy == FULL:
-            return RunState(strategy=FULL, reason=choice.reason, sync_start_ms=now), None
+            return full(choice.reason), None
         run.reason = choice.reason
         return run, probe
 
@@ -438,19 +452,26 @@ class TableReader:
             yield from self._phase(run, pages, deleted=False)
             run.phase, run.after = ARCHIVED, None
             yield self._checkpoint()
-        since = run.window_start_ms if run.strategy == INCREMENTAL else None
+        since = run.archived_since_ms if run.strategy == INCREMENTAL else None
+        until = run.window_end_ms
 
         def archived_since(record: dict[str, Any]) -> bool:
+            """Full reads report every archived record; incremental ones those archived since."""
             if since is None:
                 return True
             at = parse_datetime_ms(record.get("archivedAt") or record.get("updatedAt"))
-            return at is None or at >= since
+            return at is None or (since <= at and (until is None or at < until))
 
-        archived = self._pages(lambda after: self._list_page(after, True), run.after, None, False)
-        yield from self._phase(run, archived, deleted=True, keep=archived_since)
+        if run.archived_pass:
+            archived = self._pages(
+                lambda after: self._list_page(after, True), run.after, None, False
+            )
+            yield from self._phase(run, archived, deleted=True, keep=archived_since)
+            st.archived_through_ms = until
         if run.strategy == FULL:
             st.table_size = run.records
-        st.cursor_ms = run.sync_start_ms
+        # never past the start of the sync: the end of the window that was read
+        st.cursor_ms = run.window_end_ms if run.window_end_ms is not None else run.sync_start_ms
         st.run = None
         yield self._checkpoint(final=True)
         yield ProgressEvent(

@@ -3,12 +3,13 @@
 ::
 
     {"v": 1,
-     "cursor_ms": 1767225600000,   # start of the next incremental window (before lookback)
+     "cursor_ms": 1767225600000,   # start of the next incremental window
      "table_size": 20000,          # live records at the end of the last full read
+     "archived_through_ms": ...,   # deletions up to here were reported
      "run": {                      # present while a read is unfinished
         "strategy": "incremental", "reason": "...", "sync_start_ms": ..., "phase": "live",
         "after": null,             # list cursor of the current phase (full reads, archived pass)
-        "window_start_ms": ...,    # incremental window [start, sync_start)
+        "window_start_ms": ..., "window_end_ms": ...,  # window [start, end), end <= sync start
         "floor": "10234",          # search id floor: next page is hs_object_id > floor
         "records": 9800, "pages": 49, "deleted": 0, "expected_total": 25000}}
 
@@ -40,6 +41,9 @@ class RunState:
     phase: str = LIVE
     after: str | None = None
     window_start_ms: int | None = None
+    window_end_ms: int | None = None
+    archived_pass: bool = True
+    archived_since_ms: int | None = None
     floor: str = "0"
     records: int = 0
     pages: int = 0
@@ -56,6 +60,7 @@ class RunState:
 class StreamState:
     cursor_ms: int | None = None
     table_size: int | None = None
+    archived_through_ms: int | None = None
     run: RunState | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -69,9 +74,11 @@ class StreamState:
         run = data.get("run")
         cursor = data.get("cursor_ms")
         size = data.get("table_size")
+        through = data.get("archived_through_ms")
         return cls(
             cursor_ms=int(cursor) if cursor is not None else None,
             table_size=int(size) if size is not None else None,
+            archived_through_ms=int(through) if through is not None else None,
             run=RunState.from_json(run) if isinstance(run, Mapping) else None,
         )
 
@@ -80,5 +87,6 @@ class StreamState:
             "v": VERSION,
             "cursor_ms": self.cursor_ms,
             "table_size": self.table_size,
+            "archived_through_ms": self.archived_through_ms,
             "run": asdict(self.run) if self.run is not None else None,
         }

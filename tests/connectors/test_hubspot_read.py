@@ -1,0 +1,154 @@
+"""Reading from the HubSpot emulator: exact full reads, incremental windows, cheap no-op runs."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+
+from headwater.connectors.hubspot.reader import ReadOptions
+from headwater.connectors.hubspot.schema import column_name
+from headwater.connectors.ratelimit import LimiterRegistry
+from headwater.emulator.hubspot import EmulatorConfig, RunningEmulator, serve_in_thread
+from tests.connectors.conftest import (
+    archived_ids,
+    collect,
+    connect,
+    expected_value,
+    live_ids,
+)
+
+SEARCH_LAG_S = ReadOptions().search_lag_ms // 1000
+
+
+def test_full_read_of_20k_contacts_equals_the_emulator(emu20k: RunningEmulator) -> None:
+    emu = emu20k
+    with connect(emu) as conn:
+        layout = conn.layout("Hubspot.Contacts")
+        out = collect(conn.read("Hubspot.Contacts", state=None))
+    store = emu.state.stores["contacts"]
+    assert out.ids == live_ids(emu, "contacts")  # ascending, no duplicates, none missing
+    assert len(out.ids) == len(set(out.ids)) > 19_000
+    assert out.deleted_ids == archived_ids(emu, "contacts")
+    assert all(r["Is_Deleted"] and r["Archived"] for r in out.deleted)
+    assert all(r["Archived_At"] is not None for r in out.deleted)
+
+    kinds = {p.name: p.type for p in conn._props("contacts")}
+    prop_columns = [c for c in layout.columns if c.origin == "property"]
+    assert len(prop_columns) == len(kinds) >= 10
+    mismatches = []
+    for row in out.rows:
+        rid = int(row["Id"])
+        for col in prop_columns:
+            want = expected_value(kinds[col.source], store.value(rid, col.source))
+            if row[col.name] != want:
+                mismatches.append((rid, col.source, row[col.name], want))
+        created = expected_value("datetime", store.value(rid, "createdate"))
+        assert row["Created_At"] == created
+        for target in ("companies", "deals", "tickets"):
+            want_ids = [str(link.to_id) for link in emu.state.graph.links("contacts", target, rid)]
+            got = row[column_name("associations", target, "ids")]
+            if got != want_ids:
+                mismatches.append((rid, target, got, want_ids))
+    assert mismatches == []
+    # some associations exist, so the comparison above was not vacuous
+    assert sum(len(r["Associations_Companies_Ids"]) for r in out.rows) > 10_000
+
+    final = out.checkpoints[-1]
+    assert final["run"] is None
+    assert final["table_size"] == len(out.ids)
+    assert final["cursor_ms"] is not None
+    assert json.loads(json.dumps(final)) == final
+    assert out.progress[0].strategy == "full"
+    assert "first sync" in out.progress[0].reason
+
+
+def test_every_page_is_followed_by_a_checkpoint(emu20k: RunningEmulator) -> None:
+    with connect(emu20k) as conn:
+        events = list(conn.read("Hubspot.Companies", state=None))
+    kinds = [type(e).__name__ for e in events]
+    for i, kind in enumerate(kinds):
+        if kind == "BatchEvent":
+            assert kinds[i + 1] == "CheckpointEvent"
+    schema = conn.table_schema("Hubspot.Companies")
+    assert all(e.batch.schema == schema for e in events if type(e).__name__ == "BatchEvent")
+
+
+@pytest.fixture(scope="module")
+def emu60k() -> RunningEmulator:
+    with serve_in_thread(EmulatorConfig(seed=7, contacts=60_000, rate_limit="none")) as emu:
+        yield emu  # type: ignore[misc]
+
+
+def test_incremental_after_touching_25k_of_60k_returns_exactly_those(
+    emu60k: RunningEmulator,
+) -> None:
+    emu = emu60k
+    start = emu.clock.now_ms()
+    state = {"v": 1, "cursor_ms": start, "table_size": 60_000, "run": None}
+    emu.state.advance(1)
+    touched = emu.state.touch("contacts", 25_000)
+    assert len(touched) == 25_000
+    emu.state.advance(SEARCH_LAG_S + 1)
+    before = dict(emu.state.request_counts)
+    with connect(emu) as conn:
+        conn.table_schema("Hubspot.Contacts")
+        out = collect(conn.read("Hubspot.Contacts", state=state, mode="incremental"))
+    after = Counter(emu.state.request_counts)
+    after.subtract(before)
+    assert out.progress[0].strategy == "incremental"
+    assert out.progress[0].expected_total == 25_000
+    assert sorted(out.ids, key=int) == [str(i) for i in sorted(touched)]
+    assert len(out.ids) == len(set(out.ids))
+    assert out.deleted == []  # nothing was archived after the window start
+    # 125 pages of 200 through three 10k windows; never a 400 from the cap
+    assert after["objects.search"] == 125
+    assert emu.state.status_counts.get(400, 0) == 0
+    final = out.checkpoints[-1]
+    assert final["run"] is None
+    assert start < final["cursor_ms"] <= emu.clock.now_ms()
+
+    # Nothing changed since: at most 2 requests per stream (search + archived list)
+    with connect(emu) as conn:
+        conn.table_schema("Hubspot.Contacts")
+        conn.table_schema("Hubspot.Owners")
+        base = conn.stats["requests"]
+        again = collect(conn.read("Hubspot.Contacts", state=final))
+        contacts_requests = conn.stats["requests"] - base
+        base = conn.stats["requests"]
+        owners = collect(conn.read("Hubspot.Owners", state=None))
+        owners_requests = conn.stats["requests"] - base
+    assert again.rows == []
+    assert again.progress[0].strategy == "incremental"
+    assert contacts_requests <= 2
+    assert owners.rows and owners_requests <= 2
+    assert owners.progress[0].strategy == "full"
+    assert "no modification cursor" in owners.progress[0].reason
+
+
+def test_auto_relists_when_most_of_the_table_changed() -> None:
+    with serve_in_thread(EmulatorConfig(seed=3, contacts=3_000, rate_limit="none")) as emu:
+        state = {"v": 1, "cursor_ms": emu.clock.now_ms(), "table_size": 3_000, "run": None}
+        emu.state.advance(1)
+        emu.state.touch("contacts", 2_900)
+        emu.state.advance(SEARCH_LAG_S + 1)
+        # search: 200 records at 5/s; list: 100 records at 190 per 10 s (a Professional portal)
+        with connect(emu, registry=LimiterRegistry(budget=190)) as conn:
+            out = collect(conn.read("Hubspot.Contacts", state=state, columns=["Id"]))
+        assert out.progress[0].strategy == "full"
+        assert "re-list is cheaper" in out.progress[0].reason
+        assert out.ids == live_ids(emu, "contacts")
+
+
+def test_archived_records_after_the_cursor_come_back_deleted(emu20k: RunningEmulator) -> None:
+    emu = emu20k
+    state = {"v": 1, "cursor_ms": emu.clock.now_ms(), "table_size": 5_000, "run": None}
+    emu.state.advance(1)
+    gone = emu.state.archive("deals", 7)
+    emu.state.advance(SEARCH_LAG_S + 1)
+    with connect(emu) as conn:
+        out = collect(conn.read("Hubspot.Deals", state=state))
+    assert sorted(out.deleted_ids, key=int) == [str(i) for i in gone]
+    assert all(r["Is_Deleted"] for r in out.deleted)
+    assert out.rows == []
