@@ -29,6 +29,7 @@ from headwater.connectors.hubspot.planner import LIST_PAGE, SEARCH_PAGE, choose_
 from headwater.connectors.hubspot.schema import TableLayout
 from headwater.connectors.hubspot.state import (
     ARCHIVED,
+    DONE,
     FULL,
     INCREMENTAL,
     LIVE,
@@ -47,6 +48,7 @@ MAX_PROPERTIES_CHARS = 15_000
 ASSOCIATION_BATCH = 1_000
 _AFTER = re.compile(rb'"paging"\s*:\s*\{\s*"next"\s*:\s*\{[^{}]*?"after"\s*:\s*"([^"\\]*)"')
 _END = object()
+EMPTY_PAGE_RETRIES = 3
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -300,13 +302,19 @@ class TableReader:
 
         pos = start
         seen: set[str] = set()
+        empty_retries = EMPTY_PAGE_RETRIES
         try:
             while not stop.is_set():
                 page = first if first is not None else fetch(pos)
                 first = None
+                nxt = page.next_pos
+                if nxt is not None and nxt == pos and empty_retries > 0 and not page.materialize():
+                    # an empty page that points back at itself: a hiccup, ask again
+                    empty_retries -= 1
+                    continue
+                empty_retries = EMPTY_PAGE_RETRIES
                 if not put(page):
                     return
-                nxt = page.next_pos
                 if nxt is None:
                     break
                 if (
@@ -401,8 +409,11 @@ class TableReader:
                 run.deleted += len(records)
             else:
                 run.records += len(records)
-            if run.strategy == INCREMENTAL and run.phase == LIVE:
-                run.floor = page.next_pos or run.floor
+            if page.next_pos is None:  # the phase ends with this page
+                run.phase = ARCHIVED if run.phase == LIVE else DONE
+                run.after = None
+            elif run.strategy == INCREMENTAL and run.phase == LIVE:
+                run.floor = page.next_pos
             else:
                 run.after = page.next_pos
             yield self._checkpoint()
@@ -450,8 +461,6 @@ class TableReader:
                     lambda after: self._list_page(after, False), run.after, None, False
                 )
             yield from self._phase(run, pages, deleted=False)
-            run.phase, run.after = ARCHIVED, None
-            yield self._checkpoint()
         since = run.archived_since_ms if run.strategy == INCREMENTAL else None
         until = run.window_end_ms
 
@@ -462,11 +471,12 @@ class TableReader:
             at = parse_datetime_ms(record.get("archivedAt") or record.get("updatedAt"))
             return at is None or (since <= at and (until is None or at < until))
 
-        if run.archived_pass:
+        if run.phase == ARCHIVED and run.archived_pass:
             archived = self._pages(
                 lambda after: self._list_page(after, True), run.after, None, False
             )
             yield from self._phase(run, archived, deleted=True, keep=archived_since)
+        if run.archived_pass:
             st.archived_through_ms = until
         if run.strategy == FULL:
             st.table_size = run.records

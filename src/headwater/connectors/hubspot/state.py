@@ -30,6 +30,7 @@ FULL = "full"
 INCREMENTAL = "incremental"
 LIVE = "live"
 ARCHIVED = "archived"
+DONE = "done"
 VERSION = 1
 
 
