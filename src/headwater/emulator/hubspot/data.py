@@ -232,6 +232,113 @@ def _deal_stage(h0: int, h: int, i: int) -> str:
     return stages[h % len(stages)]
 
 
+# --------------------------------------------------------------------------- vectorised pools
+
+# (record hashes, property hashes >> 1) -> index into the pool of possible values
+PoolIndex = Callable[[U64, U64], U64]
+
+
+def _u(x: int) -> np.uint64:
+    return np.uint64(x)
+
+
+def _pool_for(prop: PropDef, owner_ids: tuple[str, ...]) -> tuple[list[str], PoolIndex] | None:
+    """All possible values of a property and a vectorised way to pick one, when the set is small.
+
+    Each index function reproduces exactly what the scalar generator in :func:`_gen_for` returns.
+    """
+    kind = prop.gen
+
+    def by_h(values: list[str]) -> tuple[list[str], PoolIndex]:
+        n = _u(len(values))
+        return values, lambda _h0, h: h % n
+
+    if kind == "enum":
+        return by_h([v for v, _ in prop.options])
+    if kind == "multi":
+        values = [v for v, _ in prop.options]
+        subsets = []
+        for mask in range(1 << len(values)):
+            chosen = [v for j, v in enumerate(values) if mask >> j & 1]
+            subsets.append(";".join(chosen or values[:1]))
+
+        def multi_index(_h0: U64, h: U64) -> U64:
+            mask = np.zeros(h.shape, dtype=np.uint64)
+            for j in range(len(values)):
+                hit = (h >> _u(j * 3)) % _u(3) == _u(0)
+                mask |= hit.astype(np.uint64) << _u(j)
+            return mask
+
+        return subsets, multi_index
+    if kind.startswith("int:"):
+        lo, hi = (int(x) for x in kind[4:].split(":"))
+        if hi - lo + 1 <= 5_000:
+            return by_h([str(lo + k) for k in range(hi - lo + 1)])
+        return None
+    if kind.startswith("const:"):
+        return [kind[6:]], lambda _h0, h: np.zeros(h.shape, dtype=np.uint64)
+    pools = {
+        "city": words.CITIES,
+        "country": words.COUNTRIES,
+        "job_title": words.JOB_TITLES,
+        "product_name": words.PRODUCT_WORDS,
+        "pet_name": words.PET_NAMES,
+        "owner": owner_ids or ("0",),
+    }
+    if kind in pools:
+        return by_h(list(pools[kind]))
+    if kind == "bool":
+        return ["false", "true"], lambda _h0, h: h & _u(1)
+    if kind == "product_ref":
+        return by_h([str(1 + k) for k in range(200)])
+    if kind == "date":
+        start = DATA_START_MS - 400 * 86_400_000
+        return by_h([iso_date(start + k * 86_400_000) for k in range(1500)])
+    if kind == "first_name":
+        return list(words.FIRST_NAMES), lambda h0, _h: (h0 >> _u(3)) % _u(_NF)
+    if kind == "last_name":
+        return list(words.LAST_NAMES), lambda h0, _h: (h0 >> _u(13)) % _u(_NL)
+    if kind == "deal_pipeline":
+        return ["default", "enterprise"], lambda h0, _h: ((h0 >> _u(53)) % _u(5) == _u(0)).astype(
+            np.uint64
+        )
+    na, nb = len(words.COMPANY_WORDS_A), len(words.COMPANY_WORDS_B)
+    if kind == "company_name":
+        ns = len(words.COMPANY_SUFFIX)
+        values = [
+            f"{a} {b} {c}"
+            for a in words.COMPANY_WORDS_A
+            for b in words.COMPANY_WORDS_B
+            for c in words.COMPANY_SUFFIX
+        ]
+        return (
+            values,
+            lambda h0, _h: (
+                (h0 >> _u(23)) % _u(na) * _u(nb * ns)
+                + (h0 >> _u(33)) % _u(nb) * _u(ns)
+                + (h0 >> _u(43)) % _u(ns)
+            ),
+        )
+    if kind in ("domain", "website"):
+        nt = len(words.TLDS)
+        scheme = "https://www." if kind == "website" else ""
+        values = [
+            f"{scheme}{a.lower()}{b.lower()}.{t}"
+            for a in words.COMPANY_WORDS_A
+            for b in words.COMPANY_WORDS_B
+            for t in words.TLDS
+        ]
+        return (
+            values,
+            lambda h0, _h: (
+                (h0 >> _u(23)) % _u(na) * _u(nb * nt)
+                + (h0 >> _u(33)) % _u(nb) * _u(nt)
+                + (h0 >> _u(47)) % _u(nt)
+            ),
+        )
+    return None
+
+
 # --------------------------------------------------------------------------- the store
 
 
@@ -245,6 +352,8 @@ class PropPlan:
     gen: Gen | None
     salt: int
     null_pct: int
+    pool: list[str] | None = None  # pre-encoded fragments, the last one is ``"name":null``
+    pool_index: PoolIndex | None = None
 
 
 SOURCE_GEN, SOURCE_ID, SOURCE_CREATED, SOURCE_UPDATED = 0, 1, 2, 3
@@ -266,9 +375,14 @@ class ObjectStore:
                 p.gen, SOURCE_GEN
             )
             gen = _gen_for(p, owner_ids) if source == SOURCE_GEN else None
-            self._plans[p.name] = PropPlan(
-                p.name, json.dumps(p.name) + ":", source, gen, salt(p.name), p.null_pct
-            )
+            prefix = json.dumps(p.name) + ":"
+            plan = PropPlan(p.name, prefix, source, gen, salt(p.name), p.null_pct)
+            pooled = _pool_for(p, owner_ids) if source == SOURCE_GEN else None
+            if pooled is not None:
+                values, index = pooled
+                plan.pool = [f'{prefix}"{v}"' for v in values] + [prefix + "null"]
+                plan.pool_index = index
+            self._plans[p.name] = plan
         self._plan_cache: dict[tuple[str, ...], list[PropPlan]] = {}
         ids = np.arange(1, count + 1, dtype=np.uint64)
         h = mix_array(ids ^ np.uint64(self.record_salt))
@@ -392,6 +506,17 @@ class ObjectStore:
                 columns.append([f'{prefix}"{v}"' for v in created_iso])
             elif src == SOURCE_UPDATED:
                 columns.append([f'{prefix}"{v}"' for v in updated_iso])
+            elif plan.pool is not None and plan.pool_index is not None:
+                hp = mix_array(h0_arr ^ np.uint64(plan.salt))
+                idx = plan.pool_index(h0_arr, hp >> np.uint64(1))
+                null_idx = np.uint64(len(plan.pool) - 1)
+                if plan.null_pct:
+                    null_mask = (hp >> np.uint64(56)) % np.uint64(100) < np.uint64(plan.null_pct)
+                    idx = np.where(null_mask, null_idx, idx)
+                if ids[-1] > generated_limit:
+                    idx = np.where(ids_u > np.uint64(generated_limit), null_idx, idx)
+                pool = plan.pool
+                columns.append([pool[i] for i in idx.tolist()])
             else:
                 hp = mix_array(h0_arr ^ np.uint64(plan.salt))
                 hs: list[int] = (hp >> np.uint64(1)).tolist()
@@ -414,10 +539,10 @@ class ObjectStore:
                 )
         out: list[str] = []
         overrides = self.overrides
-        for i, rid in enumerate(ids):
+        for i, (rid, row) in enumerate(zip(ids, zip(*columns, strict=True), strict=True)):
             ov = overrides.get(rid)
             if ov is None:
-                out.append("{" + ",".join([col[i] for col in columns]) + "}")
+                out.append("{" + ",".join(row) + "}")
                 continue
             parts = []
             for plan, col in zip(plans, columns, strict=True):
