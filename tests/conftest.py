@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from headwater.lake import Lake
 from headwater.services import identity
 from headwater.services.context import ServiceContext
 from headwater.store import migrate
@@ -73,13 +74,15 @@ _ENGINES: dict[str, sa.engine.Engine] = {}
 
 
 @pytest.fixture
-def ctx(db_url: str) -> ServiceContext:
+def ctx(db_url: str, tmp_path: Path) -> ServiceContext:
     engine = _ENGINES.get(db_url)
     if engine is None:
         engine = create_engine(db_url)
         migrate.upgrade(engine)
         _ENGINES[db_url] = engine
-    return ServiceContext(engine=engine, box=SecretBox(generate_key()))
+    return ServiceContext(
+        engine=engine, box=SecretBox(generate_key()), lake=Lake(str(tmp_path / "lake"))
+    )
 
 
 @dataclass

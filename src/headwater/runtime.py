@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+
+from headwater.lake import Lake, storage_options_from_env
 from headwater.services.context import ServiceContext
 from headwater.settings import Settings
 from headwater.store import migrate
@@ -22,4 +25,5 @@ def build_context(settings: Settings, *, upgrade: bool = True) -> ServiceContext
         box=box,
         token_ttl_ms=settings.token_ttl_seconds * 1000,
         hubspot_base_url=settings.hubspot_base_url,
+        lake=Lake(settings.resolved_lake_uri, storage_options_from_env(os.environ)),
     )

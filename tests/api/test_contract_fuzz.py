@@ -24,13 +24,17 @@ POSTMAN = SPECS / "flow-service.json"
 
 @pytest.fixture(scope="module")
 def fuzz_target(tmp_path_factory: pytest.TempPathFactory):
+    from headwater.lake import Lake
     from headwater.store import migrate
     from headwater.store.db import create_engine
     from headwater.store.secrets import SecretBox, generate_key
 
-    engine = create_engine(f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'h.db'}")
+    home = tmp_path_factory.mktemp("fuzz")
+    engine = create_engine(f"sqlite:///{home / 'h.db'}")
     migrate.upgrade(engine)
-    ctx = ServiceContext(engine=engine, box=SecretBox(generate_key()))
+    ctx = ServiceContext(
+        engine=engine, box=SecretBox(generate_key()), lake=Lake(str(home / "lake"))
+    )
     ident = new_identity(ctx)
     app = create_app(ctx)
     yield app, ident

@@ -8,11 +8,12 @@ from fastapi.middleware import Middleware
 from headwater import __version__
 from headwater.api import errors
 from headwater.api.middleware import RequestContextMiddleware
-from headwater.api.routes import catalogue, connections, health, ims
+from headwater.api.routes import catalog, catalogue, connections, dataflows, health, ims
 from headwater.services.context import ServiceContext
 from headwater.services.identity import Gateway
 
 FLOW_SERVICE = "/data/foundation/flowservice"
+CATALOG = "/data/foundation/catalog"
 
 
 def create_app(ctx: ServiceContext, *, max_body: int = 1024 * 1024) -> FastAPI:
@@ -34,4 +35,6 @@ def create_app(ctx: ServiceContext, *, max_body: int = 1024 * 1024) -> FastAPI:
     app.include_router(health.router)
     app.include_router(catalogue.router, prefix=FLOW_SERVICE)
     app.include_router(connections.router, prefix=FLOW_SERVICE)
+    app.include_router(dataflows.router, prefix=FLOW_SERVICE)
+    app.include_router(catalog.router, prefix=CATALOG)
     return app

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 
 from headwater.domain.ids import now_ms
 from headwater.store.secrets import SecretBox
+
+if TYPE_CHECKING:
+    from headwater.lake import Lake
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,3 +32,4 @@ class ServiceContext:
     token_ttl_ms: int = 24 * 3600 * 1000
     hubspot_base_url: str = "https://api.hubapi.com"
     clock: Callable[[], int] = field(default=now_ms)
+    lake: Lake | None = None

@@ -64,8 +64,12 @@ def list_documents(
     request: ListRequest,
     fields: frozenset[str],
     render: Callable[[StoredResource], dict[str, Any]],
+    loader: Callable[[], list[dict[str, Any]]] | None = None,
 ) -> ListResult:
-    """One page (or the count) of a tenant's resources of ``kind``, as rendered documents."""
+    """One page (or the count) of a tenant's resources of ``kind``, as rendered documents.
+
+    ``loader`` replaces the ``resources`` table as the source of documents (runs live in their
+    own table); filters, order and tokens work the same."""
     count = parse_bool(request.count, name="count")
     limit = parse_limit(request.limit)
     if count and limit is not None:
@@ -81,19 +85,24 @@ def list_documents(
     filters = parse_filters(q.filters, fields=fields)
     order = parse_orderby(q.orderby, fields=fields)
 
+    def everything() -> list[dict[str, Any]]:
+        if loader is not None:
+            return loader()
+        return _all_docs(ctx, tenant, kind=kind, render=render)
+
     if count:
-        if not filters:
+        if not filters and loader is None:
             with ctx.engine.connect() as conn:
                 n = store.count_resources(
                     conn, kind=kind, org_id=tenant.org_id, sandbox_name=tenant.sandbox_name
                 )
             return ListResult(items=[], next_token=None, count=n)
-        docs = _all_docs(ctx, tenant, kind=kind, render=render)
+        docs = everything()
         return ListResult(
             items=[], next_token=None, count=sum(matches_all(d, filters) for d in docs)
         )
 
-    if not filters and order.field in store.SQL_ORDER_COLUMNS:
+    if not filters and loader is None and order.field in store.SQL_ORDER_COLUMNS:
         after = None
         if q.after is not None:
             key, last_id = q.after
@@ -111,9 +120,7 @@ def list_documents(
             )
         page = [render(r) for r in rows]
     else:
-        docs = [
-            d for d in _all_docs(ctx, tenant, kind=kind, render=render) if matches_all(d, filters)
-        ]
+        docs = [d for d in everything() if matches_all(d, filters)]
         docs.sort(key=lambda d: (sort_key(d, order), d["id"]), reverse=order.descending)
         if q.after is not None:
             key, last_id = q.after

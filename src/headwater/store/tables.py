@@ -80,3 +80,41 @@ resources = sa.Table(
     sa.Column("updated_at", sa.BigInteger, nullable=False),
     sa.Index("ix_resources_tenant", "kind", "org_id", "sandbox_name", "created_at"),
 )
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("flow_id", sa.String(36), nullable=False),
+    sa.Column("org_id", sa.String(128), nullable=False),
+    sa.Column("sandbox_name", sa.String(128), nullable=False),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("dedupe_key", sa.String(200), nullable=False, unique=True),
+    sa.Column("portal_key", sa.String(200), nullable=False, server_default=""),
+    sa.Column("trigger", sa.String(32), nullable=False, server_default="schedule"),
+    sa.Column("scheduled_for", sa.BigInteger, nullable=False),
+    sa.Column("window_start", sa.BigInteger, nullable=True),
+    sa.Column("window_end", sa.BigInteger, nullable=True),
+    sa.Column("attempt", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("lease_owner", sa.String(128), nullable=True),
+    sa.Column("lease_expires_at", sa.BigInteger, nullable=True),
+    sa.Column("started_at", sa.BigInteger, nullable=True),
+    sa.Column("completed_at", sa.BigInteger, nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.Column("etag", sa.String(64), nullable=False),
+    sa.Column("doc", sa.Text, nullable=False),
+    sa.Column("checkpoint", sa.Text, nullable=True),
+    sa.Index("ix_runs_queue", "status", "scheduled_for"),
+    sa.Index("ix_runs_flow", "flow_id", "created_at"),
+)
+
+flow_state = sa.Table(
+    "flow_state",
+    metadata,
+    sa.Column("flow_id", sa.String(36), primary_key=True),
+    sa.Column("stream", sa.String(200), primary_key=True),
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("run_id", sa.String(36), nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+)

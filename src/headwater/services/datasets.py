@@ -1,0 +1,218 @@
+"""A Catalog subset: datasets (one Delta table each) and their batches (one per committed run)."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from headwater.errors import (
+    DependentsExistError,
+    FieldError,
+    InternalError,
+    InvalidRequestError,
+    ValidationError,
+)
+from headwater.lake import DatasetRef, DeleteMode, Lake, TableRef, WriteMode
+from headwater.lake import preview as lake_preview
+from headwater.services import documents
+from headwater.services.context import ServiceContext, Tenant
+
+KIND = "dataSets"
+BATCHES = "batches"
+WRITE_MODES = {m.value for m in WriteMode}
+DELETE_MODES = {m.value for m in DeleteMode}
+MAX_LIMIT = 100
+
+
+def new_catalog_id() -> str:
+    """Catalog ids are 24 hex characters (``5ed5639d798a22191b6987b2``)."""
+    return secrets.token_hex(12)
+
+
+def lake_of(ctx: ServiceContext) -> Lake:
+    if ctx.lake is None:
+        raise InternalError("no lake is configured for this service")
+    return ctx.lake
+
+
+def _options(body: dict[str, Any]) -> dict[str, str]:
+    raw = body.get("headwater") or {}
+    if not isinstance(raw, dict):
+        raise ValidationError(
+            "headwater must be an object", details=[FieldError("headwater", "must be an object")]
+        )
+    mode = raw.get("writeMode", WriteMode.MERGE.value)
+    deletes = raw.get("deletedRecords", DeleteMode.DELETE.value)
+    errors = []
+    if mode not in WRITE_MODES:
+        errors.append(FieldError("headwater.writeMode", f"must be one of {sorted(WRITE_MODES)}"))
+    if deletes not in DELETE_MODES:
+        errors.append(
+            FieldError("headwater.deletedRecords", f"must be one of {sorted(DELETE_MODES)}")
+        )
+    if errors:
+        raise ValidationError(
+            "invalid dataset options: " + "; ".join(f"{e['field']} {e['message']}" for e in errors),
+            details=errors,
+        )
+    return {"writeMode": mode, "deletedRecords": deletes}
+
+
+def create_dataset(ctx: ServiceContext, tenant: Tenant, body: dict[str, Any]) -> str:
+    name = body.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ValidationError("name is required", details=[FieldError("name", "is required")])
+    for other in documents.load_all(ctx, tenant, KIND):
+        if other.doc.get("name") == name:
+            raise InvalidRequestError(f"a dataset named '{name}' already exists ({other.id})")
+    options = _options(body)
+    now = ctx.clock()
+    ds_id = new_catalog_id()
+    lake = lake_of(ctx)
+    doc: dict[str, Any] = {
+        "id": ds_id,
+        "name": name,
+        "description": body.get("description") or "",
+        "imsOrg": tenant.org_id,
+        "sandboxId": tenant.sandbox_id,
+        "sandboxName": tenant.sandbox_name,
+        "tags": body.get("tags") or {},
+        "version": "1.0.0",
+        "created": now,
+        "updated": now,
+        "createdAt": now,
+        "updatedAt": now,
+        "createdClient": tenant.client_id,
+        "createdUser": f"{tenant.client_id}@AdobeID",
+        "updatedUser": f"{tenant.client_id}@AdobeID",
+        "files": f"@/dataSetFiles?dataSetId={ds_id}",
+        "headwater": options
+        | {"tableUri": lake.table_uri(tenant.org_id, tenant.sandbox_name, ds_id)},
+    }
+    if isinstance(body.get("schemaRef"), dict):
+        doc["schemaRef"] = body["schemaRef"]
+    documents.insert(ctx, tenant, KIND, doc)
+    return ds_id
+
+
+def render(res: Any) -> dict[str, Any]:
+    doc = dict(res.doc)
+    doc.pop("createdAt", None)
+    doc.pop("updatedAt", None)
+    return dict(doc)
+
+
+def get_dataset(ctx: ServiceContext, tenant: Tenant, ds_id: str) -> dict[str, Any]:
+    res = documents.load(ctx, tenant, KIND, ds_id)
+    doc = render(res)
+    schema = lake_of(ctx).schema(TableRef(tenant.org_id, tenant.sandbox_name, ds_id))
+    if schema is not None:
+        doc["headwater"]["columns"] = [{"name": f.name, "type": str(f.type)} for f in schema]
+    return doc
+
+
+def list_datasets(
+    ctx: ServiceContext, tenant: Tenant, *, limit: int | None, start: int | None, name: str | None
+) -> dict[str, Any]:
+    if limit is not None and not 1 <= limit <= MAX_LIMIT:
+        raise InvalidRequestError(f"limit must be between 1 and {MAX_LIMIT}")
+    docs = [render(r) for r in documents.load_all(ctx, tenant, KIND)]
+    if name is not None:
+        docs = [d for d in docs if d["name"] == name]
+    begin = start or 0
+    page = docs[begin : begin + (limit or 50)]
+    return {d["id"]: d for d in page}
+
+
+def dataset_refs(ctx: ServiceContext, tenant: Tenant) -> list[DatasetRef]:
+    return [
+        DatasetRef(id=r.id, name=r.doc["name"], org=tenant.org_id, sandbox=tenant.sandbox_name)
+        for r in documents.load_all(ctx, tenant, KIND)
+    ]
+
+
+def delete_dataset(ctx: ServiceContext, tenant: Tenant, ds_id: str) -> None:
+    documents.load(ctx, tenant, KIND, ds_id)
+    users = [
+        t.id
+        for t in documents.load_all(ctx, tenant, "targetConnections")
+        if t.doc.get("params", {}).get("dataSetId") == ds_id
+    ]
+    if users:
+        raise DependentsExistError(
+            f"dataset {ds_id} cannot be deleted while target connections use it: {', '.join(users)}"
+        )
+    documents.delete_document(ctx, tenant, KIND, ds_id)
+    lake_of(ctx).drop_table(TableRef(tenant.org_id, tenant.sandbox_name, ds_id))
+    for batch in documents.load_all(ctx, tenant, BATCHES):
+        if batch.doc.get("relatedObjects", [{}])[0].get("id") == ds_id:
+            documents.delete_document(ctx, tenant, BATCHES, batch.id)
+
+
+def preview_dataset(
+    ctx: ServiceContext, tenant: Tenant, ds_id: str, *, limit: int
+) -> dict[str, Any]:
+    res = documents.load(ctx, tenant, KIND, ds_id)
+    ref = DatasetRef(id=ds_id, name=res.doc["name"], org=tenant.org_id, sandbox=tenant.sandbox_name)
+    lake = lake_of(ctx)
+    if not lake.table_exists(ref.table):
+        return {"columns": [], "data": []}
+    table = lake_preview(lake, ref, limit=min(max(limit, 1), 1000))
+    rows = table.to_pylist()
+    for row in rows:
+        for k, v in row.items():
+            if v is not None and not isinstance(v, str | int | float | bool | list | dict):
+                row[k] = str(v)
+    return {
+        "columns": [{"name": f.name, "type": str(f.type)} for f in table.schema],
+        "data": rows,
+    }
+
+
+def record_batch(
+    ctx: ServiceContext,
+    tenant: Tenant,
+    *,
+    ds_id: str,
+    run_id: str,
+    flow_id: str,
+    status: str,
+    records: int,
+    metrics: dict[str, Any],
+) -> str:
+    now = ctx.clock()
+    batch_id = new_catalog_id().upper()
+    doc = {
+        "id": batch_id,
+        "createdAt": now,
+        "updatedAt": now,
+        "created": now,
+        "updated": now,
+        "completed": now,
+        "status": status,
+        "imsOrg": tenant.org_id,
+        "relatedObjects": [
+            {"type": "dataSet", "id": ds_id},
+            {"type": "flowRun", "id": run_id},
+            {"type": "flow", "id": flow_id},
+        ],
+        "recordCount": records,
+        "metrics": metrics,
+    }
+    documents.insert(ctx, tenant, BATCHES, doc)
+    return batch_id
+
+
+def list_batches(
+    ctx: ServiceContext, tenant: Tenant, *, dataset: str | None, limit: int | None
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for res in documents.load_all(ctx, tenant, BATCHES):
+        doc = dict(res.doc)
+        if dataset and doc["relatedObjects"][0]["id"] != dataset:
+            continue
+        doc.pop("createdAt", None)
+        doc.pop("updatedAt", None)
+        out[res.id] = doc
+    items = list(out.items())[-(limit or 100) :]
+    return dict(items)

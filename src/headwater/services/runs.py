@@ -1,0 +1,221 @@
+"""Flow runs: enqueueing, Adobe-shaped rendering with metrics and activities, listing, ad-hoc runs."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from headwater.domain import specs
+from headwater.domain.ids import new_etag, new_id
+from headwater.errors import FieldError, InvalidRequestError, NotFoundError, ValidationError
+from headwater.services import documents
+from headwater.services.context import ServiceContext, Tenant
+from headwater.services.listing import ListRequest, ListResult, list_documents
+from headwater.store import runs as store
+from headwater.store.runs import RunRow
+
+KIND = "runs"
+FIELDS = frozenset(
+    {
+        "id",
+        "flowId",
+        "flowSpec",
+        "state",
+        "status",
+        "params",
+        "metrics",
+        "activities",
+        "providerRefId",
+        "trigger",
+        "attempt",
+        "createdAt",
+        "updatedAt",
+        "createdBy",
+        "updatedBy",
+        "createdClient",
+        "updatedClient",
+        "sandboxId",
+        "sandboxName",
+        "imsOrgId",
+        "etag",
+        "version",
+    }
+)
+
+
+def empty_metrics(status: str) -> dict[str, Any]:
+    return {
+        "durationSummary": {},
+        "sizeSummary": {"inputBytes": 0, "outputBytes": 0},
+        "recordSummary": {
+            "inputRecordCount": 0,
+            "outputRecordCount": 0,
+            "failedRecordCount": 0,
+            "createdRecordCount": 0,
+            "updatedRecordCount": 0,
+            "deletedRecordCount": 0,
+        },
+        "fileSummary": {"inputFileCount": 0, "outputFileCount": 0, "activityRefs": []},
+        "statusSummary": {"status": status, "errors": [], "activityRefs": []},
+    }
+
+
+def enqueue(
+    ctx: ServiceContext,
+    tenant: Tenant,
+    flow: dict[str, Any],
+    *,
+    trigger: str,
+    scheduled_for: int,
+    window_start: int | None,
+    window_end: int | None,
+    dedupe_key: str,
+    params: dict[str, Any] | None = None,
+) -> str | None:
+    """Queue a run of ``flow``; None when the same window was queued already (idempotent)."""
+    now = ctx.clock()
+    run_id = new_id()
+    sources = flow["inheritedAttributes"]["sourceConnections"]
+    portal_key = sources[0]["baseConnection"]["id"] if sources else ""
+    who = f"{tenant.client_id}@AdobeID"
+    run_params = dict(params or {})
+    if window_start is not None:
+        run_params.setdefault("windowStartTime", str(window_start))
+    if window_end is not None:
+        run_params.setdefault("windowEndTime", str(window_end))
+    for t in flow.get("transformations", []):
+        if t["name"] == "Copy" and "deltaColumn" in t["params"]:
+            run_params.setdefault("deltaColumn", {"name": t["params"]["deltaColumn"]["name"]})
+    doc = {
+        "createdBy": who,
+        "updatedBy": who,
+        "createdClient": tenant.client_id,
+        "updatedClient": tenant.client_id,
+        "sandboxId": tenant.sandbox_id,
+        "flowSpec": flow["flowSpec"],
+        "providerRefId": run_id,
+        "params": run_params,
+        "metrics": empty_metrics("scheduled"),
+        "activities": [],
+    }
+    row = RunRow(
+        id=run_id,
+        flow_id=flow["id"],
+        org_id=tenant.org_id,
+        sandbox_name=tenant.sandbox_name,
+        status=store.SCHEDULED,
+        dedupe_key=dedupe_key,
+        portal_key=portal_key,
+        trigger=trigger,
+        scheduled_for=scheduled_for,
+        window_start=window_start,
+        window_end=window_end,
+        attempt=0,
+        lease_owner=None,
+        lease_expires_at=None,
+        started_at=None,
+        completed_at=None,
+        created_at=now,
+        updated_at=now,
+        etag=new_etag(),
+        doc=doc,
+        checkpoint=None,
+    )
+    with ctx.engine.begin() as conn:
+        created = store.create_run(conn, run=row)
+    return run_id if created else None
+
+
+def render(row: RunRow) -> dict[str, Any]:
+    doc = copy.deepcopy(row.doc)
+    metrics = doc.setdefault("metrics", empty_metrics(row.status))
+    metrics.setdefault("statusSummary", {})["status"] = row.status
+    if row.started_at is not None:
+        metrics.setdefault("durationSummary", {})["startedAtUTC"] = row.started_at
+    if row.completed_at is not None:
+        metrics["durationSummary"]["completedAtUTC"] = row.completed_at
+    return {
+        "id": row.id,
+        "createdAt": row.created_at,
+        "updatedAt": row.updated_at,
+        "createdBy": doc.pop("createdBy", None),
+        "updatedBy": doc.pop("updatedBy", None),
+        "createdClient": doc.pop("createdClient", None),
+        "updatedClient": doc.pop("updatedClient", None),
+        "sandboxId": doc.pop("sandboxId", None),
+        "sandboxName": row.sandbox_name,
+        "imsOrgId": row.org_id,
+        "flowId": row.flow_id,
+        "state": row.status,
+        "trigger": row.trigger,
+        "attempt": row.attempt,
+        "scheduledAt": row.scheduled_for,
+        **doc,
+        "etag": row.etag,
+        "version": row.etag,
+    }
+
+
+def _rows(ctx: ServiceContext, tenant: Tenant) -> list[RunRow]:
+    with ctx.engine.connect() as conn:
+        return store.read_runs(conn, org_id=tenant.org_id, sandbox_name=tenant.sandbox_name)
+
+
+def get_run(ctx: ServiceContext, tenant: Tenant, run_id: str) -> dict[str, Any]:
+    with ctx.engine.connect() as conn:
+        row = store.read_run(conn, run_id=run_id)
+    if row is None or row.org_id != tenant.org_id or row.sandbox_name != tenant.sandbox_name:
+        raise NotFoundError(
+            f"The requested runs resource {run_id} is not found. "
+            "Verify the resource ID before trying again.",
+            resource_id=run_id,
+            resource_type=KIND,
+        )
+    return render(row)
+
+
+def list_runs(ctx: ServiceContext, tenant: Tenant, request: ListRequest) -> ListResult:
+    return list_documents(
+        ctx,
+        tenant,
+        kind=KIND,
+        request=request,
+        fields=FIELDS,
+        render=documents.plain_render,
+        loader=lambda: [render(r) for r in _rows(ctx, tenant)],
+    )
+
+
+def create_adhoc_run(ctx: ServiceContext, tenant: Tenant, body: dict[str, Any]) -> dict[str, Any]:
+    """``POST /runs``: only for flows scheduled with frequency ``once`` (as in Adobe)."""
+    flow_id = body.get("flowId")
+    if not isinstance(flow_id, str) or not flow_id:
+        raise ValidationError("flowId is required", details=[FieldError("flowId", "is required")])
+    flow = documents.load(ctx, tenant, "flows", flow_id).doc
+    if flow.get("scheduleParams", {}).get("frequency") != "once":
+        raise InvalidRequestError(
+            "ad-hoc runs are allowed only for flows scheduled with frequency 'once'; "
+            "use POST /flows/{id}/action?op=run to run any enabled flow now"
+        )
+    if flow.get("state") != "enabled":
+        raise InvalidRequestError(f"flow {flow_id} is {flow.get('state')}; enable it first")
+    params = body.get("params") or {}
+    if not isinstance(params, dict):
+        raise ValidationError(
+            "params must be an object", details=[FieldError("params", "must be an object")]
+        )
+    flow_spec = specs.flow_spec(flow["flowSpec"]["id"])
+    assert flow_spec is not None
+    run_id = enqueue(
+        ctx,
+        tenant,
+        flow,
+        trigger="adhoc",
+        scheduled_for=ctx.clock(),
+        window_start=None,
+        window_end=None,
+        dedupe_key=f"{flow_id}:adhoc:{new_id()}",
+        params=params,
+    )
+    assert run_id is not None
+    return get_run(ctx, tenant, run_id)

@@ -1,0 +1,319 @@
+"""The run queue: creation (idempotent per flow and window), leased claims, heartbeats,
+checkpoints, completion, and the committed cursor state of each flow."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from headwater.domain.ids import new_etag
+from headwater.store.tables import flow_state, runs
+
+SCHEDULED = "scheduled"
+IN_PROGRESS = "inProgress"
+SUCCESS = "success"
+FAILED = "failed"
+PARTIAL = "partialSuccess"
+CANCELLED = "cancelled"
+TERMINAL = frozenset({SUCCESS, FAILED, PARTIAL, CANCELLED})
+
+
+@dataclass(slots=True)
+class RunRow:
+    id: str
+    flow_id: str
+    org_id: str
+    sandbox_name: str
+    status: str
+    dedupe_key: str
+    portal_key: str
+    trigger: str
+    scheduled_for: int
+    window_start: int | None
+    window_end: int | None
+    attempt: int
+    lease_owner: str | None
+    lease_expires_at: int | None
+    started_at: int | None
+    completed_at: int | None
+    created_at: int
+    updated_at: int
+    etag: str
+    doc: dict[str, Any]
+    checkpoint: dict[str, Any] | None
+
+
+def _row(r: Any) -> RunRow:
+    return RunRow(
+        id=r.id,
+        flow_id=r.flow_id,
+        org_id=r.org_id,
+        sandbox_name=r.sandbox_name,
+        status=r.status,
+        dedupe_key=r.dedupe_key,
+        portal_key=r.portal_key,
+        trigger=r.trigger,
+        scheduled_for=r.scheduled_for,
+        window_start=r.window_start,
+        window_end=r.window_end,
+        attempt=r.attempt,
+        lease_owner=r.lease_owner,
+        lease_expires_at=r.lease_expires_at,
+        started_at=r.started_at,
+        completed_at=r.completed_at,
+        created_at=r.created_at,
+        updated_at=r.updated_at,
+        etag=r.etag,
+        doc=json.loads(r.doc),
+        checkpoint=json.loads(r.checkpoint) if r.checkpoint else None,
+    )
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def create_run(conn: Connection, *, run: RunRow) -> bool:
+    """Insert a run; False when a run with the same dedupe key (flow + window) already exists."""
+    try:
+        with conn.begin_nested():
+            conn.execute(
+                sa.insert(runs).values(
+                    id=run.id,
+                    flow_id=run.flow_id,
+                    org_id=run.org_id,
+                    sandbox_name=run.sandbox_name,
+                    status=run.status,
+                    dedupe_key=run.dedupe_key,
+                    portal_key=run.portal_key,
+                    trigger=run.trigger,
+                    scheduled_for=run.scheduled_for,
+                    window_start=run.window_start,
+                    window_end=run.window_end,
+                    attempt=run.attempt,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                    started_at=None,
+                    completed_at=None,
+                    created_at=run.created_at,
+                    updated_at=run.updated_at,
+                    etag=run.etag,
+                    doc=_dump(run.doc),
+                    checkpoint=None,
+                )
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+def read_run(conn: Connection, *, run_id: str) -> RunRow | None:
+    row = conn.execute(sa.select(runs).where(runs.c.id == run_id)).first()
+    return _row(row) if row else None
+
+
+def read_runs(
+    conn: Connection, *, org_id: str, sandbox_name: str, flow_id: str | None = None
+) -> list[RunRow]:
+    q = sa.select(runs).where(runs.c.org_id == org_id, runs.c.sandbox_name == sandbox_name)
+    if flow_id is not None:
+        q = q.where(runs.c.flow_id == flow_id)
+    return [_row(r) for r in conn.execute(q.order_by(runs.c.created_at, runs.c.id))]
+
+
+def live_runs_of_flow(conn: Connection, *, flow_id: str) -> list[RunRow]:
+    q = sa.select(runs).where(
+        runs.c.flow_id == flow_id, runs.c.status.in_([SCHEDULED, IN_PROGRESS])
+    )
+    return [_row(r) for r in conn.execute(q)]
+
+
+def claim_next_run(
+    engine: Engine, *, worker_id: str, now: int, lease_ms: int, portal_limit: int
+) -> RunRow | None:
+    """Lease the next due run (or one whose lease expired), at most one running run per flow and
+    ``portal_limit`` per portal. PostgreSQL skips rows other workers hold (SKIP LOCKED)."""
+    pg = engine.dialect.name == "postgresql"
+    due = sa.or_(
+        sa.and_(runs.c.status == SCHEDULED, runs.c.scheduled_for <= now),
+        sa.and_(runs.c.status == IN_PROGRESS, runs.c.lease_expires_at < now),
+    )
+    with engine.begin() as conn:
+        q = sa.select(
+            runs.c.id, runs.c.flow_id, runs.c.portal_key, runs.c.status, runs.c.lease_owner
+        )
+        q = q.where(due).order_by(runs.c.scheduled_for, runs.c.created_at).limit(25)
+        if pg:
+            q = q.with_for_update(skip_locked=True)
+        candidates = conn.execute(q).all()
+        for cand in candidates:
+            if pg:
+                conn.execute(
+                    sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
+                    {"k": f"portal:{cand.portal_key}"},
+                )
+            other = runs.alias("other")
+            busy_flow = (
+                sa.select(sa.literal(1))
+                .select_from(other)
+                .where(
+                    other.c.flow_id == cand.flow_id,
+                    other.c.status == IN_PROGRESS,
+                    other.c.lease_expires_at >= now,
+                    other.c.id != cand.id,
+                )
+                .exists()
+            )
+            portal_busy = (
+                sa.select(sa.func.count())
+                .select_from(other)
+                .where(
+                    other.c.portal_key == cand.portal_key,
+                    other.c.status == IN_PROGRESS,
+                    other.c.lease_expires_at >= now,
+                    other.c.id != cand.id,
+                )
+                .scalar_subquery()
+            )
+            res = conn.execute(
+                sa.update(runs)
+                .where(
+                    runs.c.id == cand.id,
+                    runs.c.status == cand.status,
+                    due,
+                    ~busy_flow,
+                    portal_busy < portal_limit,
+                )
+                .values(
+                    status=IN_PROGRESS,
+                    lease_owner=worker_id,
+                    lease_expires_at=now + lease_ms,
+                    attempt=runs.c.attempt + 1,
+                    started_at=sa.func.coalesce(runs.c.started_at, now),
+                    updated_at=now,
+                    etag=new_etag(),
+                )
+            )
+            if res.rowcount:
+                row = conn.execute(sa.select(runs).where(runs.c.id == cand.id)).first()
+                return _row(row) if row else None
+    return None
+
+
+def heartbeat(engine: Engine, *, run_id: str, worker_id: str, now: int, lease_ms: int) -> bool:
+    """Extend the lease; False means the lease was lost (another worker owns the run now)."""
+    with engine.begin() as conn:
+        res = conn.execute(
+            sa.update(runs)
+            .where(
+                runs.c.id == run_id, runs.c.lease_owner == worker_id, runs.c.status == IN_PROGRESS
+            )
+            .values(lease_expires_at=now + lease_ms)
+        )
+    return bool(res.rowcount)
+
+
+def save_progress(
+    engine: Engine,
+    *,
+    run_id: str,
+    worker_id: str,
+    now: int,
+    doc: dict[str, Any],
+    checkpoint: dict[str, Any] | None = None,
+) -> bool:
+    values: dict[str, Any] = {"doc": _dump(doc), "updated_at": now, "etag": new_etag()}
+    if checkpoint is not None:
+        values["checkpoint"] = _dump(checkpoint)
+    with engine.begin() as conn:
+        res = conn.execute(
+            sa.update(runs)
+            .where(
+                runs.c.id == run_id, runs.c.lease_owner == worker_id, runs.c.status == IN_PROGRESS
+            )
+            .values(**values)
+        )
+    return bool(res.rowcount)
+
+
+def finish_run(
+    engine: Engine, *, run_id: str, worker_id: str, now: int, status: str, doc: dict[str, Any]
+) -> bool:
+    with engine.begin() as conn:
+        res = conn.execute(
+            sa.update(runs)
+            .where(
+                runs.c.id == run_id, runs.c.lease_owner == worker_id, runs.c.status == IN_PROGRESS
+            )
+            .values(
+                status=status,
+                doc=_dump(doc),
+                completed_at=now,
+                updated_at=now,
+                lease_expires_at=None,
+                etag=new_etag(),
+            )
+        )
+    return bool(res.rowcount)
+
+
+def release_run(
+    engine: Engine, *, run_id: str, worker_id: str, now: int, retry_at: int, doc: dict[str, Any]
+) -> bool:
+    """Give the run back to the queue (shutdown or a retriable failure), keeping its checkpoint."""
+    with engine.begin() as conn:
+        res = conn.execute(
+            sa.update(runs)
+            .where(
+                runs.c.id == run_id, runs.c.lease_owner == worker_id, runs.c.status == IN_PROGRESS
+            )
+            .values(
+                status=SCHEDULED,
+                lease_owner=None,
+                lease_expires_at=None,
+                scheduled_for=retry_at,
+                doc=_dump(doc),
+                updated_at=now,
+                etag=new_etag(),
+            )
+        )
+    return bool(res.rowcount)
+
+
+def cancel_runs_of_flow(conn: Connection, *, flow_id: str, now: int) -> int:
+    res = conn.execute(
+        sa.update(runs)
+        .where(runs.c.flow_id == flow_id, runs.c.status == SCHEDULED)
+        .values(status=CANCELLED, completed_at=now, updated_at=now, etag=new_etag())
+    )
+    return int(res.rowcount)
+
+
+def read_flow_state(conn: Connection, *, flow_id: str) -> dict[str, dict[str, Any]]:
+    rows = conn.execute(sa.select(flow_state).where(flow_state.c.flow_id == flow_id))
+    return {r.stream: json.loads(r.state) for r in rows}
+
+
+def commit_flow_state(
+    conn: Connection, *, flow_id: str, stream: str, state: dict[str, Any], run_id: str, now: int
+) -> None:
+    res = conn.execute(
+        sa.update(flow_state)
+        .where(flow_state.c.flow_id == flow_id, flow_state.c.stream == stream)
+        .values(state=_dump(state), run_id=run_id, updated_at=now)
+    )
+    if not res.rowcount:
+        conn.execute(
+            sa.insert(flow_state).values(
+                flow_id=flow_id, stream=stream, state=_dump(state), run_id=run_id, updated_at=now
+            )
+        )
+
+
+def delete_flow_state(conn: Connection, *, flow_id: str) -> None:
+    conn.execute(sa.delete(flow_state).where(flow_state.c.flow_id == flow_id))
