@@ -125,3 +125,20 @@ def ident(ctx: ServiceContext) -> Identity:
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     for engine in _ENGINES.values():
         engine.dispose()
+
+
+@pytest.fixture
+def tenant_of(ctx: ServiceContext):
+    """The service-level tenant of an identity (prod sandbox)."""
+    from headwater.services.context import Tenant
+    from headwater.store import identity as store_identity
+
+    def make(ident: Identity, sandbox: str = "prod") -> Tenant:
+        with ctx.engine.connect() as conn:
+            sb = store_identity.read_sandbox(conn, org_id=ident.org_id, name=sandbox)
+        assert sb is not None
+        return Tenant(
+            org_id=ident.org_id, sandbox_name=sandbox, sandbox_id=sb.id, client_id=ident.client_id
+        )
+
+    return make

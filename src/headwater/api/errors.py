@@ -19,7 +19,9 @@ from headwater.errors import (
     InternalError,
     InvalidRequestError,
     NotFoundError,
+    RetriableSyncError,
     ServiceError,
+    SyncError,
     ValidationError,
 )
 
@@ -150,7 +152,17 @@ def install(app: FastAPI) -> None:
             request_id_of(request.state),
         )
 
+    async def on_sync_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, SyncError)
+        from headwater.services.sources import sync_error_body
+
+        status = 502 if isinstance(exc, RetriableSyncError) else 400
+        body = sync_error_body(exc, request_id_of(request.state))
+        body["status"] = status
+        return json_response(body, status)
+
     app.add_exception_handler(ServiceError, on_service_error)
+    app.add_exception_handler(SyncError, on_sync_error)
     app.add_exception_handler(GatewayError, on_gateway_error)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)

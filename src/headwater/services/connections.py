@@ -120,6 +120,7 @@ def _split(params: dict[str, Any], secret: frozenset[str]) -> tuple[dict[str, An
 def render(res: StoredResource) -> dict[str, Any]:
     """The document clients see: secrets masked, etag attached."""
     doc = copy.deepcopy(res.doc)
+    doc.pop("_tokenExpiresAt", None)
     auth = doc.get("auth")
     if isinstance(auth, dict):
         params = auth.setdefault("params", {})
@@ -269,6 +270,7 @@ def patch_connection(
         )
     full = copy.deepcopy(res.doc)
     secret_names = full.pop("_secretFields", [])
+    token_expiry = full.pop("_tokenExpiresAt", None)
     old_secrets = ctx.box.decrypt(res.secrets, context=_aad(res.id)) if res.secrets else {}
     if isinstance(full.get("auth"), dict):
         full["auth"].setdefault("params", {}).update(old_secrets)
@@ -299,6 +301,12 @@ def patch_connection(
     elif spec.get("authSpec"):
         raise PatchError("auth cannot be removed from a connection")
     del secret_names
+    if (
+        token_expiry
+        and "auth" in patched
+        and patched["auth"].get("params", {}).get("accessToken") == old_secrets.get("accessToken")
+    ):
+        patched["_tokenExpiresAt"] = token_expiry
 
     now = ctx.clock()
     patched["updatedAt"] = max(now, res.updated_at + 1)
@@ -329,7 +337,8 @@ def patch_connection(
 def store_refreshed_params(
     ctx: ServiceContext, tenant: Tenant, conn_id: str, updates: dict[str, Any]
 ) -> None:
-    """Persist rotated credentials (e.g. OAuth tokens a connector refreshed), encrypted."""
+    """Persist rotated credentials (OAuth tokens a connector refreshed), encrypted; the token
+    expiry is kept beside them so the next run knows when to refresh."""
     for _attempt in range(5):
         res = _load(ctx, tenant, conn_id)
         spec = specs.connection_spec(res.doc["connectionSpec"]["id"])
@@ -337,16 +346,19 @@ def store_refreshed_params(
         auth_spec = specs.auth_spec(spec, res.doc["auth"]["specName"])
         assert auth_spec is not None
         secret_fields = specs.secret_fields(auth_spec)
+        declared = auth_spec["spec"].get("properties", {})
         params = dict(res.doc["auth"]["params"])
         if res.secrets:
             params.update(ctx.box.decrypt(res.secrets, context=_aad(res.id)))
-        params.update(
-            {k: v for k, v in updates.items() if k in auth_spec["spec"].get("properties", {})}
-        )
+        params.update({k: v for k, v in updates.items() if k in declared and v})
         public, hidden = _split(params, secret_fields)
         doc = copy.deepcopy(res.doc)
         doc["auth"]["params"] = public
         doc["_secretFields"] = sorted(hidden)
+        if updates.get("expiresAt"):
+            doc["_tokenExpiresAt"] = updates["expiresAt"]
+        updated = max(ctx.clock(), res.updated_at + 1)
+        doc["updatedAt"] = updated
         new = StoredResource(
             kind=KIND,
             id=res.id,
@@ -356,9 +368,8 @@ def store_refreshed_params(
             secrets=ctx.box.encrypt(hidden, context=_aad(res.id)) if hidden else None,
             etag=new_etag(),
             created_at=res.created_at,
-            updated_at=max(ctx.clock(), res.updated_at + 1),
+            updated_at=updated,
         )
-        doc["updatedAt"] = new.updated_at
         with ctx.engine.begin() as conn:
             if store.update_resource(conn, res=new, expected_etag=res.etag):
                 return

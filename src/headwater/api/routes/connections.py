@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header
+from fastapi import APIRouter, Body, Header, Query
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from headwater.api.deps import CtxDep, ListDep, TenantDep, list_envelope
 from headwater.api.errors import json_response
 from headwater.services import connections as service
+from headwater.services import sources
+from headwater.services.listing import parse_bool
 
 router = APIRouter(tags=["Connections"])
 BASE = "/data/foundation/flowservice"
@@ -102,3 +104,32 @@ def delete_connection(conn_id: str, ctx: CtxDep, tenant: TenantDep) -> Response:
 def delete_connection_slash(conn_id: str, ctx: CtxDep, tenant: TenantDep) -> Response:
     service.delete_connection(ctx, tenant, conn_id)
     return Response(status_code=204)
+
+
+@router.get("/connections/{conn_id}/test")
+def test_connection(conn_id: str, ctx: CtxDep, tenant: TenantDep) -> Response:
+    """``{"result": true}``, or ``{"result": false, "error": {...}}`` with the reason."""
+    return json_response(sources.test_connection(ctx, tenant, conn_id))
+
+
+@router.get("/connections/{conn_id}/explore")
+def explore(
+    conn_id: str,
+    ctx: CtxDep,
+    tenant: TenantDep,
+    objectType: Annotated[str | None, Query(description="root or table")] = None,  # noqa: N803
+    object: Annotated[str | None, Query(description="Table, e.g. Hubspot.Contacts")] = None,  # noqa: A002
+    preview: Annotated[str | None, Query(description="true adds sample rows")] = None,
+    limit: Annotated[int, Query(ge=1, le=100, description="preview rows")] = 10,
+) -> Response:
+    """Root → a bare array of tables; table → ``{format, schema}``; preview adds ``data``."""
+    result = sources.explore(
+        ctx,
+        tenant,
+        conn_id,
+        object_type=objectType,
+        obj=object,
+        preview=parse_bool(preview, name="preview"),
+        limit=limit,
+    )
+    return json_response(result)
