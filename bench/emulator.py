@@ -7,7 +7,9 @@ Measures, in one run:
 2. list throughput: contacts with 10 properties, 100 per page, over keep-alive HTTP/1.1
    connections, from one emulator process with rate limits off (one client connection, then
    several client processes in parallel);
-3. a baseline measured the same way in the same run: the same client loop against a minimal ASGI
+3. server time alone: the ASGI app called in-process for the same pages (no sockets, no client),
+   against the same loop calling a static ASGI app;
+4. a baseline measured the same way in the same run: the same client loop against a minimal ASGI
    app on the same uvicorn stack that returns one pre-encoded 100-record page. The ratio
    emulator/baseline is the share of the transport-and-client ceiling the emulator reaches.
 
@@ -115,6 +117,48 @@ def parallel(base_url: str, token: str, workers: int, pages: int, stride: int) -
     return sum(r for r, _ in results) / wall
 
 
+def in_process(contacts: int, pages: int) -> tuple[float, float]:
+    """Records/s of the emulator's ASGI app called directly, and of a static app (same loop)."""
+    import asyncio
+
+    from headwater.emulator.hubspot import EmulatorConfig, create_app
+
+    app = create_app(EmulatorConfig(contacts=contacts))
+    token = app.state.auth.private_app_token
+    sent: list[bytes] = []
+
+    async def static(_scope: dict[str, object], _receive: object, send: object) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})  # type: ignore[operator]
+        await send({"type": "http.response.body", "body": sent[0]})  # type: ignore[operator]
+
+    async def run(target: object, first_after: int) -> float:
+        async def receive() -> dict[str, object]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, object]) -> None:
+            if message["type"] == "http.response.body" and not sent:
+                sent.append(message["body"])  # type: ignore[arg-type]
+
+        t0 = time.perf_counter()
+        for i in range(pages):
+            qs = f"limit=100&properties={PROPS}&after={first_after + i * 100}".encode()
+            scope = {
+                "type": "http",
+                "method": "GET",
+                "path": "/crm/v3/objects/contacts",
+                "query_string": qs,
+                "headers": [(b"authorization", f"Bearer {token}".encode()), (b"host", b"bench")],
+                "scheme": "http",
+                "server": ("bench", 80),
+            }
+            await target(scope, receive, send)  # type: ignore[operator]
+        return pages * 100 / (time.perf_counter() - t0)
+
+    emulator = asyncio.run(run(app, 1))
+    baseline = asyncio.run(run(static, 1))
+    return emulator, baseline
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -123,7 +167,33 @@ def main() -> None:
     ap.add_argument("--pages", type=int, default=600, help="pages per client connection")
     ap.add_argument("--workers", type=int, default=2, help="client processes for the parallel run")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument(
+        "--startup-sizes",
+        default="",
+        help="only measure startup and RSS, e.g. 100000,1000000,5000000",
+    )
     args = ap.parse_args()
+    if args.startup_sizes:
+        for n in (int(x) for x in args.startup_sizes.split(",")):
+            proc, info, ready = start(
+                [
+                    str(HEADWATER),
+                    "emulator",
+                    "hubspot",
+                    "--port",
+                    "0",
+                    "--json",
+                    "--contacts",
+                    str(n),
+                ]
+            )
+            rss = rss_mb(proc.pid)
+            proc.terminate()
+            proc.wait(timeout=10)
+            print(
+                f"  {n:>10,} contacts: ready in {ready:.2f} s, portal built in {info['startup_seconds']} s, RSS {rss:.0f} MB"
+            )
+        return
 
     emu, info, ready_s = start(
         [
@@ -176,6 +246,7 @@ def main() -> None:
         base.wait(timeout=10)
         body_file.unlink()
 
+    ip, ip_base = in_process(min(args.contacts, 200_000), args.pages)
     single = single_n / single_s
     baseline = b_n / b_s
     result = {
@@ -191,6 +262,9 @@ def main() -> None:
         "parallel_records_per_s": round(multi),
         "baseline_parallel_records_per_s": round(b_multi),
         "parallel_ratio_vs_baseline": round(multi / b_multi, 2),
+        "in_process_records_per_s": round(ip),
+        "in_process_server_ms_per_page": round(100_000 / ip, 3),
+        "baseline_in_process_records_per_s": round(ip_base),
         "page_bytes": len(page),
     }
     if args.json:
@@ -199,6 +273,9 @@ def main() -> None:
     print(f"HubSpot emulator benchmark ({args.contacts:,} contacts, 10 properties, 100 per page)")
     print(
         f"  startup: ready in {ready_s:.2f} s (portal built in {info.get('startup_seconds')} s), RSS {rss_start:.0f} MB -> {rss_end:.0f} MB after the run"
+    )
+    print(
+        f"  in-process   : {ip:>9,.0f} records/s   static app {ip_base:>9,.0f}   ({100_000 / ip:.2f} ms of server time per page)"
     )
     print(
         f"  1 connection : {single:>9,.0f} records/s   baseline {baseline:>9,.0f}   ratio {single / baseline:.2f}"

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+import numpy as np
+
 from headwater.emulator.hubspot import render
 from headwater.emulator.hubspot.auth import APP_ID, USER_EMAIL, USER_ID, AccessToken, RefreshToken
 from headwater.emulator.hubspot.catalog import ObjectType, Pipeline
@@ -636,14 +638,24 @@ class HubSpotEmulatorApp:
         """Records as JSON strings; properties for the whole page are generated at once."""
         times = store.page_times(ids)
         props = store.page_properties_json(ids, plans, times)
+        idx = np.array(ids, dtype=np.int64) - 1
+        archived_flags: list[bool] = store.archived[idx].tolist()
+        if not history and not assoc and not any(archived_flags):
+            # the common case: one f-string per record
+            return [
+                f'{{"id":"{rid}","properties":{p},"createdAt":"{c}","updatedAt":"{u}","archived":false}}'
+                for rid, p, c, u in zip(ids, props, *times, strict=True)
+            ]
         out = []
-        for rid, props_json, created, updated in zip(ids, props, *times, strict=True):
+        for rid, props_json, created, updated, is_archived in zip(
+            ids, props, *times, archived_flags, strict=True
+        ):
             parts = [f'{{"id":"{rid}","properties":', props_json]
             if history:
                 hist = {n: store.history_for(rid, n) for n in history if store.known(n)}
                 parts.append(',"propertiesWithHistory":' + dumps(hist).decode())
             parts.append(f',"createdAt":"{created}","updatedAt":"{updated}"')
-            if store.archived[rid - 1]:
+            if is_archived:
                 archived_at = iso_ms(int(store.archived_at[rid - 1]))
                 parts.append(f',"archived":true,"archivedAt":"{archived_at}"')
             else:
