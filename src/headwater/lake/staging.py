@@ -55,8 +55,8 @@ class StagedRun:
         run_id: str,
         *,
         storage_options: Mapping[str, str] | None = None,
-        part_rows: int = 100_000,
-        part_bytes: int = 64 * 1024 * 1024,
+        part_rows: int = 25_000,
+        part_bytes: int = 32 * 1024 * 1024,
     ) -> None:
         if part_rows <= 0 or part_bytes <= 0:
             msg = "part_rows and part_bytes must be positive"
