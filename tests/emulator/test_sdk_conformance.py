@@ -220,3 +220,77 @@ def test_expired_and_unknown_tokens_raise_typed_exceptions(emu: RunningEmulator)
         bad.crm.contacts.basic_api.get_page()
     assert exc.value.status == 401
     assert json.loads(exc.value.body)["category"] == "INVALID_AUTHENTICATION"
+
+
+def test_get_all_helpers_for_every_package(client: hubspot.Client, emu: RunningEmulator) -> None:
+    crm = client.crm
+    helpers = {
+        "companies": crm.companies.get_all,
+        "deals": crm.deals.get_all,
+        "tickets": crm.tickets.get_all,
+        "products": crm.products.get_all,
+        "line_items": crm.line_items.get_all,
+    }
+    for name, get_all in helpers.items():
+        store = emu.state.stores[name]
+        live = int((~store.archived[: store.size]).sum())
+        assert len(get_all()) == live, name
+    pets = crm.objects.get_all("p62515_pets", properties=["name", "species"])
+    assert pets
+    assert all(p.properties["species"] for p in pets)
+    owners = crm.owners.get_all()
+    assert len(owners) == len([o for o in emu.state.owners if not o.archived])
+
+
+def test_history_batch_properties_and_single_pipeline(client: hubspot.Client) -> None:
+    hist = client.crm.contacts.basic_api.get_page(
+        limit=50, properties_with_history=["lifecyclestage", "email"], archived=False
+    )
+    assert all(r.properties_with_history["lifecyclestage"][0].source_type for r in hist.results)
+    archived = client.crm.contacts.basic_api.get_page(limit=10, archived=True)
+    assert archived.results
+    assert all(r.archived and r.archived_at for r in archived.results)
+    from hubspot.crm.properties import BatchReadInputPropertyName
+
+    props = client.crm.properties.batch_api.read(
+        "deals",
+        batch_read_input_property_name=BatchReadInputPropertyName(
+            archived=False, inputs=[{"name": "amount"}, {"name": "dealstage"}]
+        ),
+    )
+    assert sorted(p.name for p in props.results) == ["amount", "dealstage"]
+    pipe = client.crm.pipelines.pipelines_api.get_by_id("deals", "enterprise")
+    assert [s.id for s in pipe.stages][:2] == ["101", "102"]
+    labels = client.crm.associations.v4.schema.definitions_api.get_all("contacts", "companies")
+    assert {x.type_id for x in labels.results} == {1, 279}
+
+
+def test_authorization_code_grant_through_the_sdk(emu: RunningEmulator) -> None:
+    import httpx
+    from urllib.parse import parse_qs, urlparse
+
+    from hubspot.utils.oauth import get_auth_url
+
+    url = get_auth_url(
+        emu.oauth_client_id,
+        "http://localhost:7/cb",
+        scope=("oauth", "crm.objects.contacts.read"),
+        state="s1",
+    )
+    assert url.startswith("https://app.hubspot.com/oauth/authorize?")
+    query = urlparse(url).query
+    with httpx.Client(base_url=emu.base_url) as http:
+        assert http.get(f"/oauth/authorize?{query}").status_code == 200
+        code = parse_qs(
+            urlparse(http.post(f"/oauth/authorize/grant?{query}").headers["location"]).query
+        )["code"][0]
+    tok = _client(emu).oauth.tokens_api.create(
+        grant_type="authorization_code",
+        code=code,
+        redirect_uri="http://localhost:7/cb",
+        client_id=emu.oauth_client_id,
+        client_secret=emu.oauth_client_secret,
+    )
+    assert tok.expires_in == 1800
+    contacts = _client(emu, tok.access_token).crm.contacts.basic_api.get_page(limit=1)
+    assert contacts.results
