@@ -266,9 +266,9 @@ def test_history_batch_properties_and_single_pipeline(client: hubspot.Client) ->
 
 
 def test_authorization_code_grant_through_the_sdk(emu: RunningEmulator) -> None:
-    import httpx
     from urllib.parse import parse_qs, urlparse
 
+    import httpx
     from hubspot.utils.oauth import get_auth_url
 
     url = get_auth_url(
