@@ -25,5 +25,7 @@ def build_context(settings: Settings, *, upgrade: bool = True) -> ServiceContext
         box=box,
         token_ttl_ms=settings.token_ttl_seconds * 1000,
         hubspot_base_url=settings.hubspot_base_url,
+        hubspot_search_lag_ms=settings.hubspot_search_lag_seconds * 1000,
+        hubspot_archived_every_ms=settings.hubspot_archived_every_seconds * 1000,
         lake=Lake(settings.resolved_lake_uri, storage_options_from_env(os.environ)),
     )

@@ -18,6 +18,10 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     lake_uri: str | None = None
     hubspot_base_url: str = "https://api.hubapi.com"
+    #: HubSpot's search index lags writes; incremental windows end this long before a sync starts.
+    hubspot_search_lag_seconds: int = 300
+    #: How often an incremental run also lists archived records (deletions); 0 = every run.
+    hubspot_archived_every_seconds: int = 3600
     token_ttl_seconds: int = 24 * 3600
     max_body_bytes: int = 1024 * 1024
     log_level: str = "INFO"

@@ -31,5 +31,7 @@ class ServiceContext:
     box: SecretBox
     token_ttl_ms: int = 24 * 3600 * 1000
     hubspot_base_url: str = "https://api.hubapi.com"
+    hubspot_search_lag_ms: int = 300_000
+    hubspot_archived_every_ms: int = 3_600_000
     clock: Callable[[], int] = field(default=now_ms)
     lake: Lake | None = None

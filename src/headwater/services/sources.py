@@ -14,7 +14,7 @@ OBJECT_TYPES = {"root", "table"}
 
 def open_connector(ctx: ServiceContext, tenant: Tenant, conn_id: str) -> Any:
     """A HubSpot connector for a base connection; rotated tokens are stored back, encrypted."""
-    from headwater.connectors.hubspot import HubSpotConnector
+    from headwater.connectors.hubspot import HubSpotConnector, ReadOptions
 
     doc, params = connections.read_credentials(ctx, tenant, conn_id)
     if doc["connectionSpec"]["id"] != specs.HUBSPOT_SPEC_ID:
@@ -34,6 +34,10 @@ def open_connector(ctx: ServiceContext, tenant: Tenant, conn_id: str) -> Any:
         params=params,
         base_url=ctx.hubspot_base_url,
         on_tokens_refreshed=persist,
+        read_options=ReadOptions(
+            search_lag_ms=ctx.hubspot_search_lag_ms,
+            archived_every_ms=ctx.hubspot_archived_every_ms,
+        ),
     )
 
 

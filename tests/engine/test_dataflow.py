@@ -1,0 +1,223 @@
+"""The whole dataflow in one process: Flow Service API → scheduler/worker → HubSpot emulator →
+Delta Lake, then an incremental run after changes in HubSpot."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from headwater.emulator.hubspot import EmulatorConfig, serve_in_thread
+from headwater.engine import scheduler
+from headwater.engine.worker import Worker
+from headwater.lake import TableRef
+from headwater.services import sources
+from headwater.services.context import ServiceContext
+from tests.conftest import Identity
+from tests.connectors.conftest import archived_ids, live_ids
+
+FS = "/data/foundation/flowservice"
+CAT = "/data/foundation/catalog"
+HUBSPOT = "cc6a4487-9e91-433e-a3a3-9cf6626c1806"
+LAKE_SPEC = "c604ff05-7f1a-43c0-8e18-33bf874cb11c"
+CRM_TO_AEP = "14518937-270c-4525-bdec-c2ba7cce3860"
+
+
+@pytest.fixture
+def emu() -> Iterator:
+    with serve_in_thread(
+        EmulatorConfig(
+            seed=11, contacts=3_000, companies=200, deals=100, tickets=50, rate_limit="none"
+        )
+    ) as running:
+        yield running
+
+
+def build_flow(
+    client: TestClient,
+    ident: Identity,
+    emu,
+    *,
+    frequency: str = "once",
+    table: str = "Hubspot.Contacts",
+) -> dict:
+    h = ident.headers()
+    base = client.post(
+        f"{FS}/connections",
+        headers=h,
+        json={
+            "name": "connection for HubSpot",
+            "auth": {
+                "specName": "Basic Authentication",
+                "params": {
+                    "clientId": emu.oauth_client_id,
+                    "clientSecret": emu.oauth_client_secret,
+                    "accessToken": emu.access_token,
+                    "refreshToken": emu.refresh_token,
+                },
+            },
+            "connectionSpec": {"id": HUBSPOT, "version": "1.0"},
+        },
+    ).json()["id"]
+    src = client.post(
+        f"{FS}/sourceConnections",
+        headers=h,
+        json={
+            "name": "HubSpot source connection",
+            "baseConnectionId": base,
+            "data": {"format": "tabular"},
+            "params": {"path": table},
+            "connectionSpec": {"id": HUBSPOT, "version": "1.0"},
+        },
+    )
+    assert src.status_code == 201, src.text
+    ds = client.post(f"{CAT}/dataSets", headers=h, json={"name": f"contacts-{time.time_ns()}"})
+    assert ds.status_code == 201, ds.text
+    ds_id = ds.json()[0].split("/")[-1]
+    tgt = client.post(
+        f"{FS}/targetConnections",
+        headers=h,
+        json={
+            "name": "lake",
+            "data": {
+                "format": "delta",
+                "schema": {
+                    "id": "https://ns.adobe.com/x/schemas/y",
+                    "version": "application/vnd.adobe.xed-full+json;version=1",
+                },
+            },
+            "params": {"dataSetId": ds_id},
+            "connectionSpec": {"id": LAKE_SPEC, "version": "1.0"},
+        },
+    )
+    assert tgt.status_code == 201, tgt.text
+    schedule = {"startTime": str(int(time.time()) - 5), "frequency": frequency}
+    if frequency != "once":
+        schedule["interval"] = "15" if frequency == "minute" else 1
+    flow = client.post(
+        f"{FS}/flows",
+        headers=h,
+        json={
+            "name": "HubSpot contacts",
+            "flowSpec": {"id": CRM_TO_AEP, "version": "1.0"},
+            "sourceConnectionIds": [src.json()["id"]],
+            "targetConnectionIds": [tgt.json()["id"]],
+            "transformations": [
+                {
+                    "name": "Copy",
+                    "params": {
+                        "deltaColumn": {
+                            "name": "updatedAt",
+                            "dateFormat": "YYYY-MM-DD",
+                            "timezone": "UTC",
+                        }
+                    },
+                }
+            ],
+            "scheduleParams": schedule,
+        },
+    )
+    assert flow.status_code == 201, flow.text
+    return {"flow": flow.json()["id"], "dataset": ds_id, "base": base}
+
+
+def table_ids(ctx: ServiceContext, ident: Identity, ds_id: str) -> list[str]:
+    assert ctx.lake is not None
+    data = ctx.lake.dataset(TableRef(ident.org_id, "prod", ds_id))
+    assert data is not None
+    return data.to_table(columns=["Id"]).column("Id").to_pylist()
+
+
+def test_once_flow_lands_contacts_then_incremental(
+    client: TestClient, ident: Identity, ctx: ServiceContext, emu
+) -> None:
+    ctx.hubspot_base_url = emu.base_url
+    ctx.hubspot_search_lag_ms = 0  # the emulator indexes writes at once
+    ctx.hubspot_archived_every_ms = 0
+    made = build_flow(client, ident, emu)
+    worker = Worker(ctx, open_connector=sources.open_connector, name="w1")
+    assert worker.run_until_idle() == 1
+
+    runs = client.get(
+        f"{FS}/runs", params={"property": f"flowId=={made['flow']}"}, headers=ident.headers()
+    ).json()["items"]
+    assert len(runs) == 1
+    run = runs[0]
+    assert run["metrics"]["statusSummary"]["status"] == "success", run["metrics"]
+    expected = live_ids(emu, "contacts")
+    ids = table_ids(ctx, ident, made["dataset"])
+    assert sorted(ids, key=int) == expected
+    assert len(set(ids)) == len(ids)
+    rs = run["metrics"]["recordSummary"]
+    assert rs["inputRecordCount"] == len(expected) + len(archived_ids(emu, "contacts"))
+    assert rs["createdRecordCount"] == len(expected)
+    assert {a["id"] for a in run["activities"]} == {"copyActivity", "promotionActivity"}
+    flow = client.get(f"{FS}/flows/{made['flow']}", headers=ident.headers()).json()["items"][0]
+    assert (
+        flow["lastRunDetails"]["id"] == run["id"] and flow["lastRunDetails"]["state"] == "success"
+    )
+    batches = client.get(
+        f"{CAT}/batches", params={"dataSet": made["dataset"]}, headers=ident.headers()
+    ).json()
+    assert len(batches) == 1
+
+    # change HubSpot, then run again
+    time.sleep(0.01)
+    touched = emu.state.touch("contacts", 500)
+    archived = emu.state.archive("contacts", 20)
+    r = client.post(
+        f"{FS}/flows/{made['flow']}/action", params={"op": "RUN"}, headers=ident.headers()
+    )
+    assert r.status_code == 200, r.text
+    assert worker.run_until_idle() == 1
+    runs = client.get(
+        f"{FS}/runs",
+        params={"property": f"flowId=={made['flow']}", "orderby": "-createdAt"},
+        headers=ident.headers(),
+    ).json()["items"]
+    second = runs[0]
+    assert second["metrics"]["statusSummary"]["status"] == "success", second["metrics"]
+    read = second["metrics"]["recordSummary"]["inputRecordCount"]
+    assert len(set(touched) - set(archived)) <= read <= len(touched) + len(archived) + 50, read
+    ids = table_ids(ctx, ident, made["dataset"])
+    assert sorted(ids, key=int) == live_ids(emu, "contacts")
+    assert second["metrics"]["recordSummary"]["deletedRecordCount"] == len(archived)
+
+    preview = client.get(
+        f"{CAT}/dataSets/{made['dataset']}/preview", params={"limit": 5}, headers=ident.headers()
+    ).json()
+    assert len(preview["data"]) == 5
+
+
+def test_scheduler_is_idempotent_and_delete_order_enforced(
+    client: TestClient, ident: Identity, ctx: ServiceContext, emu
+) -> None:
+    ctx.hubspot_base_url = emu.base_url
+    made = build_flow(client, ident, emu, frequency="minute")
+    assert scheduler.tick(ctx) >= 1
+    assert scheduler.tick(ctx) == 0  # same window: nothing new
+    runs = client.get(
+        f"{FS}/runs", params={"property": f"flowId=={made['flow']}"}, headers=ident.headers()
+    ).json()["items"]
+    assert len(runs) == 1 and runs[0]["metrics"]["statusSummary"]["status"] == "scheduled"
+    r = client.delete(f"{FS}/connections/{made['base']}", headers=ident.headers())
+    assert r.status_code == 400 and r.json()["type"].endswith("FLOW-1418-400")
+    r = client.post(f"{FS}/runs", headers=ident.headers(), json={"flowId": made["flow"]})
+    assert r.status_code == 400  # ad-hoc runs only for "once" flows
+    dis = client.post(f"{FS}/flows/{made['flow']}/action?op=disable", headers=ident.headers())
+    assert dis.status_code == 200
+    again = client.post(f"{FS}/flows/{made['flow']}/action?op=disable", headers=ident.headers())
+    assert again.json()["type"].endswith("FLOW-1422-400")
+    failed = client.get(
+        f"{FS}/runs",
+        params={"property": [f"flowId=={made['flow']}", "metrics.statusSummary.status==Failed"]},
+        headers=ident.headers(),
+    )
+    assert failed.json()["items"] == []
+    assert client.delete(f"{FS}/flows/{made['flow']}", headers=ident.headers()).status_code == 204
+    assert (
+        client.delete(f"{FS}/connections/{made['base']}", headers=ident.headers()).status_code
+        == 204
+    )
