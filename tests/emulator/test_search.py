@@ -341,3 +341,125 @@ def test_search_validation_errors_are_raised_in_process() -> None:
         )
     with pytest.raises(SearchError):
         run_search(state.stores["deals"], state.types["deals"], {"after": "abc"}, 0)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    stage=st.sampled_from(["lead", "customer", "other", "nope"]),
+    interest=st.sampled_from(["seo", "crm", "email"]),
+    op=st.sampled_from(["EQ", "NEQ", "IN", "NOT_IN", "HAS_PROPERTY", "NOT_HAS_PROPERTY"]),
+)
+def test_pool_properties_vectorised_agree_with_per_record_evaluation(
+    stage: str, interest: str, op: str
+) -> None:
+    state = _pool_state()
+    store = state.stores["contacts"]
+    t = state.types["contacts"]
+    value_filter: dict[str, object] = {"propertyName": "hs_lead_status", "operator": op}
+    if op in ("IN", "NOT_IN"):
+        value_filter["values"] = ["NEW", "OPEN"]
+    elif op in ("EQ", "NEQ"):
+        value_filter["value"] = "new"
+    body = {
+        "filterGroups": [
+            {
+                "filters": [
+                    {"propertyName": "lifecyclestage", "operator": "EQ", "value": stage},
+                    {"propertyName": "hw_interests", "operator": "EQ", "value": interest},
+                ]
+            },
+            {
+                "filters": [
+                    value_filter,
+                    {"propertyName": "city", "operator": "EQ", "value": "paris"},
+                ]
+            },
+        ],
+        "limit": 200,
+    }
+    page = run_search(store, t, body, state.now_ms())
+
+    def lower(v: str | None) -> str | None:
+        return None if v is None else v.lower()
+
+    expected = []
+    for rid in range(1, store.size + 1):
+        if store.is_archived(rid):
+            continue
+        v = store.value
+        g1 = lower(v(rid, "lifecyclestage")) == stage and interest in (
+            v(rid, "hw_interests") or ""
+        ).split(";")
+        lead = lower(v(rid, "hs_lead_status"))
+        has = lead is not None
+        lead_ok = {
+            "EQ": lead == "new",
+            "NEQ": lead != "new",
+            "IN": lead in ("new", "open"),
+            "NOT_IN": lead not in ("new", "open"),
+            "HAS_PROPERTY": has,
+            "NOT_HAS_PROPERTY": not has,
+        }[op]
+        g2 = lead_ok and lower(v(rid, "city")) == "paris"
+        if g1 or g2:
+            expected.append(rid)
+    assert page.total == len(expected)
+    assert page.ids == expected[:200]
+
+
+def test_email_equality_is_found_without_a_scan() -> None:
+    state = _pool_state()
+    store = state.stores["contacts"]
+    email = store.value(1234, "email")
+    assert email is not None
+    page = run_search(
+        store,
+        state.types["contacts"],
+        {"filters": [{"propertyName": "email", "operator": "EQ", "value": email.upper()}]},
+        0,
+    )
+    assert page.ids == ([] if store.is_archived(1234) else [1234])
+    state.update("contacts", 7, {"email": "written@api.test"})
+    page = run_search(
+        store,
+        state.types["contacts"],
+        {
+            "filters": [
+                {"propertyName": "email", "operator": "IN", "values": ["written@api.test", email]}
+            ]
+        },
+        0,
+    )
+    assert page.ids == sorted({7} | ({1234} - {r for r in (1234,) if store.is_archived(r)}))
+
+
+_POOL: list[PortalState] = []
+
+
+def _pool_state() -> PortalState:
+    if not _POOL:
+        state = PortalState(
+            EmulatorConfig(
+                contacts=3_000,
+                deals=10,
+                companies=10,
+                tickets=10,
+                engagements=5,
+                line_items=5,
+                custom_records=5,
+                clock=ManualClock(),
+            )
+        )
+        state.update(
+            "contacts",
+            3,
+            {
+                "lifecyclestage": "customer",
+                "hw_interests": "seo;crm",
+                "hs_lead_status": None,
+                "city": "Paris",
+            },
+        )
+        state.update("contacts", 4, {"hs_lead_status": "NEW", "city": "PARIS"})
+        _POOL.append(state)
+    return _POOL[0]

@@ -354,6 +354,7 @@ class PropPlan:
     null_pct: int
     pool: list[str] | None = None  # pre-encoded fragments, the last one is ``"name":null``
     pool_index: PoolIndex | None = None
+    pool_values: list[str | None] | None = None  # the raw values behind ``pool``
 
 
 SOURCE_GEN, SOURCE_ID, SOURCE_CREATED, SOURCE_UPDATED = 0, 1, 2, 3
@@ -382,6 +383,7 @@ class ObjectStore:
                 values, index = pooled
                 plan.pool = [f'{prefix}"{v}"' for v in values] + [prefix + "null"]
                 plan.pool_index = index
+                plan.pool_values = [*values, None]
             self._plans[p.name] = plan
         self._plan_cache: dict[tuple[str, ...], list[PropPlan]] = {}
         ids = np.arange(1, count + 1, dtype=np.uint64)
@@ -552,6 +554,36 @@ class ObjectStore:
                 else:
                     parts.append(col[i])
             out.append("{" + ",".join(parts) + "}")
+        return out
+
+    def pool_indexes(self, plan: PropPlan, ids: U64) -> U64:
+        """Pool index of ``plan``'s value for each id (the last index means ``null``)."""
+        assert plan.pool is not None
+        assert plan.pool_index is not None
+        h0 = mix_array(ids ^ np.uint64(self.record_salt))
+        hp = mix_array(h0 ^ np.uint64(plan.salt))
+        idx = plan.pool_index(h0, hp >> np.uint64(1))
+        null_idx = np.uint64(len(plan.pool) - 1)
+        if plan.null_pct:
+            idx = np.where(
+                (hp >> np.uint64(56)) % np.uint64(100) < np.uint64(plan.null_pct), null_idx, idx
+            )
+        return np.where(ids > np.uint64(self.generated), null_idx, idx)
+
+    def pool_truth(
+        self, name: str, pred: Callable[[str | None], bool], ids: I64
+    ) -> BoolArray | None:
+        """``pred`` of each id's search-view value, vectorised; ``None`` if not a pool property."""
+        plan = self._plans.get(name)
+        if plan is None or plan.pool_values is None or plan.source != SOURCE_GEN:
+            return None
+        truth = np.array([pred(v) for v in plan.pool_values], dtype=np.bool_)
+        out: BoolArray = truth[self.pool_indexes(plan, ids.astype(np.uint64))]
+        for rid, ov in self.s_overrides.items():
+            if name in ov:
+                pos = int(np.searchsorted(ids, rid))
+                if pos < ids.size and ids[pos] == rid:
+                    out[pos] = pred(ov[name])
         return out
 
     def properties_dict(

@@ -293,6 +293,8 @@ def run_search(
             if prop is None:
                 raise SearchError(f"Property {name!r} does not exist on {otype.name}")
             multi = prop.field_type == "checkbox"
+            if prop.gen == "email" and op in ("EQ", "IN"):
+                mask &= _email_candidates(store, f, mask.shape[0])
             preds.append((name, _predicate(prop.type, multi, f)))
         if preds:
             mask = _apply_predicates(store, mask, preds)
@@ -320,17 +322,51 @@ def run_search(
     return SearchPage(total, [int(x) for x in page], next_after, store.plans(prop_names))
 
 
+def _email_candidates(store: ObjectStore, f: dict[str, Any], n: int) -> BoolArray:
+    """Generated emails embed the record id (``first.last<id>@domain``): narrow EQ/IN to those ids
+    plus every record whose email was written through the API."""
+    wanted = (
+        [str(f.get("value", ""))]
+        if f["operator"] == "EQ"
+        else [str(v) for v in _as_list(f.get("values") or [])]
+    )
+    out = np.zeros(n, dtype=np.bool_)
+    for w in wanted:
+        m = re.search(r"(\d+)@", w)
+        if m and 1 <= int(m.group(1)) <= n:
+            out[int(m.group(1)) - 1] = True
+    for rid, ov in store.s_overrides.items():
+        if "email" in ov and rid <= n:
+            out[rid - 1] = True
+    return out
+
+
 def _apply_predicates(
     store: ObjectStore, mask: BoolArray, preds: list[tuple[str, Callable[[str | None], bool]]]
 ) -> BoolArray:
-    cand = np.flatnonzero(mask) + 1
+    """Evaluate per-property predicates on the candidates in ``mask``.
+
+    Properties drawn from a small pool are evaluated once per pool value and then looked up for
+    all candidates at once; the rest are generated and tested record by record.
+    """
+    cand = np.flatnonzero(mask).astype(np.int64) + 1
+    keep = np.ones(cand.shape, dtype=np.bool_)
+    slow: list[tuple[str, Callable[[str | None], bool]]] = []
+    for name, pred in preds:
+        vector = store.pool_truth(name, pred, cand)
+        if vector is None:
+            slow.append((name, pred))
+        else:
+            keep &= vector
+    if slow:
+        survivors = cand[keep].tolist()
+        ok = [
+            all(pred(store.value(rid, name, search_view=True)) for name, pred in slow)
+            for rid in survivors
+        ]
+        keep[np.flatnonzero(keep)[~np.array(ok, dtype=np.bool_)]] = False
     out = np.zeros(mask.shape, dtype=np.bool_)
-    keep = []
-    for rid in cand.tolist():
-        if all(pred(store.value(rid, name, search_view=True)) for name, pred in preds):
-            keep.append(rid)
-    if keep:
-        out[np.array(keep, dtype=np.int64) - 1] = True
+    out[cand[keep] - 1] = True
     return out
 
 
