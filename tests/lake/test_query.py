@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from headwater.errors import InvalidRequestError
-from headwater.lake import DatasetRef, Lake, connect, preview, query
+from headwater.lake import DatasetRef, Lake, connect, json_rows, preview, query
 from tests.lake.helpers import batch, contact, run
 
 CONTACTS = DatasetRef(
@@ -71,3 +71,27 @@ def test_preview_returns_at_most_limit_rows(filled: Lake) -> None:
     assert table.num_rows == 4
     assert table.column_names == ["Id", "Email", "Score", "Updated_At"]
     assert preview(filled, NEVER_RUN).num_rows == 0
+
+
+def test_json_rows_are_json_ready(filled: Lake) -> None:
+    import json
+    from decimal import Decimal
+
+    table = query(
+        filled,
+        [CONTACTS],
+        'SELECT "Id", "Updated_At", sum("Score")::DECIMAL(10,2) AS d, '
+        "'\\x01'::BLOB AS b, [1.5, 'nan'::DOUBLE] AS l FROM \"HubSpot Contacts\" GROUP BY ALL ORDER BY 1 LIMIT 1",
+    )
+    rows = json_rows(table)
+    assert rows == [
+        {
+            "Id": "0",
+            "Updated_At": "2026-01-01T00:00:00+00:00",
+            "d": "0.00",
+            "b": "AQ==",
+            "l": [1.5, None],
+        }
+    ]
+    json.dumps(rows, allow_nan=False)
+    assert Decimal(rows[0]["d"]) == 0

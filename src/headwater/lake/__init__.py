@@ -17,7 +17,7 @@ from headwater.lake.model import (
     WriteMode,
     WriteOptions,
 )
-from headwater.lake.query import QueryCatalog, connect, preview, query
+from headwater.lake.query import QueryCatalog, connect, json_rows, preview, query
 from headwater.lake.staging import SEQ_COLUMN, StagedRun
 from headwater.lake.storage import storage_options_from_env
 
@@ -35,6 +35,7 @@ __all__ = [
     "WriteMode",
     "WriteOptions",
     "connect",
+    "json_rows",
     "preview",
     "query",
     "run_app_id",

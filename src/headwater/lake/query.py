@@ -8,9 +8,14 @@ plain identifiers). A name shared by several datasets is left unregistered; use 
 
 from __future__ import annotations
 
+import base64
 import logging
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -19,7 +24,7 @@ from headwater.errors import InvalidRequestError
 from headwater.lake.core import Lake
 from headwater.lake.model import DatasetRef
 
-__all__ = ["QueryCatalog", "connect", "preview", "query"]
+__all__ = ["QueryCatalog", "connect", "json_rows", "preview", "query"]
 
 log = logging.getLogger(__name__)
 
@@ -91,3 +96,27 @@ def preview(lake: Lake, dataset: DatasetRef, limit: int = 100) -> pa.Table:
     if data is None:
         return pa.table({})
     return data.head(limit)
+
+
+def json_rows(table: pa.Table) -> list[dict[str, Any]]:
+    """``table``'s rows as JSON-ready dicts (ISO-8601 times, decimals as strings, bytes base64).
+
+    For answers such as the dataset preview endpoint and ``headwater query --json``.
+    """
+    return [{k: _json_value(v) for k, v in row.items()} for row in table.to_pylist()]
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, list):
+        return [_json_value(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _json_value(v) for k, v in value.items()}
+    if isinstance(value, float) and not math.isfinite(value):  # NaN and infinities are not JSON
+        return None
+    return value
