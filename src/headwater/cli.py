@@ -66,32 +66,146 @@ def version() -> None:
     typer.echo(__version__)
 
 
+def _signals(on_stop: Any) -> None:
+    import signal
+
+    signal.signal(signal.SIGTERM, lambda *_: on_stop())
+    signal.signal(signal.SIGINT, lambda *_: on_stop())
+
+
+def _spawn(*args: str) -> Any:
+    import subprocess
+
+    return subprocess.Popen([sys.executable, "-m", "headwater", *args])
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
     workers: Annotated[int, typer.Option(help="Worker processes for the API.")] = 1,
+    engine: Annotated[
+        bool, typer.Option("--engine/--no-engine", help="Also run the scheduler and a worker.")
+    ] = True,
+    concurrency: Annotated[int, typer.Option(help="Runs the worker executes at once.")] = 2,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
 ) -> None:
-    """Run the Flow Service API (migrating the database first)."""
+    """Run the Flow Service API, and (by default) the scheduler and a worker beside it."""
     import uvicorn
 
     _ctx().engine.dispose()
+    children = []
+    if engine:
+        children = [_spawn("scheduler"), _spawn("worker", "--concurrency", str(concurrency))]
     console.print(
         f"[bold]Headwater[/bold] {__version__} serving the Flow Service API on "
         f"http://{host}:{port}/data/foundation/flowservice"
+        + (" with a scheduler and a worker" if engine else "")
     )
-    uvicorn.run(
-        "headwater.api.asgi:create_from_environment",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=log_level,
-        http="httptools",
-        loop="uvloop",
-        access_log=False,
+    try:
+        uvicorn.run(
+            "headwater.api.asgi:create_from_environment",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=log_level,
+            http="httptools",
+            loop="uvloop",
+            access_log=False,
+        )
+    finally:
+        for child in children:
+            child.terminate()
+        for child in children:
+            try:
+                child.wait(timeout=30)
+            except Exception:  # noqa: BLE001 - last resort on shutdown
+                child.kill()
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(help="Runs executed at once.")] = 2,
+    portal_limit: Annotated[
+        int, typer.Option(help="Running runs per HubSpot portal, across all workers.")
+    ] = 2,
+    lease_seconds: Annotated[int, typer.Option(help="Lease length; renewed every third.")] = 30,
+    until_idle: Annotated[
+        bool, typer.Option("--until-idle", help="Exit when no run is due.")
+    ] = False,
+) -> None:
+    """Claim and execute runs (SIGTERM checkpoints running runs and gives them back)."""
+    import logging
+
+    from headwater.engine.worker import Worker
+    from headwater.services.sources import open_connector
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    w = Worker(
+        _ctx(),
+        open_connector=open_connector,
+        concurrency=concurrency,
+        portal_limit=portal_limit,
+        lease_ms=lease_seconds * 1000,
     )
+    _signals(w.shutdown)
+    if until_idle:
+        n = w.run_until_idle()
+        console.print(f"executed {n} run(s)")
+        return
+    w.run_forever()
+
+
+@app.command()
+def scheduler(
+    every: Annotated[float, typer.Option(help="Seconds between schedule checks.")] = 1.0,
+) -> None:
+    """Queue due runs from every enabled flow's schedule (safe to run more than one)."""
+    import logging
+    import threading
+
+    from headwater.engine import scheduler as sched
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    stop = threading.Event()
+    _signals(stop.set)
+    sched.run_forever(_ctx(), stop, every_s=every)
+
+
+@app.command()
+def query(
+    sql: Annotated[str, typer.Argument(help="SQL; datasets are tables by name or id.")],
+    org: Annotated[str | None, typer.Option(help="Org id (default: the only org).")] = None,
+    sandbox: Annotated[str, typer.Option(help="Sandbox name.")] = "prod",
+    as_json: JsonOpt = False,
+) -> None:
+    """Run DuckDB SQL over the Delta tables of an org's datasets."""
+    from rich.table import Table
+
+    from headwater.lake import query as lake_query
+    from headwater.services import datasets, identity
+    from headwater.services.context import Tenant
+
+    ctx = _ctx()
+    if org is None:
+        orgs = identity.list_orgs(ctx)
+        if len(orgs) != 1:
+            raise typer.BadParameter("several orgs exist; pass --org", param_hint="--org")
+        org = orgs[0].id
+    tenant = Tenant(org_id=org, sandbox_name=sandbox, sandbox_id="", client_id="cli")
+    assert ctx.lake is not None
+    result = lake_query(ctx.lake, datasets.dataset_refs(ctx, tenant), sql)
+    rows = result.to_pylist()
+    if as_json:
+        sys.stdout.write(json.dumps(rows, default=str) + "\n")
+        return
+    table = Table(*result.column_names)
+    for row in rows[:200]:
+        table.add_row(*("" if v is None else str(v) for v in row.values()))
+    console.print(table)
+    if len(rows) > 200:
+        console.print(f"... {len(rows) - 200} more rows (use --json for all)")
 
 
 @db_app.command("upgrade")

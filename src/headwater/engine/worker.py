@@ -9,6 +9,7 @@ import socket
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from headwater.engine.executor import OpenConnector, RunControl, run_one
 from headwater.services.context import ServiceContext
@@ -79,6 +80,8 @@ class Worker:
         done = threading.Event()
         beat = threading.Thread(target=self._heartbeat, args=(run, control, done), daemon=True)
         beat.start()
+        if run.attempt == 1:
+            self.ctx.emit("flow.run.started", self._event(run, "inProgress", run.doc))
         try:
             log.info("worker %s runs %s (attempt %d)", self.id, run.id, run.attempt)
             outcome = run_one(
@@ -113,8 +116,27 @@ class Worker:
                 doc=outcome.doc,
             )
             self._update_flow(run, outcome.status, now)
+            kind = {
+                "success": "flow.run.succeeded",
+                "partialSuccess": "flow.run.partially_succeeded",
+            }.get(outcome.status, "flow.run.failed")
+            self.ctx.emit(kind, self._event(run, outcome.status, outcome.doc))
         log.info("run %s ended: %s", run.id, outcome.status)
         return outcome.status
+
+    def _event(self, run: RunRow, status: str, doc: dict[str, Any]) -> dict[str, Any]:
+        """A payload shaped like Adobe's flow-run events."""
+        metrics = doc.get("metrics", {})
+        return {
+            "imsOrgId": run.org_id,
+            "sandboxName": run.sandbox_name,
+            "flowId": run.flow_id,
+            "flowRunId": run.id,
+            "status": status,
+            "attempt": run.attempt,
+            "metrics": metrics,
+            "errors": metrics.get("statusSummary", {}).get("errors", []),
+        }
 
     def _update_flow(self, run: RunRow, status: str, now: int) -> None:
         from headwater.store import resources as resource_store

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
 
@@ -35,3 +36,13 @@ class ServiceContext:
     hubspot_archived_every_ms: int = 3_600_000
     clock: Callable[[], int] = field(default=now_ms)
     lake: Lake | None = None
+    #: Subscribers to run and connection events: ``listener(event_type, payload)``.
+    listeners: list[Callable[[str, dict[str, Any]], None]] = field(default_factory=list)
+
+    def emit(self, event_type: str, payload: dict[str, Any]) -> None:
+        """Tell every listener; a failing listener never breaks the caller."""
+        for listener in list(self.listeners):
+            try:
+                listener(event_type, payload)
+            except Exception:
+                logging.getLogger("headwater.events").exception("event listener failed")
