@@ -294,3 +294,18 @@ def test_authorization_code_grant_through_the_sdk(emu: RunningEmulator) -> None:
     assert tok.expires_in == 1800
     contacts = _client(emu, tok.access_token).crm.contacts.basic_api.get_page(limit=1)
     assert contacts.results
+
+
+def test_lists_through_the_sdk(client: hubspot.Client) -> None:
+    from hubspot.crm.lists import ListSearchRequest
+
+    found = client.crm.lists.lists_api.do_search(
+        list_search_request=ListSearchRequest(count=5, offset=0, query="")
+    )
+    assert found.total == 30
+    assert len(found.lists) == 5
+    one = client.crm.lists.lists_api.get_by_id(found.lists[0].list_id)
+    assert one.list.name == found.lists[0].name
+    members = client.crm.lists.memberships_api.get_page(found.lists[0].list_id, limit=50)
+    assert members.results
+    assert members.results[0].membership_timestamp is not None

@@ -35,6 +35,7 @@ from headwater.emulator.hubspot.http import (
     json_response,
     raw_json,
 )
+from headwater.emulator.hubspot.lists import ContactList
 from headwater.emulator.hubspot.search import SearchError, run_search
 from headwater.emulator.hubspot.state import PortalState, UnknownObjectTypeError
 
@@ -185,7 +186,7 @@ class HubSpotEmulatorApp:
                 raise _AbortedError
             raise ConnectionResetError("emulator fault: connection reset")
         if faults.status is not None:
-            return self._fault_status(faults, correlation), faults
+            return self._fault_status(faults, correlation, search=route.search), faults
         if not route.auth:
             return await self._call(route, Ctx(route, None, faults, req)), faults
         token = self._authenticate(req, route, correlation)
@@ -242,16 +243,19 @@ class HubSpotEmulatorApp:
             context={"objectType": [name]},
         )
 
-    def _fault_status(self, faults: Faults, correlation: str) -> Response:
+    def _fault_status(self, faults: Faults, correlation: str, *, search: bool = False) -> Response:
         status = faults.status or 500
         if status == 429:
+            policy, window = (
+                ("SECONDLY", "secondly") if search else ("TEN_SECONDLY_ROLLING", "ten-secondly")
+            )
             body = {
                 "status": "error",
-                "message": "You have reached your ten_secondly_rolling limit.",
+                "message": f"You have reached your {policy.lower()} limit.",
                 "errorType": "RATE_LIMIT",
                 "correlationId": correlation,
-                "policyName": "TEN_SECONDLY_ROLLING",
-                "groupName": f"publicapi:oauth-api-calls-ten-secondly:{self.state.portal_id}",
+                "policyName": policy,
+                "groupName": f"publicapi:oauth-api-calls-{window}:{self.state.portal_id}",
             }
             headers = [(b"retry-after", b"1")] if faults.retry_after else []
             return Response(429, dumps(body), headers=headers)
@@ -358,6 +362,8 @@ class HubSpotEmulatorApp:
                 return self._route_properties(method, seg[3:])
             if version == "properties" and n >= 4 and _DATE_VERSION.match(seg[2]):
                 return self._route_properties(method, seg[3:])
+            if version == "v3" and seg[2] == "lists" and n >= 4:
+                return self._route_lists(method, seg[3:])
             if version == "v3" and seg[2] == "schemas":
                 return self._route_schemas(method, seg[3:])
             if (version == "v3" and seg[2] == "owners") or (
@@ -524,6 +530,16 @@ class HubSpotEmulatorApp:
             return Route(
                 "schemas.read", self.h_schema, {"id": rest[0]}, scope="crm.schemas.custom.read"
             )
+        return None
+
+    def _route_lists(self, method: str, rest: list[str]) -> Route | None:
+        scope = "crm.lists.read"
+        if rest == ["search"] and method == "POST":
+            return Route("lists.search", self.h_lists_search, {}, scope=scope)
+        if len(rest) == 1 and method == "GET":
+            return Route("lists.read", self.h_list_read, {"id": rest[0]}, scope=scope)
+        if len(rest) == 2 and rest[1] == "memberships" and method == "GET":
+            return Route("lists.memberships", self.h_list_memberships, {"id": rest[0]}, scope=scope)
         return None
 
     def _route_owners(self, method: str, rest: list[str]) -> Route | None:
@@ -1227,6 +1243,69 @@ class HubSpotEmulatorApp:
         return json_response(
             render.schema(t, self.state.graph, self.state.types, self.state.portal_id)
         )
+
+    # ------------------------------------------------------------------ lists
+
+    def _contact_list(self, ctx: Ctx) -> ContactList:
+        for cl in self.state.lists:
+            if str(cl.list_id) == ctx.route.args["id"]:
+                return cl
+        raise _error(404, "OBJECT_NOT_FOUND", f"List {ctx.route.args['id']} does not exist", "")
+
+    def h_lists_search(self, ctx: Ctx) -> Response:
+        body = ctx.req.json()
+        count = int(body.get("count", 20))
+        offset = int(body.get("offset", 0))
+        if count < 1 or count > 1000:
+            raise _error(400, "VALIDATION_ERROR", "count must be between 1 and 1000", "")
+        if offset >= 10_000:
+            raise _error(400, "VALIDATION_ERROR", "offset must be less than 10000", "")
+        query = str(body.get("query") or "").lower()
+        types = body.get("processingTypes") or []
+        lists = [
+            cl
+            for cl in self.state.lists
+            if query in cl.name.lower() and (not types or cl.processing_type in types)
+        ]
+        sort = str(body.get("sort") or "")
+        if sort.lstrip("-") == "HS_UPDATED_AT":
+            lists.sort(key=lambda cl: (cl.updated_ms, cl.list_id), reverse=sort.startswith("-"))
+        elif sort.lstrip("-") == "HS_CREATED_AT":
+            lists.sort(key=lambda cl: (cl.created_ms, cl.list_id), reverse=sort.startswith("-"))
+        store = self.state.stores["contacts"]
+        page = lists[offset : offset + count]
+        return json_response(
+            {
+                "lists": [cl.to_json(store) for cl in page],
+                "hasMore": offset + count < len(lists),
+                "offset": offset + len(page),
+                "total": len(lists),
+            }
+        )
+
+    def h_list_read(self, ctx: Ctx) -> Response:
+        return json_response(
+            {"list": self._contact_list(ctx).to_json(self.state.stores["contacts"])}
+        )
+
+    def h_list_memberships(self, ctx: Ctx) -> Response:
+        req = ctx.req
+        cl = self._contact_list(ctx)
+        limit = self._int_param(req.param("limit"), 100, "limit")
+        if limit < 1 or limit > 250:
+            raise _error(400, "VALIDATION_ERROR", "limit must be between 1 and 250", "")
+        after = self._int_param(req.param("after"), 0, "after")
+        store = self.state.stores["contacts"]
+        ids = cl.members_from(after, limit + 1, store)
+        page = ids[:limit]
+        stamp = iso_ms(cl.updated_ms)
+        body: dict[str, Any] = {
+            "results": [{"recordId": str(r), "membershipTimestamp": stamp} for r in page]
+        }
+        if len(ids) > limit:
+            nxt = str(page[-1])
+            body["paging"] = {"next": {"after": nxt, "link": req.link_with("after", nxt)}}
+        return json_response(body)
 
     def h_owners(self, ctx: Ctx) -> Response:
         req = ctx.req

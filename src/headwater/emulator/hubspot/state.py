@@ -25,6 +25,7 @@ from headwater.emulator.hubspot.config import EmulatorConfig
 from headwater.emulator.hubspot.data import ObjectStore, mix, salt
 from headwater.emulator.hubspot.faults import FaultPlan
 from headwater.emulator.hubspot.limits import RateLimiter
+from headwater.emulator.hubspot.lists import build_lists
 
 
 class UnknownObjectTypeError(LookupError):
@@ -56,6 +57,7 @@ class PortalState:
         }
         self.graph = AssociationGraph(self.stores, self.types, config.seed)
         self.pipelines = PIPELINES
+        self.lists = build_lists(config.seed)
         self.auth = AuthRegistry(
             config.seed, config.portal_id, config.token_ttl, tuple(config.scopes)
         )
