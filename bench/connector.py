@@ -196,7 +196,7 @@ def bench_ratelimit(contacts: int) -> dict[str, Any]:
             rows, deleted, elapsed, _ = connector_read(conn, None)
             after = conn.stats
             limiter = conn.http.limiter
-        stats = httpx.get(f"{emu.base_url}/__emulator/stats", timeout=5).json()
+        stats = httpx.get(f"{emu.base_url}/_emulator/stats", timeout=5).json()
     counted = after["requests"] - before["requests"]
     budget, window = limiter.budget, limiter.window_s
     # the first `budget` calls may go at once; every further `budget` calls need one more window

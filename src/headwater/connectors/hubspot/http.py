@@ -140,7 +140,7 @@ class HubSpotHttp:
                     if retry_after is not None
                     else self._retry.delay(attempt, self._rng)
                 )
-                if status == 429:
+                if status == 429 and kind is not RequestKind.EXEMPT:
                     limiter.penalize(kind, delay)  # every stream of the portal holds off
                 else:
                     self._sleep(delay)
