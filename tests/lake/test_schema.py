@@ -108,3 +108,22 @@ def test_plan_evolution_reports_added_columns_and_widenings() -> None:
     assert plan.casts == {"a": pa.int64(), "b": pa.float64()}
     with pytest.raises(DestinationError, match="'b'"):
         plan_evolution(stored, pa.schema([("b", pa.int64())]))
+
+
+def test_naive_timestamps_and_nested_lists_round_trip(lake: Lake, table: TableRef) -> None:
+    from datetime import datetime
+
+    schema = pa.schema(
+        [("Id", pa.string()), ("Seen", pa.timestamp("ns")), ("Ids", pa.large_list(pa.string()))]
+    )
+    row = {"Id": "1", "Seen": datetime(2026, 5, 1, 12, 30), "Ids": ["7", "8"]}
+    run(lake, table, "r1", batch([row], schema))
+    run(lake, table, "r2", batch([{**row, "Id": "2"}], schema))
+
+    stored = lake.schema(table)
+    assert stored is not None
+    assert stored.field("Seen").type == pa.timestamp("us")
+    assert [(r["Id"], r["Seen"], r["Ids"]) for r in rows(lake, table)] == [
+        ("1", datetime(2026, 5, 1, 12, 30), ["7", "8"]),
+        ("2", datetime(2026, 5, 1, 12, 30), ["7", "8"]),
+    ]

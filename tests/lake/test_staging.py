@@ -131,3 +131,19 @@ def test_kill_9_mid_run_resumes_elsewhere_and_ends_exact(tmp_path: Path) -> None
     assert result.duplicates_dropped == PAGE
     assert result.rows_inserted == PAGE * PAGES
     assert lake.staged_runs() == []
+
+
+def test_new_columns_mid_run_are_staged_and_committed(lake: Lake) -> None:
+    staged = lake.stage("r1", part_rows=1)
+    staged.write(batch([contact(1)]))
+    wider = pa.schema([("Id", pa.string()), ("Phone", pa.string())])
+    staged.write(batch([{"Id": "2", "Phone": "555"}], wider))
+    staged.write(batch([contact(3)]))
+    assert staged.durable_rows == 3
+    table = TableRef("o", "s", "d")
+
+    result = lake.commit(lake.stage("r1"), table, MERGE, flow_id="f")
+
+    assert result.rows_inserted == 3
+    got = [(r["Id"], r["Email"], r["Phone"]) for r in rows(lake, table)]
+    assert got == [("1", "c1@example.com", None), ("2", None, "555"), ("3", "c3@example.com", None)]

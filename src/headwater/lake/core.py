@@ -37,9 +37,12 @@ from deltalake import (
     WriterProperties,
     write_deltalake,
 )
+from deltalake import Schema as DeltaSchema
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
+from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
 
 from headwater.errors import DestinationError, RetriableSyncError
+from headwater.lake.files import TableFileWriter
 from headwater.lake.model import (
     RUN_ID_COLUMN,
     VALID_FROM_COLUMN,
@@ -248,6 +251,21 @@ class Lake:
 
     # ------------------------------------------------------------------ internals
 
+    def _write_files(
+        self, uri: str, reader: pa.RecordBatchReader, schema: pa.Schema
+    ) -> list[AddAction]:
+        """Stream ``reader`` into new table files shaped as ``schema``; their add actions."""
+        with TableFileWriter(
+            uri,
+            schema,
+            storage_options=self.storage_options,
+            target_size=TARGET_FILE_SIZE,
+            row_group_rows=TABLE_ROW_GROUP,
+        ) as files:
+            for batch in reader:
+                files.write(_conform_batch(batch, schema))
+            return files.close()
+
     def _recorded(
         self, dt: DeltaTable, run_id: str, table: TableRef, options: WriteOptions | None
     ) -> CommitResult:
@@ -269,6 +287,8 @@ class Lake:
             inserted = int(metrics.get("num_target_rows_inserted", 0))
             updated = int(metrics.get("num_target_rows_updated", 0))
             deleted = int(metrics.get("num_target_rows_deleted", 0))
+        elif "rowsInserted" in stage:
+            inserted, updated, deleted = int(stage["rowsInserted"]), 0, 0
         else:
             inserted, updated, deleted = int(metrics.get("num_added_rows", 0)), 0, 0
         state = info.get(_META_STATE)
@@ -357,20 +377,34 @@ class Lake:
         writer = WriterProperties(max_row_group_size=TABLE_ROW_GROUP)
         options_arg = self._options()
 
+        history_or_empty = options.mode is WriteMode.HISTORY or source.rows_selected == 0
         if dt is None:
-            reader = source.reader(drop_deleted=drop_flag)
-            write_deltalake(
+            out_schema = source.output_schema(drop_deleted=drop_flag)
+            actions = self._write_files(uri, source.reader(drop_deleted=drop_flag), out_schema)
+            # Files are written before the commit, so the commit can carry its own count.
+            metadata[_META_STAGE]["rowsInserted"] = source.rows_out
+            create_table_with_add_actions(
                 uri,
-                reader,
+                DeltaSchema.from_arrow(out_schema),
+                actions,
                 mode="error",
-                storage_options=options_arg,
-                writer_properties=writer,
-                commit_properties=commit,
-                target_file_size=TARGET_FILE_SIZE,
                 configuration={"delta.targetFileSize": str(TARGET_FILE_SIZE)},
+                storage_options=options_arg,
+                commit_properties=commit,
             )
             inserted, updated, deleted = source.rows_out, 0, 0
-        elif options.mode is WriteMode.HISTORY or source.rows_selected == 0:
+        elif history_or_empty and not plan.added and stored is not None:
+            actions = self._write_files(uri, source.reader(drop_deleted=False), stored)
+            metadata[_META_STAGE]["rowsInserted"] = source.rows_out
+            dt.create_write_transaction(
+                list[AddAction | RemoveAction](actions),
+                mode="append",
+                schema=stored,
+                commit_properties=commit,
+            )
+            inserted, updated, deleted = source.rows_out, 0, 0
+        elif history_or_empty:
+            # New columns: delta-rs's writer evolves the schema in the same commit.
             write_deltalake(
                 dt,
                 source.reader(drop_deleted=False),
@@ -672,6 +706,19 @@ class _Source:
 def keys_duplicates(staged: int, rejected: int, distinct: int) -> int:
     """Rows dropped because a later staged version of the same key exists."""
     return max(0, staged - rejected - distinct)
+
+
+def _conform_batch(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+    """``batch`` with exactly ``schema``'s columns and types (missing columns are null)."""
+    if batch.schema.equals(schema, check_metadata=False):
+        return batch
+    arrays = []
+    for f in schema:
+        idx = batch.schema.get_field_index(f.name)
+        arrays.append(
+            pa.nulls(batch.num_rows, f.type) if idx < 0 else _cast(batch.column(idx), f.type)
+        )
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
 def _cast(array: pa.Array, target: pa.DataType) -> pa.Array:

@@ -15,14 +15,17 @@ same storage options as the lake.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.dataset as pds
 from deltalake import CommitProperties, DeltaTable, WriterProperties, write_deltalake
+from deltalake import Schema as DeltaSchema
+from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
 
 from headwater.errors import DestinationError
+from headwater.lake.files import TableFileWriter
 from headwater.lake.schema import normalize_batch, normalize_schema, plan_evolution
 from headwater.lake.storage import delete_tree
 
@@ -74,6 +77,7 @@ class StagedRun:
         self._durable_rows = 0
         self._next_seq = 0
         self._schema: pa.Schema | None = None
+        self._table_schema: pa.Schema | None = None
         self._parts = 0
         self._load()
 
@@ -94,7 +98,8 @@ class StagedRun:
         state = info.get(_META_STATE)
         self._durable_state = state if isinstance(state, dict) else None
         self._pending_state = self._durable_state
-        stored = pa.schema(table.schema().to_arrow())
+        stored = normalize_schema(pa.schema(table.schema().to_arrow()))
+        self._table_schema = stored
         self._schema = pa.schema([f for f in stored if f.name != SEQ_COLUMN])
         self._parts = table.version() + 1
 
@@ -161,34 +166,53 @@ class StagedRun:
             # Nothing has ever been written; a state alone is not worth a commit (resuming
             # from the start re-reads only empty pages).
             return
-        seq_schema = pa.schema([*self._schema, pa.field(SEQ_COLUMN, pa.int64(), nullable=True)])
-        tables = []
-        seq = self._next_seq
-        for batch in self._buffer:
-            seqs = pa.array(range(seq, seq + batch.num_rows), pa.int64())
-            seq += batch.num_rows
-            table = pa.Table.from_batches([batch]).append_column(
-                pa.field(SEQ_COLUMN, pa.int64()), seqs
-            )
-            tables.append(_conform(table, seq_schema))
-        data = pa.concat_tables(tables) if tables else seq_schema.empty_table()
         rows = self._durable_rows + self._buffer_rows
-        metadata: dict[str, Any] = {_META_RUN: self.run_id, _META_SEQ: seq, _META_ROWS: rows}
+        seq_end = self._next_seq + self._buffer_rows
+        metadata: dict[str, Any] = {_META_RUN: self.run_id, _META_SEQ: seq_end, _META_ROWS: rows}
         if self._pending_state is not None:
             metadata[_META_STATE] = dict(self._pending_state)
+        commit = CommitProperties(custom_metadata=metadata)
+        wanted = pa.schema([*self._schema, pa.field(SEQ_COLUMN, pa.int64(), nullable=True)])
+        stored = self._table_schema
         try:
-            write_deltalake(
-                self.uri,
-                data,
-                mode="append",
-                schema_mode="merge",
-                storage_options=self._options or None,
-                writer_properties=WriterProperties(max_row_group_size=STAGING_ROW_GROUP),
-                commit_properties=CommitProperties(custom_metadata=metadata),
-            )
+            if stored is not None and set(wanted.names) <= set(stored.names):
+                actions = self._write_parts(stored)
+                DeltaTable(self.uri, storage_options=self._options).create_write_transaction(
+                    list[AddAction | RemoveAction](actions),
+                    mode="append",
+                    schema=stored,
+                    commit_properties=commit,
+                )
+            elif stored is None:
+                actions = self._write_parts(wanted)
+                create_table_with_add_actions(
+                    self.uri,
+                    DeltaSchema.from_arrow(wanted),
+                    actions,
+                    mode="error",
+                    storage_options=self._options or None,
+                    commit_properties=commit,
+                )
+                self._table_schema = wanted
+            else:
+                # The run brought new columns: delta-rs's writer evolves the staged table.
+                write_deltalake(
+                    self.uri,
+                    pa.Table.from_batches(self._numbered(wanted), schema=wanted),
+                    mode="append",
+                    schema_mode="merge",
+                    storage_options=self._options or None,
+                    writer_properties=WriterProperties(max_row_group_size=STAGING_ROW_GROUP),
+                    commit_properties=commit,
+                )
+                table = DeltaTable(self.uri, storage_options=self._options)
+                self._table_schema = normalize_schema(pa.schema(table.schema().to_arrow()))
+        except DestinationError:
+            raise
         except Exception as exc:  # delta-rs raises several unrelated types for storage errors
             msg = f"could not stage data of run {self.run_id}: {exc}"
             raise DestinationError(msg) from exc
+        seq = seq_end
         self._next_seq = seq
         self._durable_rows = rows
         self._durable_state = self._pending_state
@@ -197,6 +221,27 @@ class StagedRun:
         self._buffer_bytes = 0
         self._parts += 1
         log.debug("staged part %d of run %s (%d rows total)", self._parts, self.run_id, rows)
+
+    def _numbered(self, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+        """The buffered batches with their sequence numbers, shaped as ``schema``."""
+        seq = self._next_seq
+        for batch in self._buffer:
+            seqs = pa.array(range(seq, seq + batch.num_rows), pa.int64())
+            seq += batch.num_rows
+            numbered = batch.append_column(pa.field(SEQ_COLUMN, pa.int64()), seqs)
+            yield _conform(numbered, schema)
+
+    def _write_parts(self, schema: pa.Schema) -> list[AddAction]:
+        with TableFileWriter(
+            self.uri,
+            schema,
+            storage_options=self._options,
+            target_size=64 * 1024 * 1024,
+            row_group_rows=STAGING_ROW_GROUP,
+        ) as files:
+            for batch in self._numbered(schema):
+                files.write(batch)
+            return files.close()
 
     # ------------------------------------------------------------------ reading
 
@@ -232,14 +277,14 @@ def _cast_columns(batch: pa.RecordBatch, casts: Mapping[str, pa.DataType]) -> pa
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
-def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
-    """``table`` with exactly ``schema``'s columns, in order; missing ones are null."""
+def _conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+    """``batch`` with exactly ``schema``'s columns, in order; missing ones are null."""
     columns = []
     for f in schema:
-        idx = table.schema.get_field_index(f.name)
+        idx = batch.schema.get_field_index(f.name)
         if idx < 0:
-            columns.append(pa.nulls(table.num_rows, f.type))
+            columns.append(pa.nulls(batch.num_rows, f.type))
         else:
-            col = table.column(idx)
+            col = batch.column(idx)
             columns.append(col if col.type.equals(f.type) else col.cast(f.type))
-    return pa.Table.from_arrays(columns, schema=normalize_schema(schema))
+    return pa.RecordBatch.from_arrays(columns, schema=schema)
