@@ -423,3 +423,51 @@ def test_contact_lists_search_and_memberships(c: httpx.Client, emu: RunningEmula
     assert c.post("/crm/v3/lists/search", json={"offset": 10_000}).status_code == 400
     assert c.get("/crm/v3/lists/999").status_code == 404
     assert c.get(f"/crm/v3/lists/{first['listId']}").json()["list"]["name"] == first["name"]
+
+
+def test_legacy_deals_and_companies_offset_paging(c: httpx.Client, emu: RunningEmulator) -> None:
+    deals: list[dict[str, Any]] = []
+    offset = 0
+    while True:
+        page = c.get(
+            "/deals/v1/deal/paged",
+            params={
+                "limit": 25,
+                "offset": offset,
+                "includeAssociations": "true",
+                "properties": "dealname,createdate",
+            },
+        ).json()
+        deals.extend(page["deals"])
+        if not page["hasMore"]:
+            break
+        offset = page["offset"]
+    store = emu.state.stores["deals"]
+    assert [d["dealId"] for d in deals] == [
+        i for i in range(1, store.size + 1) if not store.is_archived(i)
+    ]
+    first = deals[0]
+    assert set(first["properties"]) <= {"dealname", "createdate"}
+    created = first["properties"]["createdate"]
+    assert created["value"] == str(int(store.created[0]))  # epoch-ms strings in v1
+    assert created["versions"][0]["name"] == "createdate"
+    assert "associatedVids" in first["associations"]
+    companies = c.get(
+        "/companies/v2/companies/paged",
+        params={"limit": 250, "properties": ["createdate", "hs_lastmodifieddate"]},
+    ).json()
+    assert "has-more" in companies
+    one = c.get(f"/companies/v2/companies/{companies['companies'][0]['companyId']}").json()
+    assert one["properties"]["name"]["value"]
+
+
+def test_standard_types_without_records_are_addressable(c: httpx.Client) -> None:
+    assert c.get("/crm/v3/objects/quotes").json() == {"results": []}
+    assert c.get("/crm/v3/objects/0-136", params={"limit": 5}).json() == {"results": []}
+    assert c.get("/crm/v3/properties/quotes").json()["results"]
+    with_quotes = c.get(
+        "/crm/v3/objects/contacts",
+        params={"limit": 2, "associations": "deals,quotes,conversations"},
+    )
+    assert with_quotes.status_code == 200
+    assert all("quotes" not in r.get("associations", {}) for r in with_quotes.json()["results"])

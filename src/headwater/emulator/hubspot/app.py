@@ -23,7 +23,7 @@ import numpy as np
 
 from headwater.emulator.hubspot import render
 from headwater.emulator.hubspot.auth import APP_ID, USER_EMAIL, USER_ID, AccessToken, RefreshToken
-from headwater.emulator.hubspot.catalog import ObjectType, Pipeline
+from headwater.emulator.hubspot.catalog import IGNORED_ASSOCIATION_NAMES, ObjectType, Pipeline
 from headwater.emulator.hubspot.config import EmulatorConfig
 from headwater.emulator.hubspot.data import ObjectStore, PropPlan, iso_ms, parse_time_ms
 from headwater.emulator.hubspot.faults import FaultPlan, Faults, parse_fault_spec
@@ -35,6 +35,7 @@ from headwater.emulator.hubspot.http import (
     json_response,
     raw_json,
 )
+from headwater.emulator.hubspot.legacy import legacy_record
 from headwater.emulator.hubspot.lists import ContactList
 from headwater.emulator.hubspot.search import SearchError, run_search
 from headwater.emulator.hubspot.state import PortalState, UnknownObjectTypeError
@@ -466,6 +467,16 @@ class HubSpotEmulatorApp:
                 {"type": seg[3], "wrap": "1"},
                 scope_type="type",
             )
+        if (
+            method == "GET"
+            and (seg[:3] == ["deals", "v1", "deal"] or seg[:3] == ["companies", "v2", "companies"])
+            and n == 4
+        ):
+            args = {"type": seg[0]}
+            if seg[3] == "paged":
+                return Route(f"{seg[0]}.legacy_paged", self.h_legacy_paged, args, scope_type="type")
+            args["id"] = seg[3]
+            return Route(f"{seg[0]}.legacy_read", self.h_legacy_read, args, scope_type="type")
         if seg == ["deals", "v1", "pipelines"] and method == "GET":
             return Route(
                 "pipelines.legacy", self.h_pipelines_legacy, {"type": "deals"}, scope_type="type"
@@ -712,6 +723,8 @@ class HubSpotEmulatorApp:
     def _assoc_types(self, req: Request) -> list[ObjectType]:
         out: list[ObjectType] = []
         for name in req.params("associations"):
+            if name.lower() in IGNORED_ASSOCIATION_NAMES:
+                continue
             t = self.state.resolve(name)
             if t not in out:
                 out.append(t)
@@ -1242,6 +1255,48 @@ class HubSpotEmulatorApp:
             )
         return json_response(
             render.schema(t, self.state.graph, self.state.types, self.state.portal_id)
+        )
+
+    # ------------------------------------------------------------------ legacy v1/v2 records
+
+    def h_legacy_paged(self, ctx: Ctx) -> Response:
+        req = ctx.req
+        t, store = self._type(ctx)
+        limit = min(
+            max(self._int_param(req.param("limit") or req.param("count"), 100, "limit"), 1), 250
+        )
+        offset = self._int_param(req.param("offset"), 0, "offset")
+        everything = req.flag("includeAllProperties")
+        names = None if everything else req.params("properties")
+        ids = store.next_ids(offset + 1, limit + 1, archived=False)
+        page = ids[:limit]
+        records = [
+            legacy_record(
+                t,
+                store,
+                self.state.graph,
+                self.state.portal_id,
+                rid,
+                names,
+                associations=req.flag("includeAssociations"),
+            )
+            for rid in page
+        ]
+        more = len(ids) > limit
+        key = "deals" if t.name == "deals" else "companies"
+        more_key = "hasMore" if t.name == "deals" else "has-more"
+        return json_response({key: records, more_key: more, "offset": page[-1] if page else offset})
+
+    def h_legacy_read(self, ctx: Ctx) -> Response:
+        t, store = self._type(ctx)
+        raw_id = ctx.route.args["id"]
+        rid = self._lookup(t, store, raw_id, None)
+        if rid is None or store.is_archived(rid):
+            raise self._not_found(raw_id)
+        return json_response(
+            legacy_record(
+                t, store, self.state.graph, self.state.portal_id, rid, None, associations=True
+            )
         )
 
     # ------------------------------------------------------------------ lists

@@ -846,10 +846,75 @@ PET_PROPS = (
 CUSTOM_OBJECT_ID = "1000001"
 
 
+# Standard types this portal has no records of: addressable (so ``associations=quotes`` or a
+# quotes list works as at HubSpot) but empty.
+EMPTY_TYPES: tuple[tuple[str, str, str, tuple[tuple[str, str, str, str], ...]], ...] = (
+    (
+        "quotes",
+        "quote",
+        "0-14",
+        (
+            ("hs_title", "Quote name", "string", "text"),
+            ("hs_expiration_date", "Expiration date", "datetime", "date"),
+            ("hs_status", "Status", "string", "text"),
+            ("hs_public_url_key", "Public URL key", "string", "text"),
+        ),
+    ),
+    ("leads", "lead", "0-136", (("hs_lead_name", "Lead name", "string", "text"),)),
+    (
+        "communications",
+        "communication",
+        "0-18",
+        (("hs_communication_body", "Body", "string", "textarea"),),
+    ),
+    (
+        "postal_mail",
+        "postal_mail",
+        "0-116",
+        (("hs_postal_mail_body", "Body", "string", "textarea"),),
+    ),
+    ("goal_targets", "goal_target", "0-74", (("hs_goal_name", "Goal name", "string", "text"),)),
+    (
+        "feedback_submissions",
+        "feedback_submission",
+        "0-19",
+        (("hs_content", "Content", "string", "textarea"),),
+    ),
+    ("invoices", "invoice", "0-53", (("hs_number", "Number", "string", "text"),)),
+    ("orders", "order", "0-123", (("hs_order_name", "Order name", "string", "text"),)),
+    ("carts", "cart", "0-142", (("hs_cart_name", "Cart name", "string", "text"),)),
+)
+# Names HubSpot accepts in ``associations=`` that are not CRM object types here; ignored.
+IGNORED_ASSOCIATION_NAMES = frozenset({"conversations", "conversation"})
+
+
+def _empty_type(
+    name: str, singular: str, type_id: str, props: tuple[tuple[str, str, str, str], ...]
+) -> ObjectType:
+    defs = tuple(
+        PropDef(n, label, ptype, ftype, "information", "const:", 100)
+        for n, label, ptype, ftype in props
+    )
+    created = "hs_createdate"
+    return ObjectType(
+        name,
+        singular,
+        type_id,
+        singular.replace("_", " ").title(),
+        name.replace("_", " ").title(),
+        "crm.objects.contacts.read",
+        "crm.objects.contacts.write",
+        created,
+        "hs_lastmodifieddate",
+        (*(p[0] for p in props), created, "hs_lastmodifieddate"),
+        (*_system(created, "hs_lastmodifieddate"), *defs),
+    )
+
+
 def build_object_types(portal_id: int) -> list[ObjectType]:
     """All object types of the portal, standard ones first, then the custom object."""
     eng = ("hs_createdate", "hs_lastmodifieddate", "hs_timestamp")
-    return [
+    standard = [
         ObjectType(
             "contacts",
             "contact",
@@ -1038,6 +1103,7 @@ def build_object_types(portal_id: int) -> list[ObjectType]:
             searchable=("name",),
         ),
     ]
+    return standard + [_empty_type(*spec) for spec in EMPTY_TYPES]
 
 
 # (from type, to type, max per record, forward primary typeId, forward unlabeled typeId | None,

@@ -62,3 +62,7 @@ class EmulatorConfig:
             "tasks": e,
             "pets": self.custom_records,
         }
+
+    def count(self, object_type: str) -> int:
+        """Generated records of one type (0 for the standard types the portal does not use)."""
+        return self.counts().get(object_type, 0)

@@ -493,6 +493,8 @@ class ObjectStore:
         written as pre-encoded fragments (generated values never need JSON escaping).
         """
         n = len(ids)
+        if n == 0:
+            return []
         ids_u = np.array(ids, dtype=np.uint64)
         h0_arr = mix_array(ids_u ^ np.uint64(self.record_salt))
         h0s: list[int] = h0_arr.tolist()

@@ -53,7 +53,7 @@ class PortalState:
         self.owners = build_owners(config.owners)
         owner_ids = tuple(str(o.id) for o in self.owners if not o.archived and o.type == "PERSON")
         self.stores: dict[str, ObjectStore] = {
-            t.name: ObjectStore(t, config.seed, counts[t.name], owner_ids) for t in types
+            t.name: ObjectStore(t, config.seed, counts.get(t.name, 0), owner_ids) for t in types
         }
         self.graph = AssociationGraph(self.stores, self.types, config.seed)
         self.pipelines = PIPELINES
