@@ -165,3 +165,15 @@ def test_retry_after_parsing() -> None:
     assert parse_retry_after(None) is None
     assert parse_retry_after("soon") is None
     assert parse_retry_after("-1") is None
+
+
+def test_requests_in_flight_are_not_double_counted_from_headers() -> None:
+    clock = FakeClock()
+    lim = PortalRateLimiter(budget=10, margin_s=0.0, clock=clock)
+    tickets = [lim.try_acquire(RequestKind.BURST) for _ in range(4)]
+    first = tickets[0]
+    assert isinstance(first, Ticket)
+    # the server already counted all four; three are still in flight here
+    lim.release(first, {"x-hubspot-ratelimit-max": "10", "x-hubspot-ratelimit-remaining": "6"})
+    got = [lim.try_acquire(RequestKind.BURST) for _ in range(7)]
+    assert [isinstance(g, Ticket) for g in got] == [True] * 6 + [False]

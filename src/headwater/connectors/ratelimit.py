@@ -183,8 +183,9 @@ class PortalRateLimiter:
             bucket.capacity = max_
         bucket.prune(now, self._margin_s)
         server_used = max_ - remaining
-        # In-flight requests may not have reached the server yet; count only finished ones.
-        local_used = len(bucket.done) + len(bucket.phantom)
+        # The server may already count requests still in flight here, so compare with everything
+        # this limiter holds; only a surplus on the server's side is someone else's traffic.
+        local_used = bucket.used()
         for _ in range(server_used - local_used):
             bucket.phantom.append(now)
 
