@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 
+from headwater import observability
 from headwater.lake import Lake, storage_options_from_env
+from headwater.services import notifications
 from headwater.services.context import ServiceContext
 from headwater.settings import Settings
 from headwater.store import migrate
@@ -20,7 +22,8 @@ def build_context(settings: Settings, *, upgrade: bool = True) -> ServiceContext
         migrate.upgrade(engine)
     configured = settings.secret_key.get_secret_value() if settings.secret_key else None
     box = SecretBox(load_key_material(configured=configured, key_file=settings.secret_key_file))
-    return ServiceContext(
+    observability.configure_logging(settings.log_format, settings.log_level)
+    ctx = ServiceContext(
         engine=engine,
         box=box,
         token_ttl_ms=settings.token_ttl_seconds * 1000,
@@ -29,3 +32,6 @@ def build_context(settings: Settings, *, upgrade: bool = True) -> ServiceContext
         hubspot_archived_every_ms=settings.hubspot_archived_every_seconds * 1000,
         lake=Lake(settings.resolved_lake_uri, storage_options_from_env(os.environ)),
     )
+    notifications.install(ctx)  # events become durable webhook deliveries
+    observability.install(ctx)  # record counters and run ids in logs
+    return ctx

@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     token_ttl_seconds: int = 24 * 3600
     max_body_bytes: int = 1024 * 1024
     log_level: str = "INFO"
+    #: ``json`` prints one JSON object per log line; anything else plain text.
+    log_format: str = "text"
 
     @property
     def resolved_database_url(self) -> str:

@@ -5,10 +5,18 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.middleware import Middleware
 
-from headwater import __version__
+from headwater import __version__, observability
 from headwater.api import errors
 from headwater.api.middleware import RequestContextMiddleware
-from headwater.api.routes import catalog, catalogue, connections, dataflows, health, ims
+from headwater.api.routes import (
+    catalog,
+    catalogue,
+    connections,
+    dataflows,
+    health,
+    ims,
+    notifications,
+)
 from headwater.services.context import ServiceContext
 from headwater.services.identity import Gateway
 
@@ -19,6 +27,7 @@ CATALOG = "/data/foundation/catalog"
 def create_app(ctx: ServiceContext, *, max_body: int = 1024 * 1024) -> FastAPI:
     """Build the API over an already-migrated database."""
     gateway = Gateway(ctx)
+    http_metrics = observability.HttpMetrics()
     app = FastAPI(
         title="Headwater Flow Service API",
         version=__version__,
@@ -26,9 +35,18 @@ def create_app(ctx: ServiceContext, *, max_body: int = 1024 * 1024) -> FastAPI:
             "Adobe Experience Platform Flow Service API (sources), served by Headwater. "
             "Every /data/foundation route needs Authorization, x-api-key and x-gw-ims-org-id."
         ),
-        middleware=[Middleware(RequestContextMiddleware, gateway=gateway, max_body=max_body)],
+        middleware=[
+            Middleware(observability.RequestIdMiddleware),
+            Middleware(
+                RequestContextMiddleware,
+                gateway=gateway,
+                max_body=max_body,
+                observe=http_metrics.observe,
+            ),
+        ],
     )
     app.state.ctx = ctx
+    app.state.http_metrics = http_metrics
     app.state.gateway = gateway
     errors.install(app)
     app.include_router(ims.router)
@@ -37,4 +55,6 @@ def create_app(ctx: ServiceContext, *, max_body: int = 1024 * 1024) -> FastAPI:
     app.include_router(connections.router, prefix=FLOW_SERVICE)
     app.include_router(dataflows.router, prefix=FLOW_SERVICE)
     app.include_router(catalog.router, prefix=CATALOG)
+    app.include_router(notifications.router, prefix=FLOW_SERVICE)
+    app.include_router(notifications.metrics_router)
     return app

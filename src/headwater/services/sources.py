@@ -61,7 +61,19 @@ def test_connection(ctx: ServiceContext, tenant: Tenant, conn_id: str) -> dict[s
         try:
             connector.check()
         except SyncError as exc:
-            return {"result": False, "error": sync_error_body(exc)}
+            body = sync_error_body(exc)
+            if isinstance(exc, SourceAuthError):
+                ctx.emit(
+                    "connection.credentials.failed",
+                    {
+                        "imsOrgId": tenant.org_id,
+                        "sandboxName": tenant.sandbox_name,
+                        "connectionId": conn_id,
+                        "status": "failed",
+                        "errors": [{"code": exc.run_code, "message": exc.message}],
+                    },
+                )
+            return {"result": False, "error": body}
     return {"result": True}
 
 

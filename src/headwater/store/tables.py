@@ -118,3 +118,51 @@ flow_state = sa.Table(
     sa.Column("run_id", sa.String(36), nullable=False),
     sa.Column("updated_at", sa.BigInteger, nullable=False),
 )
+
+# Notifications: one row per (event, webhook) is both the durable outbox and the delivery log;
+# every HTTP attempt is kept beside it. Webhook subscriptions are ``resources`` rows of kind
+# ``webhooks`` (their signing secret in the encrypted blob).
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("webhook_id", sa.String(64), nullable=False),
+    sa.Column("org_id", sa.String(128), nullable=False),
+    sa.Column("sandbox_name", sa.String(128), nullable=False),
+    sa.Column("event_id", sa.String(36), nullable=False),
+    sa.Column("event_type", sa.String(64), nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", sa.BigInteger, nullable=False),
+    sa.Column("lease_owner", sa.String(128), nullable=True),
+    sa.Column("lease_expires_at", sa.BigInteger, nullable=True),
+    sa.Column("response_code", sa.Integer, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.Column("delivered_at", sa.BigInteger, nullable=True),
+    sa.Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+    sa.Index("ix_webhook_deliveries_webhook", "webhook_id", "created_at"),
+)
+
+webhook_attempts = sa.Table(
+    "webhook_attempts",
+    metadata,
+    sa.Column("delivery_id", sa.String(36), primary_key=True),
+    sa.Column("attempt", sa.Integer, primary_key=True),
+    sa.Column("started_at", sa.BigInteger, nullable=False),
+    sa.Column("duration_ms", sa.Integer, nullable=False),
+    sa.Column("response_code", sa.Integer, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+)
+
+# Counters every process adds to and any process's ``/metrics`` reports (labels: sorted JSON).
+metric_counters = sa.Table(
+    "metric_counters",
+    metadata,
+    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("labels", sa.String(512), primary_key=True),
+    sa.Column("value", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+)
