@@ -22,14 +22,17 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as pds
+import pyarrow.parquet as pq
 from deltalake import (
     CommitProperties,
     DeltaTable,
@@ -42,7 +45,7 @@ from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundErr
 from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
 
 from headwater.errors import DestinationError, RetriableSyncError
-from headwater.lake.files import TableFileWriter
+from headwater.lake.files import TableFileWriter, table_filesystem
 from headwater.lake.model import (
     RUN_ID_COLUMN,
     VALID_FROM_COLUMN,
@@ -52,7 +55,13 @@ from headwater.lake.model import (
     WriteMode,
     WriteOptions,
 )
-from headwater.lake.schema import SchemaPlan, normalize_batch, normalize_schema, plan_evolution
+from headwater.lake.schema import (
+    SchemaPlan,
+    normalize_batch,
+    normalize_schema,
+    normalize_type,
+    plan_evolution,
+)
 from headwater.lake.staging import SEQ_COLUMN, StagedRun
 from headwater.lake.storage import (
     delete_tree,
@@ -100,6 +109,10 @@ class Lake:
     :func:`headwater.lake.storage.storage_options_from_env`). Staged runs live under
     ``staging_uri``: by default a sibling directory ``<root>.staging`` for a local lake, and
     ``<root>/_staging`` in an object store, so any worker can resume any run.
+
+    MERGE runs as a streaming copy-on-write (:meth:`_rewrite_merge`) when the key is one
+    column and the schema does not grow; otherwise, or with ``rewrite_merge=False``, it runs as
+    delta-rs's ``MERGE``. Both give the same table.
     """
 
     def __init__(
@@ -108,6 +121,7 @@ class Lake:
         storage_options: Mapping[str, str] | None = None,
         *,
         staging_uri: str | None = None,
+        rewrite_merge: bool = True,
     ) -> None:
         if not root_uri:
             msg = "the lake needs a root URI"
@@ -121,6 +135,7 @@ class Lake:
             default_staging = join_uri(self.root_uri, "_staging")
         self.storage_options: dict[str, str] = dict(storage_options or {})
         self.staging_uri = staging_uri or default_staging
+        self.rewrite_merge = rewrite_merge
 
     def __repr__(self) -> str:
         return f"Lake({self.root_uri!r})"
@@ -251,6 +266,105 @@ class Lake:
 
     # ------------------------------------------------------------------ internals
 
+    @staticmethod
+    def _can_rewrite(
+        dt: DeltaTable, source: _Source, options: WriteOptions, plan: SchemaPlan
+    ) -> bool:
+        """Whether the streaming copy-on-write MERGE applies (else delta-rs's MERGE runs)."""
+        protocol = dt.protocol()
+        return (
+            options.mode is WriteMode.MERGE
+            and source.keys is not None
+            and not plan.added
+            and protocol.min_reader_version == 1
+            and not protocol.reader_features
+            and not dt.metadata().partition_columns
+        )
+
+    def _rewrite_merge(
+        self,
+        dt: DeltaTable,
+        uri: str,
+        source: _Source,
+        stored: pa.Schema,
+        pk: str,
+        drop_flag: bool,
+        metadata: dict[str, Any],
+        commit: CommitProperties,
+    ) -> tuple[int, int, int]:
+        """MERGE by rewriting only the files holding a key of the run, in one transaction.
+
+        Each table file's key column is read; a file without a key of the run is left alone.
+        A file with one is streamed into new files without the matched rows and removed. The
+        run's rows are then written (carrying the stored values of columns the run lacks), and
+        removes and adds commit together. Memory holds the run's keys, one file's keys and
+        one batch, instead of a join of the whole run against the table.
+        """
+        assert source.keys is not None
+        keys = source.keys
+        fs = table_filesystem(uri, self.storage_options)
+        out_names = set(source.output_schema(drop_deleted=drop_flag).names)
+        kept = [f.name for f in stored if f.name not in out_names]
+        files_now = pa.table(dt.get_add_actions(flatten=True)).select(["path", "size_bytes"])
+        removes: list[AddAction | RemoveAction] = []
+        matched: list[pa.Array] = []
+        carry: list[pa.RecordBatch] = []
+        now_ms = int(time.time() * 1000)
+        with TableFileWriter(
+            uri,
+            stored,
+            storage_options=self.storage_options,
+            target_size=TARGET_FILE_SIZE,
+            row_group_rows=TABLE_ROW_GROUP,
+        ) as files:
+            for entry in files_now.to_pylist():
+                path = unquote(str(entry["path"]))
+                parquet = pq.ParquetFile(fs.open_input_file(path))
+                file_keys = parquet.read(columns=[pk]).column(0)
+                file_hits = pc.is_in(file_keys, value_set=keys).combine_chunks()
+                if not pc.any(file_hits).as_py():
+                    continue
+                removes.append(
+                    RemoveAction(str(entry["path"]), True, now_ms, int(entry["size_bytes"]), {})
+                )
+                offset = 0
+                for batch in parquet.iter_batches(batch_size=READ_BATCH_ROWS):
+                    hit = file_hits.slice(offset, batch.num_rows)
+                    offset += batch.num_rows
+                    files.write(_conform_batch(batch.filter(pc.invert(hit)), stored))
+                    hits = batch.filter(hit)
+                    if hits.num_rows:
+                        matched.append(hits.column(pk))
+                        if kept:
+                            carry.append(_conform_batch(hits, stored).select([pk, *kept]))
+            carried = pa.Table.from_batches(carry) if carry else None
+            for batch in source.reader(drop_deleted=drop_flag):
+                out = _conform_batch(batch, stored)
+                if carried is not None:
+                    where = pc.index_in(out.column(pk), value_set=carried.column(pk))
+                    for name in kept:
+                        i = out.schema.get_field_index(name)
+                        values = carried.column(name).take(where).combine_chunks()
+                        out = out.set_column(i, out.schema.field(i), values)
+                files.write(out)
+            adds = files.close()
+        matched_keys = pa.chunked_array(matched, type=keys.type) if matched else None
+        n_matched = 0 if matched_keys is None else len(matched_keys)
+        deleted = 0
+        if drop_flag and matched_keys is not None and source.deleted_keys is not None:
+            deleted = int(
+                pc.sum(pc.is_in(matched_keys, value_set=source.deleted_keys)).as_py() or 0
+            )
+        updated = n_matched - deleted
+        inserted = source.rows_out - updated
+        metadata[_META_STAGE].update(
+            {"rowsInserted": inserted, "rowsUpdated": updated, "rowsDeleted": deleted}
+        )
+        dt.create_write_transaction(
+            [*removes, *adds], mode="append", schema=stored, commit_properties=commit
+        )
+        return inserted, updated, deleted
+
     def _write_files(
         self, uri: str, reader: pa.RecordBatchReader, schema: pa.Schema
     ) -> list[AddAction]:
@@ -288,7 +402,9 @@ class Lake:
             updated = int(metrics.get("num_target_rows_updated", 0))
             deleted = int(metrics.get("num_target_rows_deleted", 0))
         elif "rowsInserted" in stage:
-            inserted, updated, deleted = int(stage["rowsInserted"]), 0, 0
+            inserted = int(stage["rowsInserted"])
+            updated = int(stage.get("rowsUpdated", 0))
+            deleted = int(stage.get("rowsDeleted", 0))
         else:
             inserted, updated, deleted = int(metrics.get("num_added_rows", 0)), 0, 0
         state = info.get(_META_STATE)
@@ -415,6 +531,10 @@ class Lake:
                 target_file_size=TARGET_FILE_SIZE,
             )
             inserted, updated, deleted = source.rows_out, 0, 0
+        elif self.rewrite_merge and self._can_rewrite(dt, source, options, plan):
+            inserted, updated, deleted = self._rewrite_merge(
+                dt, uri, source, stored, options.primary_key[0], drop_flag, metadata, commit
+            )
         else:
             predicate = " AND ".join(f"t.{_quote(k)} = s.{_quote(k)}" for k in options.primary_key)
             merger = dt.merge(
@@ -548,6 +668,9 @@ class _Source:
         self.rejected = rejected
         self.casts: dict[str, pa.DataType] = {}
         self.rows_out = 0
+        #: The run's (single-column) primary keys after reduction, and those flagged deleted.
+        self.keys: pa.Array | None = None
+        self.deleted_keys: pa.Array | None = None
         self._history = options is not None and options.mode is WriteMode.HISTORY
         if self._history:
             base = [f for f in schema if f.name not in (VALID_FROM_COLUMN, RUN_ID_COLUMN)]
@@ -594,7 +717,8 @@ class _Source:
             msg = f"deleted-flag column {deleted!r} must be boolean, not {full.field(deleted).type}"
             raise DestinationError(msg)
 
-        keys = dataset.to_table(columns=[*options.primary_key, SEQ_COLUMN])
+        flag_columns = [deleted] if deleted is not None else []
+        keys = dataset.to_table(columns=[*options.primary_key, SEQ_COLUMN, *flag_columns])
         staged_rows = keys.num_rows
         valid = None
         for k in options.primary_key:
@@ -616,10 +740,10 @@ class _Source:
             winners = keys.group_by(list(options.primary_key), use_threads=False).aggregate(
                 [(SEQ_COLUMN, "max")]
             )
-            seqs = winners.column(f"{SEQ_COLUMN}_max")
-            filter_ = pc.field(SEQ_COLUMN).isin(seqs.combine_chunks())
-        del keys
-        return cls(
+            seqs = winners.column(f"{SEQ_COLUMN}_max").combine_chunks()
+            filter_ = pc.field(SEQ_COLUMN).isin(seqs)
+            keys = keys.filter(pc.is_in(keys.column(SEQ_COLUMN), value_set=seqs))
+        source = cls(
             dataset,
             schema,
             run_id=staged.run_id,
@@ -632,6 +756,15 @@ class _Source:
             rejected=rejected,
             now=now,
         )
+        if len(options.primary_key) == 1:
+            pk = options.primary_key[0]
+            source.keys = normalize_type_array(keys.column(pk).combine_chunks())
+            if deleted is not None:
+                flags = pc.fill_null(keys.column(deleted), False)
+                source.deleted_keys = normalize_type_array(
+                    keys.filter(flags).column(pk).combine_chunks()
+                )
+        return source
 
     def reader(self, drop_deleted: bool) -> pa.RecordBatchReader:
         """The rows to write, as a stream of batches with :attr:`output_schema`."""
@@ -719,6 +852,11 @@ def _conform_batch(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
             pa.nulls(batch.num_rows, f.type) if idx < 0 else _cast(batch.column(idx), f.type)
         )
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def normalize_type_array(array: pa.Array) -> pa.Array:
+    """``array`` cast to the lake's type for it (keys compare with stored columns)."""
+    return _cast(array, normalize_type(array.type))
 
 
 def _cast(array: pa.Array, target: pa.DataType) -> pa.Array:

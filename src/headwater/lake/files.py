@@ -25,7 +25,21 @@ from deltalake.transaction import AddAction
 
 from headwater.lake.storage import is_local_uri, local_path
 
-__all__ = ["TableFileWriter"]
+__all__ = ["TableFileWriter", "table_filesystem"]
+
+
+def table_filesystem(table_uri: str, storage_options: Mapping[str, str] | None = None) -> Any:
+    """A pyarrow filesystem rooted at ``table_uri`` (paths are relative to the table)."""
+    if is_local_uri(table_uri):
+        from pyarrow.fs import LocalFileSystem, SubTreeFileSystem
+
+        root = local_path(table_uri)
+        root.mkdir(parents=True, exist_ok=True)
+        return SubTreeFileSystem(str(root), LocalFileSystem())
+    from deltalake.fs import DeltaStorageHandler
+    from pyarrow.fs import PyFileSystem
+
+    return PyFileSystem(DeltaStorageHandler(table_uri, dict(storage_options or {})))
 
 
 class TableFileWriter:
@@ -39,8 +53,10 @@ class TableFileWriter:
         storage_options: Mapping[str, str] | None = None,
         target_size: int = 8 * 1024 * 1024,
         row_group_rows: int = 16_384,
+        compression: str = "snappy",
     ) -> None:
         self._uri = table_uri
+        self._compression = compression
         self.schema = schema
         self._target = target_size
         self._group = row_group_rows
@@ -57,17 +73,7 @@ class TableFileWriter:
 
     def _filesystem(self) -> Any:
         if self._fs is None:
-            if is_local_uri(self._uri):
-                from pyarrow.fs import LocalFileSystem, SubTreeFileSystem
-
-                root = local_path(self._uri)
-                root.mkdir(parents=True, exist_ok=True)
-                self._fs = SubTreeFileSystem(str(root), LocalFileSystem())
-            else:
-                from deltalake.fs import DeltaStorageHandler
-                from pyarrow.fs import PyFileSystem
-
-                self._fs = PyFileSystem(DeltaStorageHandler(self._uri, self._options))
+            self._fs = table_filesystem(self._uri, self._options)
         return self._fs
 
     def write(self, batch: pa.RecordBatch) -> None:
@@ -94,9 +100,9 @@ class TableFileWriter:
             self._close_file()
 
     def _open(self) -> None:
-        self._path = f"part-00000-{uuid.uuid4()}-c000.snappy.parquet"
+        self._path = f"part-00000-{uuid.uuid4()}-c000.{self._compression}.parquet"
         self._stream = self._filesystem().open_output_stream(self._path)
-        self._writer = pq.ParquetWriter(self._stream, self.schema, compression="snappy")
+        self._writer = pq.ParquetWriter(self._stream, self.schema, compression=self._compression)
         self._rows_in_file = 0
 
     def _close_file(self) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import pyarrow as pa
 
@@ -88,6 +89,12 @@ def _normalize_field(f: pa.Field) -> pa.Field:
 
 def normalize_schema(schema: pa.Schema) -> pa.Schema:
     """``schema`` with lake types, all fields nullable, ``null``-typed columns removed."""
+    return _normalized(schema)
+
+
+@lru_cache(maxsize=512)
+def _normalized(schema: pa.Schema) -> pa.Schema:
+    # Batches of a run share a handful of schemas; the cache keeps per-batch cost flat.
     return pa.schema([_normalize_field(f) for f in schema if not pa.types.is_null(f.type)])
 
 

@@ -43,6 +43,7 @@ _META_STATE = "headwater.state"
 
 #: Parquet row groups of staged files; small groups keep reads during the commit lean.
 STAGING_ROW_GROUP = 16_384
+STAGING_COMPRESSION = "lz4"
 
 
 class StagedRun:
@@ -78,6 +79,9 @@ class StagedRun:
         self._next_seq = 0
         self._schema: pa.Schema | None = None
         self._table_schema: pa.Schema | None = None
+        # The last incoming schema checked against the run's, and the casts it needs.
+        self._checked: pa.Schema | None = None
+        self._casts: dict[str, pa.DataType] = {}
         self._parts = 0
         self._load()
 
@@ -143,12 +147,14 @@ class StagedRun:
         batch = normalize_batch(batch)
         if self._schema is None:
             self._schema = batch.schema
-        else:
+        elif self._checked is None or not batch.schema.equals(self._checked):
             plan = plan_evolution(self._schema, batch.schema)
-            if plan.casts:
-                batch = _cast_columns(batch, plan.casts)
             if plan.added:
                 self._schema = pa.schema([*self._schema, *plan.added])
+            self._casts = plan.casts
+            self._checked = batch.schema
+        if self._casts:
+            batch = _cast_columns(batch, self._casts)
         if state is not None:
             self._pending_state = dict(state)
         if batch.num_rows:
@@ -238,6 +244,8 @@ class StagedRun:
             storage_options=self._options,
             target_size=64 * 1024 * 1024,
             row_group_rows=STAGING_ROW_GROUP,
+            # Staged files live minutes: favour encoding speed over size.
+            compression=STAGING_COMPRESSION,
         ) as files:
             for batch in self._numbered(schema):
                 files.write(batch)
