@@ -5,6 +5,8 @@ from __future__ import annotations
 import multiprocessing
 from pathlib import Path
 
+import pytest
+
 from headwater.lake import Lake, TableRef, run_app_id
 from tests.lake.helpers import MERGE, batch, contact, rows, run
 
@@ -125,3 +127,43 @@ def test_two_workers_committing_the_same_run_apply_it_once(tmp_path: Path) -> No
     dt = lake.open_table(table)
     assert dt is not None
     assert dt.version() == 1
+
+
+def test_a_concurrent_commit_makes_the_rewrite_merge_plan_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pyarrow as pa
+    from deltalake import write_deltalake
+
+    import headwater.lake.core as core
+    from headwater.lake.files import TableFileWriter
+
+    lake = Lake(str(tmp_path / "lake"))
+    table = TableRef("o", "s", "d")
+    run(lake, table, "r1", batch([contact(1)]))
+    uri = lake.table_uri("o", "s", "d")
+    interfered: list[bool] = []
+
+    class InterferingWriter(TableFileWriter):
+        def close(self):  # type: ignore[no-untyped-def]
+            actions = super().close()
+            if not interfered:
+                # Another writer commits key "2" while this run is planning its merge.
+                interfered.append(True)
+                schema = lake.schema(table)
+                assert schema is not None
+                write_deltalake(
+                    uri,
+                    pa.Table.from_pylist(
+                        [{"Id": "2", "Email": "x", "Score": 99, "Updated_At": None}], schema=schema
+                    ),
+                    mode="append",
+                )
+            return actions
+
+    monkeypatch.setattr(core, "TableFileWriter", InterferingWriter)
+    result = run(lake, table, "r2", batch([contact(1, score=5), contact(2, score=7)]))
+
+    assert interfered == [True]
+    assert (result.rows_inserted, result.rows_updated) == (0, 2)
+    assert [(r["Id"], r["Score"]) for r in rows(lake, table)] == [("1", 5), ("2", 7)]

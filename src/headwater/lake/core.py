@@ -360,8 +360,15 @@ class Lake:
         metadata[_META_STAGE].update(
             {"rowsInserted": inserted, "rowsUpdated": updated, "rowsDeleted": deleted}
         )
+        # No rebasing onto a newer version: a concurrent commit may have added one of the
+        # run's keys, so any concurrent commit fails this one and the run is planned again.
+        strict = CommitProperties(
+            custom_metadata=commit.custom_metadata,
+            app_transactions=commit.app_transactions,
+            max_commit_retries=0,
+        )
         dt.create_write_transaction(
-            [*removes, *adds], mode="append", schema=stored, commit_properties=commit
+            [*removes, *adds], mode="append", schema=stored, commit_properties=strict
         )
         return inserted, updated, deleted
 
