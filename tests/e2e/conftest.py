@@ -52,7 +52,9 @@ class LiveServer:
         }
 
 
-def start_server(home: Path, *, extra_env: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], str, dict[str, str]]:
+def start_server(
+    home: Path, *, extra_env: dict[str, str] | None = None, serve_args: tuple[str, ...] = ()
+) -> tuple[subprocess.Popen[bytes], str, dict[str, str]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER_")}
     env["HEADWATER_HOME"] = str(home)
     env.update(extra_env or {})
@@ -60,7 +62,10 @@ def start_server(home: Path, *, extra_env: dict[str, str] | None = None) -> tupl
     home.mkdir(parents=True, exist_ok=True)
     with (home / "serve.log").open("wb") as log:
         proc = subprocess.Popen(
-            [HEADWATER, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
+            [HEADWATER, "serve", "--port", str(port), *serve_args],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -86,9 +91,16 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     try:
         org = "E2E" + os.urandom(4).hex().upper() + "@AdobeOrg"
         run_cli("orgs", "create", org, "--json", env=env)
-        client = json.loads(run_cli("clients", "create", "--org", org, "--name", "e2e", "--json", env=env))
+        client = json.loads(
+            run_cli("clients", "create", "--org", org, "--name", "e2e", "--json", env=env)
+        )
         token = run_cli(
-            "token", "--client-id", client["clientId"], "--client-secret", client["clientSecret"], env=env
+            "token",
+            "--client-id",
+            client["clientId"],
+            "--client-secret",
+            client["clientSecret"],
+            env=env,
         ).strip()
         yield LiveServer(base, org, client["clientId"], client["clientSecret"], token, env)
     finally:

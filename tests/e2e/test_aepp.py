@@ -79,7 +79,12 @@ def test_aepp_connection_lifecycle(fs) -> None:
                 "name": f"c{i}",
                 "auth": {
                     "specName": "Basic Authentication",
-                    "params": {"clientId": "a", "clientSecret": "b", "accessToken": "c", "refreshToken": "d"},
+                    "params": {
+                        "clientId": "a",
+                        "clientSecret": "b",
+                        "accessToken": "c",
+                        "refreshToken": "d",
+                    },
                 },
                 "connectionSpec": {"id": HUBSPOT, "version": "1.0"},
             }

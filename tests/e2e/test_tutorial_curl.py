@@ -59,7 +59,9 @@ def _argv(block: str, live: LiveServer) -> list[str]:
 @pytest.mark.e2e
 @pytest.mark.skipif(not COMMANDS, reason="../shared/seeds is not present: no tutorial to replay")
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
-@pytest.mark.parametrize(("seed", "block"), COMMANDS, ids=[f"{s}-{i}" for i, (s, _) in enumerate(COMMANDS)])
+@pytest.mark.parametrize(
+    ("seed", "block"), COMMANDS, ids=[f"{s}-{i}" for i, (s, _) in enumerate(COMMANDS)]
+)
 def test_tutorial_curl_verbatim(live: LiveServer, seed: str, block: str) -> None:
     argv = _argv(block, live)
     assert argv[0] == "curl"

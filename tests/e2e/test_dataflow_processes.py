@@ -1,0 +1,398 @@
+"""Dataflows with real processes and HTTP only: the bundled emulator (``headwater emulator
+hubspot``), ``headwater serve`` (API + scheduler + worker) or separate ``headwater worker``s."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from deltalake import DeltaTable
+
+from tests.e2e.conftest import HEADWATER, run_cli, start_server
+
+FS = "/data/foundation/flowservice"
+CAT = "/data/foundation/catalog"
+HUBSPOT = "cc6a4487-9e91-433e-a3a3-9cf6626c1806"
+LAKE_SPEC = "c604ff05-7f1a-43c0-8e18-33bf874cb11c"
+CRM_TO_AEP = "14518937-270c-4525-bdec-c2ba7cce3860"
+SMALL = [
+    "--companies",
+    "40",
+    "--deals",
+    "40",
+    "--tickets",
+    "20",
+    "--products",
+    "5",
+    "--line-items",
+    "10",
+    "--engagements",
+    "10",
+    "--custom-records",
+    "10",
+]
+
+
+@dataclass
+class Emulator:
+    proc: subprocess.Popen[str]
+    info: dict[str, Any]
+
+    @property
+    def url(self) -> str:
+        return str(self.info["base_url"])
+
+    def access_token(self) -> str:
+        r = httpx.post(
+            self.url + "/oauth/v1/token",
+            data={
+                "grant_type": "refresh_token",
+                "client_id": self.info["oauth_client_id"],
+                "client_secret": self.info["oauth_client_secret"],
+                "refresh_token": self.info["refresh_token"],
+            },
+        )
+        r.raise_for_status()
+        return str(r.json()["access_token"])
+
+    def live_contact_ids(self) -> list[str]:
+        ids: list[str] = []
+        h = {"Authorization": f"Bearer {self.info['private_app_token']}"}
+        after = None
+        with httpx.Client(base_url=self.url, headers=h, timeout=30) as c:
+            while True:
+                params: dict[str, Any] = {"limit": 100, "properties": "hs_object_id"}
+                if after:
+                    params["after"] = after
+                body = c.get("/crm/v3/objects/contacts", params=params).json()
+                ids += [r["id"] for r in body["results"]]
+                if "paging" not in body:
+                    return ids
+                after = body["paging"]["next"]["after"]
+
+
+@pytest.fixture
+def emulator_factory() -> Iterator[Any]:
+    procs: list[subprocess.Popen[str]] = []
+
+    def start(contacts: int) -> Emulator:
+        proc = subprocess.Popen(
+            [
+                HEADWATER,
+                "emulator",
+                "hubspot",
+                "--port",
+                "0",
+                "--json",
+                "--contacts",
+                str(contacts),
+                *SMALL,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        procs.append(proc)
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line, "the emulator printed nothing"
+        return Emulator(proc, json.loads(line))
+
+    yield start
+    for p in procs:
+        p.terminate()
+        p.wait(timeout=15)
+        if p.stdout:
+            p.stdout.close()
+
+
+_OPEN: list[httpx.Client] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_clients() -> Iterator[None]:
+    yield
+    while _OPEN:
+        _OPEN.pop().close()
+
+
+class Api:
+    def __init__(self, base: str, env: dict[str, str]) -> None:
+        org = "E2E" + os.urandom(4).hex().upper() + "@AdobeOrg"
+        run_cli("orgs", "create", org, env=env)
+        client = json.loads(
+            run_cli("clients", "create", "--org", org, "--name", "e2e", "--json", env=env)
+        )
+        token = httpx.post(
+            base + "/ims/token/v3",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": client["clientId"],
+                "client_secret": client["clientSecret"],
+            },
+        ).json()["access_token"]
+        self.org = org
+        self.http = httpx.Client(
+            base_url=base,
+            timeout=60,
+            headers={
+                "Authorization": f"Bearer {token}",
+                "x-api-key": client["clientId"],
+                "x-gw-ims-org-id": org,
+                "x-sandbox-name": "prod",
+            },
+        )
+        _OPEN.append(self.http)
+
+    def post(self, path: str, body: Any, status: int = 201) -> Any:
+        r = self.http.post(path, json=body)
+        assert r.status_code == status, r.text
+        return r.json()
+
+    def get(self, path: str, **params: Any) -> Any:
+        r = self.http.get(path, params=params)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+
+def make_flow(
+    api: Api, emu: Emulator, *, base: str | None = None, table: str = "Hubspot.Contacts"
+) -> dict[str, str]:
+    if base is None:
+        base = api.post(
+            f"{FS}/connections",
+            {
+                "name": "connection for HubSpot",
+                "description": "connection for HubSpot",
+                "auth": {
+                    "specName": "Basic Authentication",
+                    "params": {
+                        "clientId": emu.info["oauth_client_id"],
+                        "clientSecret": emu.info["oauth_client_secret"],
+                        "accessToken": emu.access_token(),
+                        "refreshToken": emu.info["refresh_token"],
+                    },
+                },
+                "connectionSpec": {"id": HUBSPOT, "version": "1.0"},
+            },
+        )["id"]
+    src = api.post(
+        f"{FS}/sourceConnections",
+        {
+            "name": "HubSpot source connection",
+            "baseConnectionId": base,
+            "data": {"format": "tabular"},
+            "params": {"path": table},
+            "connectionSpec": {"id": HUBSPOT, "version": "1.0"},
+        },
+    )["id"]
+    ds = api.post(f"{CAT}/dataSets", {"name": f"ds-{os.urandom(4).hex()}"})[0].split("/")[-1]
+    tgt = api.post(
+        f"{FS}/targetConnections",
+        {
+            "name": "Data Lake",
+            "data": {
+                "schema": {
+                    "id": "https://ns.adobe.com/acme/schemas/contacts",
+                    "version": "application/vnd.adobe.xed-full+json;version=1",
+                }
+            },
+            "params": {"dataSetId": ds},
+            "connectionSpec": {"id": LAKE_SPEC, "version": "1.0"},
+        },
+    )["id"]
+    flow = api.post(
+        f"{FS}/flows",
+        {
+            "name": "HubSpot to the lake",
+            "flowSpec": {"id": CRM_TO_AEP, "version": "1.0"},
+            "sourceConnectionIds": [src],
+            "targetConnectionIds": [tgt],
+            "transformations": [],
+            "scheduleParams": {
+                "startTime": str(int(time.time()) - 1),
+                "frequency": "once",
+                "interval": "15",
+            },
+        },
+    )["id"]
+    return {"base": base, "flow": flow, "dataset": ds}
+
+
+def wait_runs(api: Api, flow: str, n: int, timeout: float = 180) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        runs = api.get(f"{FS}/runs", property=f"flowId=={flow}", orderby="createdAt")["items"]
+        done = [r for r in runs if r["state"] in ("success", "failed", "partialSuccess")]
+        if len(done) >= n:
+            return runs
+        time.sleep(0.3)
+    raise AssertionError(f"flow {flow}: fewer than {n} finished runs after {timeout} s: {runs}")
+
+
+def lake_ids(home: Path, org: str, ds: str) -> list[str]:
+    table = DeltaTable(str(home / "lake" / org / "prod" / ds))
+    return table.to_pyarrow_table(columns=["Id"]).column("Id").to_pylist()
+
+
+ENGINE_ENV = {
+    "HEADWATER_HUBSPOT_SEARCH_LAG_SECONDS": "0",
+    "HEADWATER_HUBSPOT_ARCHIVED_EVERY_SECONDS": "0",
+}
+
+
+@pytest.mark.e2e
+def test_tutorial_to_dataset_with_real_processes(tmp_path: Path, emulator_factory) -> None:
+    emu = emulator_factory(3_000)
+    home = tmp_path / "home"
+    proc, base, env = start_server(
+        home, extra_env={"HEADWATER_HUBSPOT_BASE_URL": emu.url, **ENGINE_ENV}
+    )
+    try:
+        api = Api(base, env)
+        made = make_flow(api, emu)
+        tables = api.get(f"{FS}/connections/{made['base']}/explore", objectType="root")
+        assert "Hubspot.Contacts" in {t["name"] for t in tables}
+        runs = wait_runs(api, made["flow"], 1)
+        first = runs[0]
+        assert first["state"] == "success", first["metrics"]
+        expected = emu.live_contact_ids()
+        ids = lake_ids(home, api.org, made["dataset"])
+        assert sorted(ids, key=int) == sorted(expected, key=int)
+        assert len(set(ids)) == len(ids)
+        assert first["metrics"]["recordSummary"]["createdRecordCount"] == len(expected)
+
+        touched = httpx.post(
+            emu.url + "/_emulator/touch", json={"objectType": "contacts", "count": 500}
+        ).json()
+        archived = httpx.post(
+            emu.url + "/_emulator/archive", json={"objectType": "contacts", "count": 20}
+        ).json()
+        assert len(touched["ids"]) == 500 and len(archived["ids"]) == 20
+        r = api.http.post(f"{FS}/flows/{made['flow']}/action", params={"op": "run"})
+        assert r.status_code == 200, r.text
+        runs = wait_runs(api, made["flow"], 2)
+        second = runs[-1]
+        assert second["state"] == "success", second["metrics"]
+        read = second["metrics"]["recordSummary"]["inputRecordCount"]
+        assert 480 <= read <= 600, read  # about the 500 touched (+ the 20 archived)
+        expected = emu.live_contact_ids()
+        ids = lake_ids(home, api.org, made["dataset"])
+        assert sorted(ids, key=int) == sorted(expected, key=int)
+        assert len(ids) == 3_000 - len(archived["ids"]) - (
+            3_000 - len(expected) - len(archived["ids"])
+        )
+        assert second["metrics"]["recordSummary"]["deletedRecordCount"] == 20
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+
+
+def _worker(env: dict[str, str], lease: int = 3) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [HEADWATER, "worker", "--concurrency", "1", "--lease-seconds", str(lease)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize(
+    ("contacts", "kill_after"),
+    [(40_000, 10_000), pytest.param(200_000, 40_000, marks=pytest.mark.slow)],
+    ids=["40k", "200k"],
+)
+def test_kill_9_worker_mid_run_resumes_exactly(
+    tmp_path: Path, emulator_factory, contacts: int, kill_after: int
+) -> None:
+    emu = emulator_factory(contacts)
+    home = tmp_path / "home"
+    api_proc, base, env = start_server(
+        home,
+        extra_env={"HEADWATER_HUBSPOT_BASE_URL": emu.url, **ENGINE_ENV},
+        serve_args=("--no-engine",),
+    )
+    workers: list[subprocess.Popen[bytes]] = []
+    try:
+        api = Api(base, env)
+        made = make_flow(api, emu)
+        first = _worker(env)
+        workers.append(first)
+        run_id = None
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            runs = api.get(f"{FS}/runs", property=f"flowId=={made['flow']}")["items"]
+            if (
+                runs
+                and runs[0]["metrics"]["recordSummary"].get("inputRecordCount", 0) >= kill_after
+            ):
+                run_id = runs[0]["id"]
+                break
+            time.sleep(0.1)
+        assert run_id is not None, "the first worker made no progress"
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+        workers.append(_worker(env))
+        runs = wait_runs(api, made["flow"], 1, timeout=300)
+        run = runs[0]
+        assert run["id"] == run_id
+        assert run["state"] == "success", run["metrics"]
+        assert run["attempt"] >= 2
+        ids = lake_ids(home, api.org, made["dataset"])
+        assert len(set(ids)) == len(ids), "duplicate ids after the resume"
+        assert sorted(ids, key=int) == sorted(emu.live_contact_ids(), key=int)
+    finally:
+        for w in workers:
+            if w.poll() is None:
+                w.terminate()
+                w.wait(timeout=60)
+        api_proc.terminate()
+        api_proc.wait(timeout=60)
+
+
+@pytest.mark.e2e
+@pytest.mark.postgres
+def test_three_workers_on_postgres_run_thirty_flows_exactly_once(
+    tmp_path: Path, emulator_factory, pg_url: str
+) -> None:
+    emu = emulator_factory(50)
+    home = tmp_path / "home"
+    extra = {"HEADWATER_HUBSPOT_BASE_URL": emu.url, "HEADWATER_DATABASE_URL": pg_url, **ENGINE_ENV}
+    api_proc, base, env = start_server(home, extra_env=extra, serve_args=("--no-engine",))
+    workers: list[subprocess.Popen[bytes]] = []
+    try:
+        api = Api(base, env)
+        first = make_flow(api, emu, table="Hubspot.Products")
+        flows = [first] + [
+            make_flow(api, emu, base=first["base"], table="Hubspot.Products") for _ in range(29)
+        ]
+        workers = [_worker(env, lease=30) for _ in range(3)]
+        for f in flows:
+            runs = wait_runs(api, f["flow"], 1, timeout=240)
+            assert len(runs) == 1
+            assert runs[0]["state"] == "success", runs[0]["metrics"]
+            assert runs[0]["attempt"] == 1
+            batches = api.get(f"{CAT}/batches", dataSet=f["dataset"])
+            assert len(batches) == 1, batches
+            table = DeltaTable(str(home / "lake" / api.org / "prod" / f["dataset"]))
+            writes = [
+                h for h in table.history() if h.get("operation") not in (None, "CREATE TABLE")
+            ]
+            assert len(writes) == 1, writes
+    finally:
+        for w in workers:
+            w.terminate()
+        for w in workers:
+            w.wait(timeout=60)
+        api_proc.terminate()
+        api_proc.wait(timeout=60)
