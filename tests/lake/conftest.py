@@ -9,10 +9,10 @@ import pytest
 from headwater.lake import Lake, TableRef
 
 
-@pytest.fixture(params=["rewrite", "delta-rs"])
-def lake(tmp_path: Path, request: pytest.FixtureRequest) -> Lake:
-    """A local lake, once per MERGE engine (streaming rewrite and delta-rs's MERGE)."""
-    return Lake(str(tmp_path / "lake"), rewrite_merge=request.param == "rewrite")
+@pytest.fixture
+def lake(tmp_path: Path) -> Lake:
+    """A local lake in a temporary directory."""
+    return Lake(str(tmp_path / "lake"))
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -14,6 +15,12 @@ from headwater.lake import DatasetRef, Lake, WriteOptions, query
 N = 200_000
 PAGE = 500
 OPTIONS = WriteOptions(primary_key=("Id",), deleted_column="Archived")
+
+
+@pytest.fixture(params=["rewrite", "delta-rs"])
+def lake(tmp_path: Path, request: pytest.FixtureRequest) -> Lake:
+    """A local lake, once per MERGE engine (streaming rewrite and delta-rs's MERGE)."""
+    return Lake(str(tmp_path / "lake"), rewrite_merge=request.param == "rewrite")
 
 
 def pages(

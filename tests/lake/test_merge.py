@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pyarrow as pa
+import pytest
 
 from headwater.lake import DeleteMode, Lake, TableRef, WriteOptions
 from tests.lake.helpers import batch, contact, rows, run
 
 FLAG = WriteOptions(primary_key=("Id",), deleted_column="Archived", on_delete=DeleteMode.FLAG)
+
+
+@pytest.fixture(params=["rewrite", "delta-rs"])
+def lake(tmp_path: Path, request: pytest.FixtureRequest) -> Lake:
+    """A local lake, once per MERGE engine (streaming rewrite and delta-rs's MERGE)."""
+    return Lake(str(tmp_path / "lake"), rewrite_merge=request.param == "rewrite")
 
 
 def test_first_commit_creates_the_table_from_the_staged_schema(lake: Lake, table: TableRef) -> None:

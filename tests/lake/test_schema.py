@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pyarrow as pa
 import pytest
 
@@ -9,6 +11,12 @@ from headwater.errors import DestinationError
 from headwater.lake import Lake, TableRef
 from headwater.lake.schema import normalize_schema, normalize_type, plan_evolution
 from tests.lake.helpers import batch, contact, rows, run
+
+
+@pytest.fixture(params=["rewrite", "delta-rs"])
+def lake(tmp_path: Path, request: pytest.FixtureRequest) -> Lake:
+    """A local lake, once per MERGE engine (streaming rewrite and delta-rs's MERGE)."""
+    return Lake(str(tmp_path / "lake"), rewrite_merge=request.param == "rewrite")
 
 
 def test_new_columns_are_appended_as_nullable(lake: Lake, table: TableRef) -> None:
