@@ -43,6 +43,10 @@ _request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 _run_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "headwater_run_id", default=None
 )
+#: The ASGI scope of the request being served (routing writes the matched route into it).
+_http_scope: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
+    "headwater_http_scope", default=None
+)
 
 
 def current_request_id() -> str | None:
@@ -78,7 +82,7 @@ _BEARER = re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+", re.IGNORECASE)
 _KEY_VALUE = re.compile(
     r"""(?P<key>["']?[A-Za-z0-9_-]*(?:secret|token|passw(?:or)?d|authorization|api[-_]?key|"""
     r"""credential)[A-Za-z0-9_-]*["']?)(?P<sep>\s*[:=]\s*)(?P<quote>["']?)"""
-    r"""(?P<value>(?:Bearer\s+|Basic\s+)?[^\s"',&;}\]]+)""",
+    r"""(?!\[REDACTED\])(?P<value>(?:Bearer\s+|Basic\s+)?[^\s"',&;}\]]+)""",
     re.IGNORECASE,
 )
 
@@ -89,10 +93,10 @@ def is_sensitive_key(key: str) -> bool:
 
 def redact_text(text: str) -> str:
     """Mask bearer credentials and ``key=value`` / ``"key": "value"`` pairs with a secret key."""
-    text = _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
-    return _KEY_VALUE.sub(
+    text = _KEY_VALUE.sub(
         lambda m: f"{m.group('key')}{m.group('sep')}{m.group('quote')}{REDACTED}", text
     )
+    return _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
 
 
 def redact(value: Any, key: str | None = None) -> Any:
@@ -189,6 +193,21 @@ class JsonFormatter(logging.Formatter):
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a record is emitted (so redirection works)."""
+
+    def __init__(self) -> None:
+        logging.Handler.__init__(self)
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        """The stream is always the current ``sys.stderr``."""
+
+
 def configure_logging(fmt: str = "text", level: str = "INFO") -> logging.Handler:
     """Install Headwater's stderr handler on the root logger (idempotent): JSON lines when
     ``fmt == "json"``, plain text otherwise; redaction and request/run ids in both."""
@@ -198,7 +217,7 @@ def configure_logging(fmt: str = "text", level: str = "INFO") -> logging.Handler
         for old in list(root.handlers):
             if type(old) is logging.StreamHandler:  # a basicConfig() handler: replace it
                 root.removeHandler(old)
-        handler = logging.StreamHandler(sys.stderr)
+        handler = StderrHandler()
         handler._headwater = True  # type: ignore[attr-defined]
         handler.addFilter(ContextFilter())
         handler.addFilter(RedactingFilter())
@@ -234,9 +253,11 @@ class RequestIdMiddleware:
             headers.append((b"x-request-id", rid.encode()))
             scope = {**scope, "headers": headers}
         token = _request_id.set(rid[:128])
+        scope_token = _http_scope.set(scope)
         try:
             await self.app(scope, receive, send)
         finally:
+            _http_scope.reset(scope_token)
             _request_id.reset(token)
 
 
@@ -333,7 +354,24 @@ class HttpMetrics:
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         """The ``observe`` callback of ``RequestContextMiddleware``."""
-        self.duration.observe(seconds, method, route, str(status))
+        self.duration.observe(seconds, method, full_route(_http_scope.get(), route), str(status))
+
+
+def full_route(scope: Mapping[str, Any] | None, template: str) -> str:
+    """The matched route template with its router's prefix (``/flows/{flow_id}`` →
+    ``/data/foundation/flowservice/flows/{flow_id}``): the prefix is the leading literal segments
+    of the raw (still percent-encoded) path that the template does not cover."""
+    if scope is None or not template.startswith("/") or ":path}" in template:
+        return template
+    raw = scope.get("raw_path")
+    path = raw.decode("latin-1") if isinstance(raw, bytes) else str(scope.get("path", ""))
+    path = path.split("?", 1)[0]
+    segments = [s for s in path.split("/") if s]
+    covered = len([s for s in template.split("/") if s])
+    extra = len(segments) - covered
+    if extra <= 0:
+        return template
+    return "/" + "/".join(segments[:extra]) + template
 
 
 def _labels_key(labels: Mapping[str, str]) -> str:
