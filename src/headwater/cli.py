@@ -139,12 +139,15 @@ def worker(
     import logging
 
     from headwater.engine.worker import Worker
+    from headwater.observability import count_hubspot_requests
+    from headwater.services.notifications import Deliverer, deliver_pending
     from headwater.services.sources import open_connector
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    ctx = _ctx()
     w = Worker(
-        _ctx(),
-        open_connector=open_connector,
+        ctx,
+        open_connector=count_hubspot_requests(open_connector),
         concurrency=concurrency,
         portal_limit=portal_limit,
         lease_ms=lease_seconds * 1000,
@@ -152,9 +155,14 @@ def worker(
     _signals(w.shutdown)
     if until_idle:
         n = w.run_until_idle()
+        deliver_pending(ctx)  # one delivery round for the events of these runs
         console.print(f"executed {n} run(s)")
         return
-    w.run_forever()
+    deliverer = Deliverer(ctx).start()  # webhook notifications, from this worker process
+    try:
+        w.run_forever()
+    finally:
+        deliverer.stop()
 
 
 @app.command()

@@ -16,13 +16,13 @@ from headwater.store.secrets import SecretBox, load_key_material
 
 def build_context(settings: Settings, *, upgrade: bool = True) -> ServiceContext:
     """Engine (migrated to head unless ``upgrade`` is False), secret box and limits from settings."""
+    observability.configure_logging(settings.log_format, settings.log_level)
     settings.home.mkdir(parents=True, exist_ok=True)
     engine = create_engine(settings.resolved_database_url)
     if upgrade:
         migrate.upgrade(engine)
     configured = settings.secret_key.get_secret_value() if settings.secret_key else None
     box = SecretBox(load_key_material(configured=configured, key_file=settings.secret_key_file))
-    observability.configure_logging(settings.log_format, settings.log_level)
     ctx = ServiceContext(
         engine=engine,
         box=box,
