@@ -177,3 +177,21 @@ def test_requests_in_flight_are_not_double_counted_from_headers() -> None:
     lim.release(first, {"x-hubspot-ratelimit-max": "10", "x-hubspot-ratelimit-remaining": "6"})
     got = [lim.try_acquire(RequestKind.BURST) for _ in range(7)]
     assert [isinstance(g, Ticket) for g in got] == [True] * 6 + [False]
+
+
+def test_slots_the_server_already_freed_are_reused_at_once() -> None:
+    """Locally a slot is held until 10 s after the response; HubSpot frees it 10 s after arrival."""
+    clock = FakeClock()
+    lim = PortalRateLimiter(budget=10, window_s=10.0, margin_s=0.0, clock=clock)
+    early = [lim.try_acquire(RequestKind.BURST) for _ in range(5)]
+    clock.now += 1.0  # slow responses
+    for t in early:
+        assert isinstance(t, Ticket)
+        lim.release(t)
+    clock.now += 9.5  # the server counted them on arrival, 10.5 s ago: gone from its window
+    probe = lim.try_acquire(RequestKind.BURST)
+    assert isinstance(probe, Ticket)
+    clock.now += 0.1
+    lim.release(probe, {"x-hubspot-ratelimit-max": "10", "x-hubspot-ratelimit-remaining": "9"})
+    got = [lim.try_acquire(RequestKind.BURST) for _ in range(10)]
+    assert [isinstance(g, Ticket) for g in got] == [True] * 9 + [False]

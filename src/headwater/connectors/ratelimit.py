@@ -167,10 +167,12 @@ class PortalRateLimiter:
             bucket.inflight -= 1
             bucket.done.append(now)
             if headers is not None and ticket.kind is RequestKind.BURST:
-                self._observe(bucket, headers, now)
+                self._observe(bucket, headers, now, ticket.granted_at)
             self._cond.notify_all()
 
-    def _observe(self, bucket: _Bucket, headers: Mapping[str, str], now: float) -> None:
+    def _observe(
+        self, bucket: _Bucket, headers: Mapping[str, str], now: float, sent: float
+    ) -> None:
         try:
             max_ = int(headers["x-hubspot-ratelimit-max"])
             remaining = int(headers["x-hubspot-ratelimit-remaining"])
@@ -188,6 +190,16 @@ class PortalRateLimiter:
         local_used = bucket.used()
         for _ in range(server_used - local_used):
             bucket.phantom.append(now)
+        # Entries that finished before this request was sent had reached the server before it
+        # counted this one; it counts at most ``server_used - 1`` of them. Any more have already
+        # left its window (a slot is held locally until 10 s after the *response*), so drop the
+        # oldest: the budget is then re-spent when HubSpot frees it, not a latency later.
+        older = sum(1 for t in bucket.done if t < sent) + sum(1 for t in bucket.phantom if t < sent)
+        for _ in range(older - (server_used - 1)):
+            if bucket.phantom and (not bucket.done or bucket.phantom[0] <= bucket.done[0]):
+                bucket.phantom.popleft()
+            elif bucket.done:
+                bucket.done.popleft()
 
     def penalize(self, kind: RequestKind, seconds: float) -> None:
         """Hold every request of ``kind`` (a 429 was answered) for ``seconds``."""

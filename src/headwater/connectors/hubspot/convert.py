@@ -130,12 +130,13 @@ def _typed(kind: ColumnKind, values: list[Any]) -> pa.Array:
 def _values(
     col: Column,
     records: Sequence[Mapping[str, Any]],
+    props: list[Mapping[str, Any]],
     associations: Associations | None,
     deleted: bool,
 ) -> list[Any]:
     if col.origin is Origin.PROPERTY:
         name = col.source
-        return [(r.get("properties") or {}).get(name) for r in records]
+        return [p.get(name) for p in props]
     if col.origin is Origin.FIELD:
         key = col.source
         return [r.get(key) for r in records]
@@ -158,8 +159,10 @@ def build_batch(
     deleted: bool = False,
 ) -> pa.RecordBatch:
     """One record batch in ``layout.schema`` from HubSpot records (ids as strings)."""
+    props = [r.get("properties") or {} for r in records]
     arrays = [
-        _typed(col.kind, _values(col, records, associations, deleted)) for col in layout.columns
+        _typed(col.kind, _values(col, records, props, associations, deleted))
+        for col in layout.columns
     ]
     return pa.RecordBatch.from_arrays(arrays, schema=layout.schema)
 

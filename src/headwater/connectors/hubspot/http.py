@@ -64,6 +64,7 @@ class HubSpotHttp:
         self._lock = threading.Lock()
         self.stats: dict[str, int] = {
             "requests": 0,
+            "search_requests": 0,
             "retries": 0,
             "rate_limited": 0,
             "server_errors": 0,
@@ -119,6 +120,8 @@ class HubSpotHttp:
                 continue
             limiter.release(ticket, response.headers)
             self._count("requests")
+            if kind is RequestKind.SEARCH:
+                self._count("search_requests")
             status = response.status_code
             if status < 300:
                 return response
