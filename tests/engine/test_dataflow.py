@@ -4,12 +4,9 @@ Delta Lake, then an incremental run after changes in HubSpot."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
-import pytest
 from fastapi.testclient import TestClient
 
-from headwater.emulator.hubspot import EmulatorConfig, serve_in_thread
 from headwater.engine import scheduler
 from headwater.engine.worker import Worker
 from headwater.lake import TableRef
@@ -23,16 +20,6 @@ CAT = "/data/foundation/catalog"
 HUBSPOT = "cc6a4487-9e91-433e-a3a3-9cf6626c1806"
 LAKE_SPEC = "c604ff05-7f1a-43c0-8e18-33bf874cb11c"
 CRM_TO_AEP = "14518937-270c-4525-bdec-c2ba7cce3860"
-
-
-@pytest.fixture
-def emu() -> Iterator:
-    with serve_in_thread(
-        EmulatorConfig(
-            seed=11, contacts=3_000, companies=200, deals=100, tickets=50, rate_limit="none"
-        )
-    ) as running:
-        yield running
 
 
 def build_flow(
