@@ -471,3 +471,19 @@ def test_standard_types_without_records_are_addressable(c: httpx.Client) -> None
     )
     assert with_quotes.status_code == 200
     assert all("quotes" not in r.get("associations", {}) for r in with_quotes.json()["results"])
+
+
+def test_offset_paging_on_the_list_endpoint(c: httpx.Client, emu: RunningEmulator) -> None:
+    """Airbyte 5.7.0 pages products and line items with ``offset`` until a short page."""
+    rows: list[int] = []
+    offset = 0
+    while True:
+        page = c.get(
+            "/crm/v3/objects/line_item", params={"archived": "false", "limit": 7, "offset": offset}
+        ).json()
+        rows.extend(int(r["id"]) for r in page["results"])
+        if len(page["results"]) < 7:
+            break
+        offset += 7
+    store = emu.state.stores["line_items"]
+    assert rows == [i for i in range(1, store.size + 1) if not store.is_archived(i)]

@@ -23,7 +23,12 @@ import numpy as np
 
 from headwater.emulator.hubspot import render
 from headwater.emulator.hubspot.auth import APP_ID, USER_EMAIL, USER_ID, AccessToken, RefreshToken
-from headwater.emulator.hubspot.catalog import IGNORED_ASSOCIATION_NAMES, ObjectType, Pipeline
+from headwater.emulator.hubspot.catalog import (
+    IGNORED_ASSOCIATION_NAMES,
+    LEGACY_ONLY_PROPERTY_SETS,
+    ObjectType,
+    Pipeline,
+)
 from headwater.emulator.hubspot.config import EmulatorConfig
 from headwater.emulator.hubspot.data import ObjectStore, PropPlan, iso_ms, parse_time_ms
 from headwater.emulator.hubspot.faults import FaultPlan, Faults, parse_fault_spec
@@ -445,6 +450,10 @@ class HubSpotEmulatorApp:
             and seg[3] == "properties"
             and method == "GET"
         ):
+            if seg[2].lower() in LEGACY_ONLY_PROPERTY_SETS:
+                return Route(
+                    "properties.legacy", self.h_legacy_only_properties, {"set": seg[2].lower()}
+                )
             return Route(
                 "properties.legacy", self.h_properties_legacy, {"type": seg[2]}, scope_type="type"
             )
@@ -760,6 +769,11 @@ class HubSpotEmulatorApp:
         after_raw = req.param("after")
         after = self._int_param(after_raw, 1, "after")
         archived = req.flag("archived")
+        offset_raw = req.param("offset")
+        if after_raw is None and offset_raw:
+            # Airbyte 5.7.0 pages products/line items/goals with ``offset`` (skip N records) on
+            # this endpoint; honoured here as an unconfirmed HubSpot behaviour.
+            after = store.id_at_offset(self._int_param(offset_raw, 0, "offset"), archived=archived)
         props = req.params("properties")
         plans = store.plans(props if props else t.default_props)
         assoc = self._assoc_types(req)
@@ -1224,6 +1238,10 @@ class HubSpotEmulatorApp:
         return json_response(
             {"status": "COMPLETE", "results": results, "startedAt": started, "completedAt": started}
         )
+
+    def h_legacy_only_properties(self, ctx: Ctx) -> Response:
+        defs = LEGACY_ONLY_PROPERTY_SETS[ctx.route.args["set"]]
+        return json_response([render.property_legacy(p, i) for i, p in enumerate(defs)])
 
     def h_properties_legacy(self, ctx: Ctx) -> Response:
         t, _ = self._type(ctx)

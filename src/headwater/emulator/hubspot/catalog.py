@@ -883,7 +883,39 @@ EMPTY_TYPES: tuple[tuple[str, str, str, tuple[tuple[str, str, str, str], ...]], 
     ("invoices", "invoice", "0-53", (("hs_number", "Number", "string", "text"),)),
     ("orders", "order", "0-123", (("hs_order_name", "Order name", "string", "text"),)),
     ("carts", "cart", "0-142", (("hs_cart_name", "Cart name", "string", "text"),)),
+    # deal splits: Airbyte reads /properties/v2/deal_split/properties; the type id is unconfirmed
+    (
+        "deal_splits",
+        "deal_split",
+        "0-82",
+        (("hs_split_percentage", "Split percentage", "number", "number"),),
+    ),
 )
+# Legacy property catalogues that are not CRM object types (Airbyte reads ``form`` for its
+# dynamic schemas and cannot handle an empty list). The field set is the emulator's choice.
+FORM_PROPS = (
+    PropDef("guid", "Form GUID", "string", "text", "form", "const:", 100, read_only=True),
+    PropDef("name", "Form name", "string", "text", "form", "const:", 100),
+    PropDef(
+        "formType",
+        "Form type",
+        "enumeration",
+        "select",
+        "form",
+        "const:",
+        100,
+        _opts("HUBSPOT", "CAPTURED", "FLOW"),
+    ),
+    PropDef("createdAt", "Created at", "datetime", "date", "form", "const:", 100, read_only=True),
+    PropDef("updatedAt", "Updated at", "datetime", "date", "form", "const:", 100, read_only=True),
+    PropDef(
+        "archived", "Archived", "bool", "booleancheckbox", "form", "const:", 100, read_only=True
+    ),
+)
+LEGACY_ONLY_PROPERTY_SETS: dict[str, tuple[PropDef, ...]] = {
+    "form": FORM_PROPS,
+    "forms": FORM_PROPS,
+}
 # Names HubSpot accepts in ``associations=`` that are not CRM object types here; ignored.
 IGNORED_ASSOCIATION_NAMES = frozenset({"conversations", "conversation"})
 

@@ -700,6 +700,13 @@ class ObjectStore:
 
     # ------------------------------------------------------------------ paging
 
+    def id_at_offset(self, offset: int, *, archived: bool) -> int:
+        """The id of the ``offset``-th record (0-based) with the given archived state, or one past
+        the last id when there are fewer."""
+        flags = self.archived[: self.size]
+        hits = np.flatnonzero(flags if archived else ~flags)
+        return int(hits[offset]) + 1 if 0 <= offset < hits.size else self.size + 1
+
     def next_ids(self, after: int, limit: int, *, archived: bool) -> list[int]:
         """Up to ``limit`` ids greater than or equal to ``after`` with the given archived state."""
         start = max(after, 1)
