@@ -460,14 +460,12 @@ class RunObserver:
         thread = threading.get_ident()
         run_id = payload.get("flowRunId")
         if event_type == "flow.run.started" and isinstance(run_id, str):
+            self._untag(thread)  # a run given back without an end event left its id behind
             self._tokens[thread] = _run_id.set(run_id)
             return
         if event_type not in _RUN_ENDED:
             return
-        token = self._tokens.pop(thread, None)
-        if token is not None:
-            with contextlib.suppress(ValueError):
-                _run_id.reset(token)
+        self._untag(thread)
         summary = (payload.get("metrics") or {}).get("recordSummary") or {}
         read = summary.get("inputRecordCount")
         written = summary.get("outputRecordCount")
@@ -479,6 +477,12 @@ class RunObserver:
             ],
             now=self.ctx.clock(),
         )
+
+    def _untag(self, thread: int) -> None:
+        token = self._tokens.pop(thread, None)
+        if token is not None:
+            with contextlib.suppress(ValueError):
+                _run_id.reset(token)
 
 
 def install(ctx: ServiceContext) -> None:
