@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from headwater import __version__
+from headwater.cli_remote import register as register_remote_commands
 from headwater.emulator.cli import emulator_app
 from headwater.errors import GatewayError, HeadwaterError, ServiceError
 
@@ -31,6 +32,7 @@ app.add_typer(clients_app, name="clients")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(secrets_app, name="secrets")
 app.add_typer(emulator_app, name="emulator")
+register_remote_commands(app)
 
 console = Console()
 err_console = Console(stderr=True)

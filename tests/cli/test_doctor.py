@@ -1,0 +1,97 @@
+"""``headwater doctor`` on fresh homes, with and without a profile, and when checks fail."""
+
+from __future__ import annotations
+
+import json
+
+from tests.cli.conftest import Operator, Server, clean_env, free_port, headwater
+
+
+def test_doctor_passes_on_a_fresh_home(server: Server, tmp_path) -> None:
+    env = clean_env(tmp_path / "home", HEADWATER_HUBSPOT_BASE_URL=server.emu.base_url)
+    out = headwater("doctor", "--json", env=env)
+    assert out.returncode == 0, out.stdout + out.stderr
+    report = json.loads(out.stdout)
+    assert report["ok"] is True
+    status = {c["name"]: c["status"] for c in report["checks"]}
+    assert status == {
+        "database": "ok",
+        "migrations": "ok",
+        "secret key": "ok",
+        "lake": "ok",
+        "hubspot": "ok",
+        "api": "skip",
+    }
+    assert (tmp_path / "home" / "secret.key").stat().st_mode & 0o777 == 0o600
+
+    human = Operator(tmp_path / "home", env).run(
+        "doctor", HEADWATER_HUBSPOT_BASE_URL=server.emu.base_url
+    )
+    assert human.returncode == 0
+    assert "✓" in human.stdout and "✗" not in human.stdout
+    assert "at head" in human.stdout  # the second run found nothing to migrate
+
+
+def test_doctor_checks_the_api_of_the_profile(server: Server, tmp_path) -> None:
+    op = Operator(tmp_path, clean_env(tmp_path))
+    op.ok(
+        "login",
+        "--endpoint",
+        server.base_url,
+        "--org",
+        server.org_id,
+        "--client-id",
+        server.client_id,
+        "--client-secret",
+        server.client_secret,
+        "--profile",
+        "ops",
+    )
+    out = op.run("doctor", "--json", HEADWATER_HUBSPOT_BASE_URL=server.emu.base_url)
+    assert out.returncode == 0, out.stdout
+    checks = {c["name"]: c for c in json.loads(out.stdout)["checks"]}
+    assert checks["api"]["status"] == "ok"
+    assert server.base_url in checks["api"]["detail"] and "ops" in checks["api"]["detail"]
+
+    other = Operator(tmp_path, clean_env(tmp_path)).run(
+        "doctor", "--json", "--profile", "nope", HEADWATER_HUBSPOT_BASE_URL=server.emu.base_url
+    )
+    assert other.returncode == 1
+    api = {c["name"]: c for c in json.loads(other.stdout)["checks"]}["api"]
+    assert api["status"] == "fail" and "no profile named 'nope'" in api["detail"]
+
+
+def test_doctor_fails_with_reasons(server: Server, tmp_path) -> None:
+    op = Operator(tmp_path, clean_env(tmp_path))
+    closed = f"http://127.0.0.1:{free_port()}"
+    out = op.run("doctor", "--check-only", "--json", HEADWATER_HUBSPOT_BASE_URL=closed)
+    assert out.returncode == 1
+    report = json.loads(out.stdout)
+    assert report["ok"] is False
+    checks = {c["name"]: c for c in report["checks"]}
+    assert checks["database"]["status"] == "fail"
+    assert "no database file" in checks["database"]["detail"]
+    assert checks["migrations"]["status"] == "fail"
+    assert checks["secret key"]["status"] == "fail"
+    assert checks["hubspot"]["status"] == "fail"
+    assert closed in checks["hubspot"]["detail"]
+    assert not (tmp_path / "headwater.db").exists()  # --check-only changed nothing
+
+    human = op.run("doctor", "--check-only", HEADWATER_HUBSPOT_BASE_URL=closed)
+    assert human.returncode == 1
+    assert "✗" in human.stdout and "hubspot" in human.stdout
+
+    # A stale migration state is found too: upgrade the database, then break its revision.
+    assert op.run("doctor", HEADWATER_HUBSPOT_BASE_URL=server.emu.base_url).returncode == 0
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'headwater.db'}")
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '0001'"))
+    engine.dispose()
+    stale = op.run(
+        "doctor", "--check-only", "--json", HEADWATER_HUBSPOT_BASE_URL=server.emu.base_url
+    )
+    assert stale.returncode == 1
+    migrations = {c["name"]: c for c in json.loads(stale.stdout)["checks"]}["migrations"]
+    assert migrations["status"] == "fail" and "at 0001" in migrations["detail"]
