@@ -642,7 +642,10 @@ class TableReader:
         if run.strategy == FULL:
             st.table_size = run.records
         # never past the start of the sync: the end of the window that was read
-        st.cursor_ms = run.window_end_ms if run.window_end_ms is not None else run.sync_start_ms
+        end = run.window_end_ms if run.window_end_ms is not None else run.sync_start_ms
+        if run.strategy == INCREMENTAL and run.window_start_ms is not None:
+            end = max(end, run.window_start_ms)  # an empty window never moves the cursor back
+        st.cursor_ms = end
         st.run = None
         yield self._checkpoint(final=True)
         yield ProgressEvent(
