@@ -3,7 +3,11 @@
 Each scenario runs in a fresh subprocess (so peak RSS is its own) over the same synthetic
 HubSpot-like contacts (20 columns, pages of 100 rows generated on the fly, never held in
 memory). The baseline is the same stream written to one Parquet file with pyarrow, measured in
-the same run; ratios are scenario time / baseline time.
+the same run; ratios ("x base") are per-row wall time and per-row CPU time (all threads) over the
+baseline's. CPU time moves less than wall time when other work shares the machine. ``merge-all`` uses the lake's
+rewrite MERGE, ``merge-all-delta-rs`` the same run through delta-rs's MERGE
+(``Lake(rewrite_merge=False)``). ``generate`` only builds the pages: subtract it to get the
+lake's own cost.
 
     .venv/bin/python bench/lake.py                 # 200,000 contacts
     .venv/bin/python bench/lake.py --rows 50000    # quicker
@@ -53,13 +57,19 @@ def _scenario(name: str, root: str, rows: int) -> dict[str, object]:
 
     from headwater.lake import Lake, TableRef, WriteOptions
 
-    lake = Lake(root)
+    lake = Lake(root, rewrite_merge=not name.endswith("delta-rs"))
     table = TableRef("BENCH@AdobeOrg", "prod", "contacts")
     options = WriteOptions(primary_key=("Id",), deleted_column="Archived")
-    rss_start = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    rss_start = usage.ru_maxrss / 1024
+    cpu_start = usage.ru_utime + usage.ru_stime
     started = time.perf_counter()
     written = rows
-    if name == "baseline":
+    if name == "generate":
+        for _ in pages(rows, version=1):
+            pass
+        result: dict[str, object] = {}
+    elif name == "baseline":
         import pyarrow.parquet as pq
 
         writer = None
@@ -69,12 +79,13 @@ def _scenario(name: str, root: str, rows: int) -> dict[str, object]:
             writer.write_batch(batch)
         assert writer is not None
         writer.close()
-        result: dict[str, object] = {}
+        result = {}
     else:
         version, count = {
             "create": (1, rows),
             "merge-all": (2, rows),
             "merge-10pct": (3, rows // 10),
+            "merge-all-delta-rs": (4, rows),
         }[name]
         written = count
         staged = lake.stage(f"run-{name}")
@@ -83,7 +94,10 @@ def _scenario(name: str, root: str, rows: int) -> dict[str, object]:
         committed = lake.commit(staged, table, options, flow_id="bench")
         result = committed.metrics()
     seconds = time.perf_counter() - started
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = usage.ru_utime + usage.ru_stime - cpu_start
     return {
+        "cpu_seconds": round(cpu, 3),
         "scenario": name,
         "rows": written,
         "seconds": round(seconds, 3),
@@ -107,7 +121,14 @@ def main() -> None:
         root = str(Path(tmp) / "lake")
         Path(root).mkdir()
         reports = []
-        for name in ("baseline", "create", "merge-all", "merge-10pct"):
+        for name in (
+            "baseline",
+            "generate",
+            "create",
+            "merge-all",
+            "merge-10pct",
+            "merge-all-delta-rs",
+        ):
             out = subprocess.run(
                 [
                     sys.executable,
@@ -119,20 +140,28 @@ def main() -> None:
                     "--rows",
                     str(args.rows),
                 ],
-                check=True,
+                check=False,
                 capture_output=True,
                 text=True,
-            ).stdout
-            reports.append(json.loads(out.strip().splitlines()[-1]))
+            )
+            if out.returncode:
+                sys.exit(f"scenario {name} failed:\n{out.stderr}")
+            stdout = out.stdout
+            reports.append(json.loads(stdout.strip().splitlines()[-1]))
     base = float(reports[0]["seconds"]) / int(reports[0]["rows"])  # type: ignore[arg-type]
+    base_cpu = float(reports[0]["cpu_seconds"]) / int(reports[0]["rows"])  # type: ignore[arg-type]
     print(
-        f"{'scenario':<12} {'rows':>8} {'s':>7} {'rows/s':>9} {'x baseline/row':>15} {'rss0 MB':>8} {'peak MB':>8}"
+        f"{'scenario':<19} {'rows':>7} {'wall s':>7} {'rows/s':>7} {'x base':>6} "
+        f"{'cpu s':>6} {'x base':>6} {'rss0 MB':>7} {'peak MB':>7}"
     )
     for r in reports:
-        per_row = float(r["seconds"]) / int(r["rows"])  # type: ignore[arg-type]
+        rows = int(r["rows"])  # type: ignore[call-overload]
+        per_row = float(r["seconds"]) / rows  # type: ignore[arg-type]
+        cpu_row = float(r["cpu_seconds"]) / rows  # type: ignore[arg-type]
         print(
-            f"{r['scenario']:<12} {r['rows']:>8} {r['seconds']:>7} {r['rows_per_s']:>9} "
-            f"{per_row / base:>15.2f} {r['rss_after_imports_mb']:>8} {r['peak_rss_mb']:>8}"
+            f"{r['scenario']:<19} {rows:>7} {r['seconds']:>7} {r['rows_per_s']:>7} "
+            f"{per_row / base:>6.2f} {r['cpu_seconds']:>6} {cpu_row / base_cpu:>6.2f} "
+            f"{r['rss_after_imports_mb']:>7} {r['peak_rss_mb']:>7}"
         )
 
 

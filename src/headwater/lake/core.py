@@ -327,6 +327,10 @@ class Lake:
                 removes.append(
                     RemoveAction(str(entry["path"]), True, now_ms, int(entry["size_bytes"]), {})
                 )
+                if not kept and pc.all(file_hits).as_py():
+                    # Every row is replaced by the run (a full refresh): nothing to copy.
+                    matched.append(file_keys.combine_chunks())
+                    continue
                 offset = 0
                 for batch in parquet.iter_batches(batch_size=READ_BATCH_ROWS):
                     hit = file_hits.slice(offset, batch.num_rows)
