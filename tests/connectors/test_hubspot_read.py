@@ -153,3 +153,40 @@ def test_archived_records_after_the_cursor_come_back_deleted(emu20k: RunningEmul
     assert sorted(out.deleted_ids, key=int) == [str(i) for i in gone]
     assert all(r["Is_Deleted"] for r in out.deleted)
     assert out.rows == []
+
+
+def test_property_chunks_are_fetched_in_parallel_and_merged_by_id() -> None:
+    config = EmulatorConfig(seed=4, contacts=1_500, rate_limit="none", max_url_length=900)
+    with serve_in_thread(config) as emu:
+        with connect(emu) as whole:
+            layout = whole.layout("Hubspot.Contacts")
+        chunked_opts = ReadOptions(max_properties_chars=200)
+        with connect(emu, read_options=chunked_opts) as conn:
+            out = collect(conn.read("Hubspot.Contacts", state=None))
+            requests = dict(emu.state.request_counts)
+        assert emu.state.status_counts.get(414, 0) == 0
+        # several list calls per page: one per chunk of properties
+        pages = -(-len(live_ids(emu, "contacts")) // 100)
+        assert requests["objects.list"] > 2 * pages
+        store = emu.state.stores["contacts"]
+        kinds = {c.source: c for c in layout.columns if c.origin == "property"}
+        types = {p.name: p.type for p in conn._props("contacts")}
+        for row in out.rows[::37]:
+            for name, col in kinds.items():
+                want = expected_value(types[name], store.value(int(row["Id"]), name))
+                assert row[col.name] == want, (row["Id"], name)
+        assert sorted(out.ids, key=int) == live_ids(emu, "contacts")
+
+
+def test_search_is_paced_under_hubspots_limits_without_429s() -> None:
+    config = EmulatorConfig(seed=8, contacts=3_000, rate_limit="oauth-app")
+    with serve_in_thread(config) as emu:
+        state = {"v": 1, "cursor_ms": emu.clock.now_ms(), "table_size": 3_000, "run": None}
+        emu.state.advance(1)
+        touched = emu.state.touch("contacts", 2_000)
+        emu.state.advance(SEARCH_LAG_S + 1)
+        with connect(emu, oauth=True, registry=LimiterRegistry()) as conn:
+            out = collect(conn.read("Hubspot.Contacts", state=state, columns=["Id"]))
+        assert sorted(out.ids, key=int) == [str(i) for i in sorted(touched)]
+        assert emu.state.request_counts["objects.search"] >= 10
+        assert emu.state.status_counts.get(429, 0) == 0
