@@ -77,6 +77,23 @@ def test_login_with_a_wrong_secret_fails_in_one_line_and_stores_nothing(
     assert wrong_org.returncode == 1
     assert wrong_org.stderr.endswith("[403025]\n"), wrong_org.stderr
 
+    no_sandbox = fresh.run(
+        "login",
+        "--endpoint",
+        server.base_url,
+        "--org",
+        server.org_id,
+        "--client-id",
+        server.client_id,
+        "--client-secret",
+        server.client_secret,
+        "--sandbox",
+        "nosuch",
+    )
+    assert no_sandbox.returncode == 1
+    assert no_sandbox.stderr.endswith("[FLOW-2100-404]\n"), no_sandbox.stderr
+    assert not (tmp_path / "profiles.toml").exists()
+
 
 def test_list_show_test_and_explore_a_connection(server: Server, operator: Operator) -> None:
     with server.http() as http:
@@ -109,6 +126,9 @@ def test_list_show_test_and_explore_a_connection(server: Server, operator: Opera
     failed_json = operator.run("connections", "test", bad, "--json")
     assert failed_json.returncode == 1
     assert json.loads(failed_json.stdout)["result"] is False
+
+    usage = operator.run("connections", "explore", good, "--preview")
+    assert usage.returncode == 2 and usage.stderr == "error: --preview needs --table\n"
 
     tables = operator.json("connections", "explore", good)
     assert "Hubspot.Contacts" in {t["name"] for t in tables}
