@@ -190,3 +190,22 @@ def test_search_is_paced_under_hubspots_limits_without_429s() -> None:
         assert sorted(out.ids, key=int) == [str(i) for i in sorted(touched)]
         assert emu.state.request_counts["objects.search"] >= 10
         assert emu.state.status_counts.get(429, 0) == 0
+
+
+def test_lookback_rereads_the_overlap_and_the_cursor_never_goes_back() -> None:
+    with serve_in_thread(EmulatorConfig(seed=6, contacts=500, rate_limit="none")) as emu:
+        now = emu.clock.now_ms()
+        emu.state.touch("contacts", 10)
+        emu.state.advance(SEARCH_LAG_S + 60)
+        # the cursor sits 30 s after the touch; a 2-minute lookback still finds those records
+        state = {"v": 1, "cursor_ms": now + 30_000, "run": None, "archived_through_ms": now}
+        opts = ReadOptions(lookback_ms=120_000)
+        with connect(emu, read_options=opts) as conn:
+            out = collect(conn.read("Hubspot.Contacts", state=state, columns=["Id"]))
+        assert len(out.ids) == 10
+        # a cursor ahead of the window end (a clock moved back) stays where it was
+        ahead = {"v": 1, "cursor_ms": emu.clock.now_ms() + 3_600_000, "run": None}
+        with connect(emu) as conn:
+            again = collect(conn.read("Hubspot.Contacts", state=ahead, columns=["Id"]))
+        assert again.rows == []
+        assert again.checkpoints[-1]["cursor_ms"] == ahead["cursor_ms"]

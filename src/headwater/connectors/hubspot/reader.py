@@ -58,6 +58,9 @@ class ReadOptions:
     #: HubSpot indexes search asynchronously: windows end this long before the sync started, so
     #: every record modified inside a window is searchable when the window is read.
     search_lag_ms: int = 5 * 60 * 1000
+    #: optional overlap: each window also re-reads this much before the cursor, for portals whose
+    #: indexing lags more than ``search_lag_ms`` at times (the lake merges on the key)
+    lookback_ms: int = 0
     #: how often an incremental run lists archived records to report deletions (full reads
     #: always do); listing them costs one call per 100 archived records, however few changed
     archived_every_ms: int = 60 * 60 * 1000
@@ -242,7 +245,7 @@ class TableReader:
             strategy=INCREMENTAL,
             reason="incremental requested",
             sync_start_ms=now,
-            window_start_ms=st.cursor_ms or 0,
+            window_start_ms=max((st.cursor_ms or 0) - self._opts.lookback_ms, 0),
             window_end_ms=end,
             archived_pass=due,
             archived_since_ms=checked if checked is not None else st.cursor_ms or 0,
@@ -643,8 +646,8 @@ class TableReader:
             st.table_size = run.records
         # never past the start of the sync: the end of the window that was read
         end = run.window_end_ms if run.window_end_ms is not None else run.sync_start_ms
-        if run.strategy == INCREMENTAL and run.window_start_ms is not None:
-            end = max(end, run.window_start_ms)  # an empty window never moves the cursor back
+        if run.strategy == INCREMENTAL and st.cursor_ms is not None:
+            end = max(end, st.cursor_ms)  # an empty window never moves the cursor back
         st.cursor_ms = end
         st.run = None
         yield self._checkpoint(final=True)
