@@ -18,6 +18,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     help="Headwater: HubSpot to Delta Lake, over Adobe's Flow Service API.",
+    pretty_exceptions_enable=False,
 )
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 orgs_app = typer.Typer(no_args_is_help=True, help="Organizations (XXXX@AdobeOrg).")
@@ -216,6 +217,29 @@ def query(
     console.print(table)
     if len(rows) > 200:
         console.print(f"... {len(rows) - 200} more rows (use --json for all)")
+
+
+@app.command()
+def quickstart(
+    contacts: Annotated[
+        int, typer.Option(help="Contacts in the emulated HubSpot portal.")
+    ] = 20_000,
+    wait: Annotated[
+        bool, typer.Option("--wait/--exit", help="Keep the service running until Ctrl-C.")
+    ] = True,
+) -> None:
+    """Run the whole product on embedded defaults: emulator, API, engine, a flow into the lake."""
+    from headwater.quickstart import QuickstartError, run_quickstart
+    from headwater.settings import get_settings
+
+    home = get_settings().home
+    console.print(f"[bold]Headwater quickstart[/bold] in {home}")
+    try:
+        code = run_quickstart(home, contacts=contacts, wait=wait, console=console)
+    except QuickstartError as exc:
+        err_console.print(f"error: {exc}")
+        raise typer.Exit(1) from exc
+    raise typer.Exit(code)
 
 
 @db_app.command("upgrade")

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 
 from headwater.api.app import create_app
+from headwater.emulator.hubspot import EmulatorConfig, serve_in_thread
 from headwater.services.context import ServiceContext
 from tests.conftest import new_identity
 
@@ -32,12 +33,16 @@ def fuzz_target(tmp_path_factory: pytest.TempPathFactory):
     home = tmp_path_factory.mktemp("fuzz")
     engine = create_engine(f"sqlite:///{home / 'h.db'}")
     migrate.upgrade(engine)
-    ctx = ServiceContext(
-        engine=engine, box=SecretBox(generate_key()), lake=Lake(str(home / "lake"))
-    )
-    ident = new_identity(ctx)
-    app = create_app(ctx)
-    yield app, ident
+    with serve_in_thread(EmulatorConfig(contacts=50, companies=5, deals=5, tickets=5)) as emu:
+        ctx = ServiceContext(
+            engine=engine,
+            box=SecretBox(generate_key()),
+            lake=Lake(str(home / "lake")),
+            hubspot_base_url=emu.base_url,
+        )
+        ident = new_identity(ctx)
+        app = create_app(ctx)
+        yield app, ident
     engine.dispose()
 
 

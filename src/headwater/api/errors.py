@@ -156,7 +156,9 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, SyncError)
         from headwater.services.sources import sync_error_body
 
-        status = 502 if isinstance(exc, RetriableSyncError) else 400
+        # The source (not Headwater) failed: 424 Failed Dependency when it is unavailable or
+        # throttling (retry later), 400 when it refused the request or the credentials.
+        status = 424 if isinstance(exc, RetriableSyncError) else 400
         body = sync_error_body(exc, request_id_of(request.state))
         body["status"] = status
         return json_response(body, status)
