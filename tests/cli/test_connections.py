@@ -92,7 +92,7 @@ def test_login_with_a_wrong_secret_fails_in_one_line_and_stores_nothing(
     )
     assert no_sandbox.returncode == 1
     assert no_sandbox.stderr.endswith("[FLOW-2100-404]\n"), no_sandbox.stderr
-    assert not (tmp_path / "profiles.toml").exists()
+    assert list(tmp_path.iterdir()) == []  # no profile, no token
 
 
 def test_list_show_test_and_explore_a_connection(server: Server, operator: Operator) -> None:

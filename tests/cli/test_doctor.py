@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 
-from tests.cli.conftest import Operator, Server, clean_env, free_port, headwater
+from tests.cli.conftest import (
+    Operator,
+    Server,
+    clean_env,
+    free_port,
+    headwater,
+    hubspot_connection,
+)
 
 
 def test_doctor_passes_on_a_fresh_home(server: Server, tmp_path) -> None:
@@ -95,3 +103,26 @@ def test_doctor_fails_with_reasons(server: Server, tmp_path) -> None:
     assert stale.returncode == 1
     migrations = {c["name"]: c for c in json.loads(stale.stdout)["checks"]}["migrations"]
     assert migrations["status"] == "fail" and "at 0001" in migrations["detail"]
+
+
+def test_doctor_finds_stored_secrets_the_key_cannot_open(server: Server) -> None:
+    with server.http() as http:
+        conn = hubspot_connection(http, server.emu, name="doctor secrets")
+    on_server = Operator(server.home, server.env)
+    good = on_server.run("doctor", "--json", **{"HEADWATER_HUBSPOT_BASE_URL": server.emu.base_url})
+    assert good.returncode == 0, good.stdout
+    key = {c["name"]: c for c in json.loads(good.stdout)["checks"]}["secret key"]
+    assert key["status"] == "ok" and "stored secret(s) decrypt" in key["detail"]
+
+    wrong = on_server.run(
+        "doctor",
+        "--json",
+        HEADWATER_HUBSPOT_BASE_URL=server.emu.base_url,
+        HEADWATER_SECRET_KEY="an entirely different passphrase",
+    )
+    assert wrong.returncode == 1
+    key = {c["name"]: c for c in json.loads(wrong.stdout)["checks"]}["secret key"]
+    assert key["status"] == "fail"
+    # Every stored secret (this one among them) fails with a key that did not seal it.
+    assert re.match(r"(\d+) of \1 stored connection secret\(s\) do not decrypt", key["detail"])
+    assert conn in key["detail"] or int(key["detail"].split()[0]) > 1

@@ -6,6 +6,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -98,9 +99,12 @@ class ApiClient:
     """Calls the API as a profile: cached token (refreshed when it expires or is refused with
     401013), ``x-api-key``, ``x-gw-ims-org-id`` and ``x-sandbox-name`` on every request."""
 
-    def __init__(self, profile: Profile, home: Path, *, timeout: float = 60.0) -> None:
+    def __init__(
+        self, profile: Profile, home: Path, *, timeout: float = 60.0, persist: bool = True
+    ) -> None:
         self.profile = profile
         self.home = home
+        self.persist = persist  # False: keep tokens in memory only (login, until it succeeds)
         self.http = httpx.Client(base_url=profile.endpoint.rstrip("/"), timeout=timeout)
         self._token: CachedToken | None = None
 
@@ -111,12 +115,17 @@ class ApiClient:
         self.http.close()
 
     def token(self, *, renew: bool = False) -> str:
-        if not renew:
-            self._token = self._token or cached_token(self.home, self.profile)
+        if not renew and self._token is None and self.persist:
+            self._token = cached_token(self.home, self.profile)
         if renew or self._token is None or not self._token.fresh(time.time()):
             self._token = fetch_token(self.http, self.profile)
-            store_token(self.home, self.profile, self._token)
+            if self.persist:
+                self.save_token()
         return self._token.access_token
+
+    def save_token(self) -> None:
+        """Cache the token in use for the next command."""
+        store_token(self.home, self.profile, self._token)
 
     def _headers(self, token: str) -> dict[str, str]:
         return {
@@ -145,7 +154,7 @@ class ApiClient:
 
     def one(self, collection: str, res_id: str) -> dict[str, Any]:
         """``GET /{collection}/{id}`` (Flow Service wraps a single resource in ``items``)."""
-        body = self.get(f"{FLOW}/{collection}/{_segment(res_id)}")
+        body = self.get(f"{FLOW}/{collection}/{segment(res_id)}")
         items = body.get("items") if isinstance(body, dict) else None
         if not items:
             raise RemoteError(f"{collection} {res_id} is not found", code="FLOW-1101-404")
@@ -190,9 +199,8 @@ def _next_url(href: str | None) -> str | None:
     return FLOW + href
 
 
-def _segment(res_id: str) -> str:
-    from urllib.parse import quote
-
+def segment(res_id: str) -> str:
+    """An id as one URL path segment."""
     return quote(res_id, safe="")
 
 

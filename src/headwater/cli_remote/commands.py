@@ -18,6 +18,7 @@ from headwater.cli_remote.client import (
     RemoteError,
     UsageError,
     error_code,
+    segment,
 )
 from headwater.cli_remote.output import (
     console,
@@ -97,14 +98,14 @@ def login(
         client_id=client_id,
         client_secret=client_secret,
     )
-    with ApiClient(prof, home) as client:
-        client.token(renew=True)
-        client.get(f"{FLOW}/connections", limit=1)
     book = load_book(home)
-    book.profiles[profile] = prof
-    if make_default or book.default not in book.profiles:
-        book.default = profile
-    path = save_book(home, book)
+    with ApiClient(prof, home, persist=False) as client:
+        client.get(f"{FLOW}/connections", limit=1)
+        book.profiles[profile] = prof
+        if make_default or book.default not in book.profiles:
+            book.default = profile
+        path = save_book(home, book)
+        client.save_token()
     if as_json:
         emit_json(prof.public() | {"default": book.default == profile, "file": str(path)})
         return
@@ -162,7 +163,7 @@ def _spec_names(client: ApiClient) -> dict[str, str]:
 @connections_app.command("list")
 def connections_list(
     prop: PropertyOpt = None,
-    limit: Annotated[int | None, typer.Option(help="At most this many.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="At most this many.")] = None,
     profile: ProfileOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -225,7 +226,7 @@ def connections_show(conn_id: IdArg, profile: ProfileOpt = None, as_json: JsonOp
 def connections_test(conn_id: IdArg, profile: ProfileOpt = None, as_json: JsonOpt = False) -> None:
     """Check a connection's credentials against its source; exit 1 when they fail."""
     with api(profile) as client:
-        body = client.get(f"{FLOW}/connections/{conn_id}/test")
+        body = client.get(f"{FLOW}/connections/{segment(conn_id)}/test")
     ok = bool(body.get("result"))
     if as_json:
         emit_json(body)
@@ -245,7 +246,7 @@ def connections_explore(
         str | None, typer.Option("--table", help="A table, e.g. Hubspot.Contacts.")
     ] = None,
     preview: Annotated[bool, typer.Option("--preview", help="Add sample rows.")] = False,
-    limit: Annotated[int, typer.Option(help="Sample rows with --preview (1-100).")] = 10,
+    limit: Annotated[int, typer.Option(min=1, max=100, help="Sample rows with --preview.")] = 10,
     profile: ProfileOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -258,7 +259,7 @@ def connections_explore(
         if preview:
             params |= {"preview": "true", "limit": limit}
     with api(profile) as client:
-        body = client.get(f"{FLOW}/connections/{conn_id}/explore", **params)
+        body = client.get(f"{FLOW}/connections/{segment(conn_id)}/explore", **params)
     if as_json:
         emit_json(body)
         return
@@ -317,7 +318,7 @@ def _last_run(flow: dict[str, Any]) -> Text:
 @flows_app.command("list")
 def flows_list(
     prop: PropertyOpt = None,
-    limit: Annotated[int | None, typer.Option(help="At most this many.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="At most this many.")] = None,
     profile: ProfileOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -411,7 +412,7 @@ def flows_run(
 
     with api(profile) as client:
         before = _newest_manual_run(client, flow_id)
-        client.post(f"{FLOW}/flows/{flow_id}/action", op="run")
+        client.post(f"{FLOW}/flows/{segment(flow_id)}/action", op="run")
         run = _newest_manual_run(client, flow_id)
         if run is None or (before is not None and run["id"] == before["id"]):
             raise RemoteError(f"flow {flow_id} accepted the run but the new run is not listed")
@@ -427,7 +428,7 @@ def flows_run(
 
 def _flow_action(flow_id: str, op: str, profile: str | None, as_json: bool) -> None:
     with api(profile) as client:
-        client.post(f"{FLOW}/flows/{flow_id}/action", op=op)
+        client.post(f"{FLOW}/flows/{segment(flow_id)}/action", op=op)
         flow = client.one("flows", flow_id)
     if as_json:
         emit_json({"id": flow["id"], "state": flow.get("state"), "etag": flow.get("etag")})
@@ -491,7 +492,7 @@ def runs_list(
     flow: Annotated[str | None, typer.Option("--flow", help="Only runs of this flow.")] = None,
     state: Annotated[str | None, typer.Option(help="Only runs in this state.")] = None,
     prop: PropertyOpt = None,
-    limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 20,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 20,
     profile: ProfileOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -584,7 +585,7 @@ def runs_watch(
 @datasets_app.command("list")
 def datasets_list(
     name: Annotated[str | None, typer.Option(help="Only the dataset of this name.")] = None,
-    limit: Annotated[int | None, typer.Option(help="At most this many.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="At most this many.")] = None,
     profile: ProfileOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -623,8 +624,8 @@ def datasets_list(
 def datasets_show(ds_id: IdArg, profile: ProfileOpt = None, as_json: JsonOpt = False) -> None:
     """Show a dataset, its columns and its latest batches."""
     with api(profile) as client:
-        body = client.get(f"{CATALOG}/dataSets/{ds_id}")
-        doc = body.get(ds_id) or next(iter(body.values()))
+        body = client.get(f"{CATALOG}/dataSets/{segment(ds_id)}")
+        doc: dict[str, Any] = body.get(ds_id) or next(iter(body.values()), {})
         batches = client.get(f"{CATALOG}/batches", dataSet=ds_id, limit=10)
     batch_list = [b | {"id": b_id} for b_id, b in batches.items()]
     if as_json:
@@ -678,13 +679,13 @@ def datasets_show(ds_id: IdArg, profile: ProfileOpt = None, as_json: JsonOpt = F
 @datasets_app.command("preview")
 def datasets_preview(
     ds_id: IdArg,
-    limit: Annotated[int, typer.Option(help="Rows to show (1-1000).")] = 10,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="Rows to show.")] = 10,
     profile: ProfileOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Show the first rows of a dataset."""
     with api(profile) as client:
-        body = client.get(f"{CATALOG}/dataSets/{ds_id}/preview", limit=limit)
+        body = client.get(f"{CATALOG}/dataSets/{segment(ds_id)}/preview", limit=limit)
     if as_json:
         emit_json(body)
         return

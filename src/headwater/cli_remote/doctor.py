@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from headwater.settings import Settings
+    from headwater.store.secrets import SecretBox
 
 Status = Literal["ok", "fail", "skip"]
 MARKS = {"ok": ("✓", "green"), "fail": ("✗", "red"), "skip": ("-", "dim")}
@@ -80,8 +81,12 @@ class Doctor:
                     return "fail", f"{shown}: no database file yet (headwater db upgrade)"
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url)
-        with engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
+        try:
+            with engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+        except Exception:
+            engine.dispose()
+            raise
         self.engine = engine
         return "ok", f"{shown} reachable ({engine.dialect.name})"
 
@@ -130,14 +135,16 @@ class Doctor:
             )
         return "ok", f"key {box.primary_key_id} from {source}; {stored} stored secret(s) decrypt"
 
-    def _stored_secrets(self, box: object) -> tuple[int, list[str]]:
+    def _stored_secrets(self, box: SecretBox) -> tuple[int, list[str]]:
+        from cryptography.exceptions import InvalidTag
+
         from headwater.errors import ConfigurationError
         from headwater.services import connections
         from headwater.services.context import ServiceContext, Tenant
         from headwater.store import resources
 
         assert self.engine is not None
-        ctx = ServiceContext(engine=self.engine, box=box)  # type: ignore[arg-type]
+        ctx = ServiceContext(engine=self.engine, box=box)
         with self.engine.connect() as conn:
             rows = [
                 r for r in resources.read_all_with_secrets(conn, kind=connections.KIND) if r.secrets
@@ -147,7 +154,7 @@ class Doctor:
             tenant = Tenant(res.org_id, res.sandbox_name, sandbox_id="", client_id="doctor")
             try:
                 connections.read_credentials(ctx, tenant, res.id)
-            except (ConfigurationError, ValueError) as exc:
+            except (ConfigurationError, InvalidTag, ValueError) as exc:
                 unreadable.append(f"{res.id} ({_one_line(exc) or type(exc).__name__})")
         return len(rows), unreadable
 
