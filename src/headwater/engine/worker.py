@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from headwater.engine.executor import OpenConnector, RunControl, run_one
+from headwater.observability import log_context
 from headwater.services.context import ServiceContext
 from headwater.store import runs as store
 from headwater.store.runs import RunRow
@@ -72,6 +73,11 @@ class Worker:
                 return
 
     def execute(self, run: RunRow) -> str:
+        """Execute a claimed run; every log line inside carries its run id."""
+        with log_context(run_id=run.id):
+            return self._execute(run)
+
+    def _execute(self, run: RunRow) -> str:
         control = RunControl()
         if self.stop.is_set():
             control.stop.set()
