@@ -209,3 +209,21 @@ def test_lookback_rereads_the_overlap_and_the_cursor_never_goes_back() -> None:
             again = collect(conn.read("Hubspot.Contacts", state=ahead, columns=["Id"]))
         assert again.rows == []
         assert again.checkpoints[-1]["cursor_ms"] == ahead["cursor_ms"]
+
+
+def test_a_414_shrinks_the_property_chunks_and_the_read_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    config = EmulatorConfig(seed=4, contacts=800, rate_limit="none", max_url_length=400)
+    with serve_in_thread(config) as emu:
+        with connect(emu) as conn:
+            out = collect(conn.read("Hubspot.Contacts", state=None))
+            layout = conn.layout("Hubspot.Contacts")
+        assert sorted(out.ids, key=int) == live_ids(emu, "contacts")
+        # the first call was refused before routing; every page then needed several chunks
+        pages = -(-len(live_ids(emu, "contacts")) // 100)
+        assert emu.state.request_counts["objects.list"] >= 2 * pages
+        store = emu.state.stores["contacts"]
+        col = next(c for c in layout.columns if c.source == "email")
+        assert all(r[col.name] == store.value(int(r["Id"]), "email") for r in out.rows)
+        assert "URL too long" in caplog.text

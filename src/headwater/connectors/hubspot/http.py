@@ -91,8 +91,12 @@ class HubSpotHttp:
         kind: RequestKind = RequestKind.BURST,
         params: Mapping[str, Any] | None = None,
         json: Any = None,
+        allow: frozenset[int] = frozenset(),
     ) -> httpx.Response:
-        """The successful response of one call, after retries; raises a ``SyncError`` otherwise."""
+        """The successful response of one call, after retries; raises a ``SyncError`` otherwise.
+
+        Statuses in ``allow`` are returned to the caller instead of raised.
+        """
         attempt = 0
         while True:
             attempt += 1
@@ -123,7 +127,7 @@ class HubSpotHttp:
             if kind is RequestKind.SEARCH:
                 self._count("search_requests")
             status = response.status_code
-            if status < 300:
+            if status < 300 or status in allow:
                 return response
             if status == 401:
                 self._count("unauthorized")

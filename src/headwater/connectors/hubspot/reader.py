@@ -48,6 +48,14 @@ MAX_PROPERTIES_CHARS = 15_000
 ASSOCIATION_BATCH = 1_000
 _AFTER = re.compile(rb'"paging"\s*:\s*\{\s*"next"\s*:\s*\{[^{}]*?"after"\s*:\s*"([^"\\]*)"')
 _END = object()
+_URI_TOO_LONG = frozenset({414})
+MIN_PROPERTIES_CHARS = 250
+
+
+class _UriTooLongError(Exception):
+    """A list call's URL was too long for HubSpot (414)."""
+
+
 EMPTY_PAGE_RETRIES = 3
 
 
@@ -172,7 +180,9 @@ class TableReader:
         self._mode = mode
         self._opts = options
         self._now_ms = now_ms
-        self._chunks = chunk_properties(layout.properties, options.max_properties_chars)
+        self._max_chars = options.max_properties_chars
+        self._chunks = chunk_properties(layout.properties, self._max_chars)
+        self._chunk_lock = threading.Lock()
         self._path = f"/crm/v3/objects/{self._table.object_type}"
         self._requests_at_start = http.stats["requests"]
 
@@ -280,15 +290,42 @@ class TableReader:
         params["properties"] = ",".join(chunk) if chunk else "hs_object_id"
         if after is not None:
             params["after"] = after
-        return self._http.send("GET", self._path, params=params).content
+        response = self._http.send("GET", self._path, params=params, allow=_URI_TOO_LONG)
+        if response.status_code == 414:
+            raise _UriTooLongError
+        return response.content
 
     def _list_page(self, after: str | None, archived: bool, limit: int = LIST_PAGE) -> _Page:
-        chunks = [["hs_object_id"]] if archived else self._chunks
-        extra: list[bytes | Future[bytes]] = [
+        """One list page; a 414 halves the property chunks (for every later page too) and retries."""
+        while True:
+            chunks = [["hs_object_id"]] if archived else self._chunks
+            try:
+                return self._list_page_once(after, archived, limit, chunks)
+            except _UriTooLongError:
+                with self._chunk_lock:
+                    if chunks is self._chunks:  # not re-chunked by another thread meanwhile
+                        if self._max_chars <= MIN_PROPERTIES_CHARS or archived:
+                            raise FatalSourceError(
+                                f"HubSpot answered 414 URI Too Long to {self._path} even with "
+                                f"{self._max_chars}-character property lists"
+                            ) from None
+                        self._max_chars //= 2
+                        self._chunks = chunk_properties(self._layout.properties, self._max_chars)
+                        log.warning(
+                            "hubspot %s: URL too long, properties now in chunks of %d characters",
+                            self._table.name,
+                            self._max_chars,
+                        )
+
+    def _list_page_once(
+        self, after: str | None, archived: bool, limit: int, chunks: list[list[str]]
+    ) -> _Page:
+        extra_futures = [
             self._pool.submit(self._list_body, after, chunk, archived, limit)
             for chunk in chunks[1:]
         ]
         first = self._list_body(after, chunks[0], archived, limit)
+        extra: list[bytes | Future[bytes]] = [f.result() for f in extra_futures]
         match = _AFTER.search(first, max(first.rfind(b'"paging"'), 0))
         if match is not None:
             next_after: str | None = match.group(1).decode()
