@@ -7,10 +7,9 @@ import contextlib
 import json
 import logging
 import os
+import re
 import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,8 +20,10 @@ import httpx
 import pytest
 
 from headwater.emulator.hubspot import EmulatorConfig, serve_in_thread
+from tests.e2e.conftest import HEADWATER, free_port
 
-HEADWATER = str(Path(sys.executable).with_name("headwater"))
+#: ``error: <message> [CODE]`` on one line; group 1 is the code.
+ONE_LINE_ERROR = re.compile(r"^error: .+ \[([A-Za-z0-9_-]+)\]\n$")
 FS = "/data/foundation/flowservice"
 CAT = "/data/foundation/catalog"
 HUBSPOT = "cc6a4487-9e91-433e-a3a3-9cf6626c1806"
@@ -50,12 +51,6 @@ def ok(*args: str, env: dict[str, str]) -> str:
     out = headwater(*args, env=env)
     assert out.returncode == 0, f"headwater {' '.join(args)} failed:\n{out.stdout}\n{out.stderr}"
     return out.stdout
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

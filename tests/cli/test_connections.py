@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import json
-import re
 import tomllib
 
-from tests.cli.conftest import Operator, Server, clean_env, hubspot_connection
-
-ONE_LINE_ERROR = re.compile(r"^error: .+ \[([A-Za-z0-9_-]+)\]\n$")
+from tests.cli.conftest import ONE_LINE_ERROR, Operator, Server, clean_env, hubspot_connection
 
 
 def test_login_stores_a_private_profile_and_the_cli_uses_only_the_api(

@@ -9,10 +9,10 @@ from tests.cli.conftest import (
     Operator,
     Server,
     clean_env,
-    free_port,
     headwater,
     hubspot_connection,
 )
+from tests.e2e.conftest import free_port
 
 
 def test_doctor_passes_on_a_fresh_home(server: Server, tmp_path) -> None:

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import re
-
-from tests.cli.conftest import Operator, Server, contacts_flow, hubspot_connection
-
-ONE_LINE_ERROR = re.compile(r"^error: .+ \[([A-Za-z0-9_-]+)\]\n$")
+from tests.cli.conftest import ONE_LINE_ERROR, Operator, Server, contacts_flow, hubspot_connection
 
 
 def test_run_a_flow_watch_it_and_look_at_its_dataset(server: Server, operator: Operator) -> None:

@@ -54,6 +54,7 @@ PropertyOpt = Annotated[
     typer.Option("--property", help="Flow Service filter, e.g. name==x (repeat to AND)."),
 ]
 IdArg = Annotated[str, typer.Argument(help="Resource id.")]
+LimitOpt = Annotated[int | None, typer.Option(min=1, help="At most this many.")]
 
 
 @contextmanager
@@ -163,7 +164,7 @@ def _spec_names(client: ApiClient) -> dict[str, str]:
 @connections_app.command("list")
 def connections_list(
     prop: PropertyOpt = None,
-    limit: Annotated[int | None, typer.Option(min=1, help="At most this many.")] = None,
+    limit: LimitOpt = None,
     profile: ProfileOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -318,7 +319,7 @@ def _last_run(flow: dict[str, Any]) -> Text:
 @flows_app.command("list")
 def flows_list(
     prop: PropertyOpt = None,
-    limit: Annotated[int | None, typer.Option(min=1, help="At most this many.")] = None,
+    limit: LimitOpt = None,
     profile: ProfileOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -585,7 +586,7 @@ def runs_watch(
 @datasets_app.command("list")
 def datasets_list(
     name: Annotated[str | None, typer.Option(help="Only the dataset of this name.")] = None,
-    limit: Annotated[int | None, typer.Option(min=1, help="At most this many.")] = None,
+    limit: LimitOpt = None,
     profile: ProfileOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
