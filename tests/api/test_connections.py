@@ -487,3 +487,10 @@ def test_connection_specs_catalogue(client: TestClient, ident: Identity) -> None
         client.get(f"{FS}/flowSpecs/{fs[0]['id']}", headers=h).json()["items"][0]["name"]
         == "CRMToAEP"
     )
+
+
+def test_health_endpoints(client: TestClient) -> None:
+    assert client.get("/health/live").json() == {"status": "ok"}
+    ready = client.get("/health/ready")
+    assert ready.status_code == 200
+    assert ready.json()["checks"] == {"database": "ok", "lake": "ok"}
