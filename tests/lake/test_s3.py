@@ -129,3 +129,16 @@ def test_s3_schema_evolution_and_history(s3_endpoint: str) -> None:
     assert result.added_columns == ("Phone",)
     got = query(lake, [ref], 'SELECT "Phone", _run_id FROM hist ORDER BY _run_id').to_pylist()
     assert got == [{"Phone": None, "_run_id": "h1"}, {"Phone": "5", "_run_id": "h2"}]
+
+
+def test_unreachable_storage_is_a_retriable_error() -> None:
+    from headwater.errors import RetriableSyncError
+    from headwater.lake import TableRef
+
+    env = _env(f"http://127.0.0.1:{_free_port()}")  # nothing listens there
+    options = {**storage_options_from_env(env), "max_retries": "0", "connect_timeout": "1s"}
+    lake = Lake(f"s3://{BUCKET}/gone", options)
+    with pytest.raises(RetriableSyncError, match="unavailable"):
+        lake.stage("r1")
+    with pytest.raises(RetriableSyncError, match="unavailable"):
+        lake.open_table(TableRef("o", "s", "d"))

@@ -159,6 +159,9 @@ class Lake:
             return DeltaTable(uri, storage_options=self._options())
         except TableNotFoundError:
             return None
+        except OSError as exc:
+            msg = f"lake storage unavailable reading {table.dataset_id}: {exc}"
+            raise RetriableSyncError(msg) from exc
 
     def table_exists(self, table: TableRef) -> bool:
         return DeltaTable.is_deltatable(self._uri(table), storage_options=self._options())
@@ -270,6 +273,7 @@ class Lake:
             except CommitFailedError as exc:
                 last_error = exc
                 log.info("commit of run %s lost a race (attempt %d)", staged.run_id, attempt)
+                time.sleep(min(1.0, 0.05 * 2**attempt))
                 continue
             except DeltaError as exc:
                 if dt is None and self.table_exists(table):
@@ -282,7 +286,11 @@ class Lake:
                 msg = f"lake storage unavailable while committing run {staged.run_id}: {exc}"
                 raise RetriableSyncError(msg) from exc
             if discard_staging:
-                staged.discard()
+                try:
+                    staged.discard()
+                except OSError:
+                    # The run is committed; leftover staging only costs space.
+                    log.warning("could not delete the staged data of run %s", staged.run_id)
             return result
         msg = f"commit of run {staged.run_id} kept conflicting with other writers: {last_error}"
         raise RetriableSyncError(msg)

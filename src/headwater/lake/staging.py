@@ -24,7 +24,7 @@ from deltalake import CommitProperties, DeltaTable, WriterProperties, write_delt
 from deltalake import Schema as DeltaSchema
 from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
 
-from headwater.errors import DestinationError
+from headwater.errors import DestinationError, RetriableSyncError
 from headwater.lake.files import TableFileWriter
 from headwater.lake.schema import normalize_batch, normalize_schema, plan_evolution
 from headwater.lake.storage import delete_tree
@@ -93,7 +93,11 @@ class StagedRun:
         return DeltaTable(self.uri, storage_options=self._options)
 
     def _load(self) -> None:
-        table = self._table()
+        try:
+            table = self._table()
+        except OSError as exc:
+            msg = f"lake storage unavailable opening staged run {self.run_id}: {exc}"
+            raise RetriableSyncError(msg) from exc
         if table is None:
             return
         info = table.history(1)[0]
@@ -215,7 +219,10 @@ class StagedRun:
                 self._table_schema = normalize_schema(pa.schema(table.schema().to_arrow()))
         except DestinationError:
             raise
-        except Exception as exc:  # delta-rs raises several unrelated types for storage errors
+        except OSError as exc:  # delta-rs reports object-store failures as OSError
+            msg = f"lake storage unavailable while staging run {self.run_id}: {exc}"
+            raise RetriableSyncError(msg) from exc
+        except Exception as exc:  # delta-rs raises several unrelated types for refusals
             msg = f"could not stage data of run {self.run_id}: {exc}"
             raise DestinationError(msg) from exc
         seq = seq_end
