@@ -487,3 +487,39 @@ def test_offset_paging_on_the_list_endpoint(c: httpx.Client, emu: RunningEmulato
         offset += 7
     store = emu.state.stores["line_items"]
     assert rows == [i for i in range(1, store.size + 1) if not store.is_archived(i)]
+
+
+def test_v4_batch_pages_each_source_record_and_inline_associations_truncate() -> None:
+    config = EmulatorConfig(
+        contacts=2_400,
+        companies=2,
+        deals=5,
+        tickets=5,
+        engagements=2,
+        line_items=2,
+        custom_records=2,
+        products=2,
+        clock=ManualClock(),
+    )
+    with serve_in_thread(config) as emu, api(emu) as c:
+        expected = [link.to_id for link in emu.state.graph.links("companies", "contacts", 1)]
+        assert len(expected) > 1000
+        seen: list[int] = []
+        item: dict[str, Any] = {"id": "1"}
+        while True:
+            body = c.post(
+                "/crm/v4/associations/companies/contacts/batch/read", json={"inputs": [item]}
+            ).json()
+            (result,) = body["results"]
+            seen.extend(t["toObjectId"] for t in result["to"])
+            if "paging" not in result:
+                break
+            item = {"id": "1", "after": result["paging"]["next"]["after"]}
+        assert seen == expected
+        inline = c.get("/crm/v3/objects/companies/1", params={"associations": "contacts"}).json()[
+            "associations"
+        ]["contacts"]
+        assert len({x["id"] for x in inline["results"]}) == 100
+        more = c.get(inline["paging"]["next"]["link"]).json()
+        assert more["results"]
+        assert int(more["results"][0]["id"]) == expected[100]
