@@ -207,3 +207,37 @@ def test_profiles_are_selected_by_flag_or_environment(server: Server, operator: 
         assert refused.returncode == 1 and "chmod 600" in refused.stderr
     finally:
         wide.chmod(0o600)
+
+
+def test_several_profiles_a_default_and_a_secret_from_the_environment(
+    server: Server, tmp_path
+) -> None:
+    op = Operator(tmp_path, clean_env(tmp_path))
+    assert op.run("connections", "list").stderr.startswith("error: no profile yet")
+    common = ("--endpoint", server.base_url, "--org", server.org_id, "--client-id")
+    op.ok("login", *common, server.client_id, "--client-secret", server.client_secret)
+    # The secret may come from the environment instead of the command line.
+    staging = op.run(
+        "login",
+        *common,
+        server.client_id,
+        "--profile",
+        "staging",
+        "--json",
+        HEADWATER_CLIENT_SECRET=server.client_secret,
+    )
+    assert staging.returncode == 0, staging.stderr
+    assert json.loads(staging.stdout)["default"] is False  # the first profile stays the default
+    assert server.client_secret not in staging.stdout
+    book = tomllib.loads((tmp_path / "profiles.toml").read_text())
+    assert set(book["profiles"]) == {"default", "staging"} and book["default"] == "default"
+
+    listed = {p["name"]: p["default"] for p in op.json("profiles", "list")}
+    assert listed == {"default": True, "staging": False}
+    assert op.ok("profiles", "use", "staging") == "default profile: staging\n"
+    assert {p["name"]: p["default"] for p in op.json("profiles", "list")} == {
+        "default": False,
+        "staging": True,
+    }
+    assert op.run("profiles", "use", "nope").returncode == 1
+    assert op.run("connections", "list", "--profile", "default").returncode == 0
