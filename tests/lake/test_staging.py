@@ -147,3 +147,56 @@ def test_new_columns_mid_run_are_staged_and_committed(lake: Lake) -> None:
     assert result.rows_inserted == 3
     got = [(r["Id"], r["Email"], r["Phone"]) for r in rows(lake, table)]
     assert got == [("1", "c1@example.com", None), ("2", None, "555"), ("3", "c3@example.com", None)]
+
+
+def _commit_then_hang(root: str, marker: str) -> None:
+    """Commit run-2 but stop after its files are written, before the Delta commit."""
+    import headwater.lake.core as core
+    from headwater.lake.files import TableFileWriter
+
+    class Hanging(TableFileWriter):
+        def close(self):  # type: ignore[no-untyped-def]
+            actions = super().close()
+            Path(marker).write_text("written")
+            time.sleep(600)
+            return actions
+
+    core.TableFileWriter = Hanging  # type: ignore[misc]
+    Lake(root).commit("run-2", TableRef("o", "s", "d"), MERGE, flow_id="f")
+
+
+def test_kill_9_during_the_commit_leaves_the_table_untouched_and_the_run_retryable(
+    tmp_path: Path,
+) -> None:
+    root = str(tmp_path / "lake")
+    lake = Lake(root)
+    table = TableRef("o", "s", "d")
+    first = lake.stage("run-1")
+    first.write(page(0))
+    lake.commit(first, table, MERGE, flow_id="f")
+    second = lake.stage("run-2")
+    second.write(batch([contact(i, score=5) for i in range(50, 150)]))
+    second.flush()
+
+    marker = tmp_path / "marker"
+    ctx = multiprocessing.get_context("spawn")
+    proc = ctx.Process(target=_commit_then_hang, args=(root, str(marker)))
+    proc.start()
+    try:
+        deadline = time.monotonic() + 120
+        while not marker.exists():
+            assert proc.is_alive(), "committing worker died early"
+            assert time.monotonic() < deadline, "committing worker never wrote its files"
+            time.sleep(0.05)
+        os.kill(proc.pid or 0, signal.SIGKILL)
+    finally:
+        proc.join(30)
+
+    # The killed commit left only unreferenced files: the table is as before.
+    assert [r["Score"] for r in rows(lake, table)] == [0] * PAGE
+    assert lake.applied_commit(table, "run-2") is None
+    result = lake.commit("run-2", table, MERGE, flow_id="f")
+    assert (result.rows_inserted, result.rows_updated, result.already_applied) == (50, 50, False)
+    ids = [r["Id"] for r in rows(lake, table)]
+    assert len(ids) == len(set(ids)) == 150
+    assert lake.maintain(table, retention_hours=0, compact=False)["filesVacuumed"] >= 1
