@@ -127,6 +127,51 @@ def _typed(kind: ColumnKind, values: list[Any]) -> pa.Array:
     return pa.array([parse_datetime_ms(v) for v in values], pa.int64()).cast(TIMESTAMP)
 
 
+_STRINGLIKE = {ColumnKind.STRING, ColumnKind.DOUBLE, ColumnKind.DATETIME, ColumnKind.DATE}
+_CAST_ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError)
+
+
+def _from_strings(kind: ColumnKind, raw: pa.Array) -> pa.Array:
+    """A string column typed by a vectorised cast; element-wise parsing only if the cast fails."""
+    if kind is ColumnKind.STRING:
+        return raw
+    target = ARROW_TYPES[kind]
+    if kind is ColumnKind.DOUBLE:
+        raw = pc.if_else(pc.equal(raw, ""), pa.scalar(None, pa.string()), raw)
+    try:
+        return pc.cast(raw, target)
+    except _CAST_ERRORS:
+        return _typed(kind, raw.to_pylist())
+
+
+def _struct_columns(
+    columns: Sequence[Column], rows: Sequence[Mapping[str, Any]]
+) -> dict[str, pa.Array] | None:
+    """Raw columns of ``rows`` converted in one Arrow call (a struct of the wanted keys).
+
+    Property values are strings, so each column comes out as a string array (or bool/int64 for
+    top-level flags), ready for a vectorised cast. ``None`` when a value does not fit (a number
+    where a string was expected): the caller then converts column by column.
+    """
+    if not columns:
+        return {}
+    fields = []
+    for col in columns:
+        if col.kind in _STRINGLIKE:
+            fields.append(pa.field(col.source, pa.string()))
+        elif col.kind is ColumnKind.BOOLEAN and col.origin is Origin.FIELD:
+            fields.append(pa.field(col.source, pa.bool_()))
+        else:
+            fields.append(pa.field(col.source, pa.string()))
+    try:
+        struct = pa.array(rows, type=pa.struct(fields))
+    except _CAST_ERRORS:
+        return None
+    if struct.null_count:
+        return None
+    return {f.name: struct.field(i) for i, f in enumerate(fields)}
+
+
 def _values(
     col: Column,
     records: Sequence[Mapping[str, Any]],
@@ -160,10 +205,28 @@ def build_batch(
 ) -> pa.RecordBatch:
     """One record batch in ``layout.schema`` from HubSpot records (ids as strings)."""
     props = [r.get("properties") or {} for r in records]
-    arrays = [
-        _typed(col.kind, _values(col, records, props, associations, deleted))
-        for col in layout.columns
-    ]
+    fast: dict[tuple[Origin, str], pa.Array] = {}
+    for origin, rows in ((Origin.PROPERTY, props), (Origin.FIELD, records)):
+        wanted = [c for c in layout.columns if c.origin is origin and c.kind in _STRINGLIKE]
+        if origin is Origin.FIELD:
+            wanted += [
+                c for c in layout.columns if c.origin is origin and c.kind is ColumnKind.BOOLEAN
+            ]
+        raw = _struct_columns(wanted, rows)
+        if raw is not None:
+            for col in wanted:
+                fast[(origin, col.source)] = raw[col.source]
+    arrays = []
+    for col in layout.columns:
+        raw_col = fast.get((col.origin, col.source))
+        if raw_col is not None:
+            arrays.append(
+                raw_col
+                if raw_col.type == ARROW_TYPES[col.kind]
+                else _from_strings(col.kind, raw_col)
+            )
+        else:
+            arrays.append(_typed(col.kind, _values(col, records, props, associations, deleted)))
     return pa.RecordBatch.from_arrays(arrays, schema=layout.schema)
 
 
