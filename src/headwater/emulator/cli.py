@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -15,6 +15,11 @@ from headwater.emulator.hubspot.limits import RATE_LIMIT_MODES
 from headwater.emulator.hubspot.server import serve_forever
 
 emulator_app = typer.Typer(no_args_is_help=True, help="Bundled API emulators for tests and demos.")
+
+
+def _usage_error(message: str) -> NoReturn:
+    typer.echo(f"Error: {message}", err=True)
+    raise typer.Exit(2)
 
 
 @emulator_app.command("hubspot")
@@ -61,13 +66,13 @@ def hubspot(
 ) -> None:
     """Serve an emulated HubSpot portal, print its base URL and credentials, then serve until stopped."""
     if rate_limit not in RATE_LIMIT_MODES:
-        raise typer.BadParameter(
-            f"must be one of {', '.join(RATE_LIMIT_MODES)}", param_hint="--rate-limit"
+        _usage_error(
+            f"--rate-limit must be one of {', '.join(RATE_LIMIT_MODES)}, not {rate_limit!r}"
         )
     try:
         plan = FaultPlan.parse(faults, seed=seed)
     except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--faults") from exc
+        _usage_error(f"--faults: {exc}")
     config = EmulatorConfig(
         seed=seed,
         contacts=contacts,
