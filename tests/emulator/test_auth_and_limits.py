@@ -75,6 +75,10 @@ def test_unknown_token_and_missing_scopes(clocked: RunningEmulator) -> None:
         r = c.get("/crm/v3/objects/contacts")
         assert r.status_code == 401
         assert r.json()["category"] == "INVALID_AUTHENTICATION"
+    with api(clocked, "pat-na1-" + "0" * 36) as c:  # well-formed but unknown
+        assert c.get("/crm/v3/objects/contacts").status_code == 401
+    with api(clocked, "pat-garbage") as c:  # malformed private-app token: Cloudflare's 530
+        assert c.get("/crm/v3/objects/contacts").status_code == 530
     made = httpx.post(
         f"{clocked.base_url}/_emulator/tokens", json={"scopes": ["crm.objects.contacts.read"]}
     ).json()

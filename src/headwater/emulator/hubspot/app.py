@@ -54,6 +54,7 @@ ASSOC_BATCH_MAX = 1000
 ASSOC_PAGE = 500
 INLINE_ASSOC_MAX = 100
 _DATE_VERSION = re.compile(r"^\d{4}-\d{2}$")
+_PAT_SHAPE = re.compile(r"^pat-[a-z]{2}\d-[0-9a-z-]{8,}$")
 
 Handler = Callable[["Ctx"], Awaitable[Response] | Response]
 
@@ -288,6 +289,17 @@ class HubSpotEmulatorApp:
         token_value = auth_header[7:].strip() if auth_header[:7].lower() == "bearer " else ""
         at = self.state.auth.access.get(token_value) if token_value else None
         fail = [(b"x-hubspot-auth-failure", b"401 Unauthorized")]
+        if at is None and token_value.startswith("pat-") and not _PAT_SHAPE.match(token_value):
+            # HubSpot's edge answers a malformed private-app token with Cloudflare's 530
+            raise HttpError(
+                530,
+                {
+                    "status": "error",
+                    "message": "origin DNS error",
+                    "correlationId": correlation,
+                    "category": "ORIGIN_ERROR",
+                },
+            )
         if at is None or at.revoked:
             raise HttpError(
                 401,
