@@ -51,6 +51,13 @@ def test_merge_updates_matched_inserts_new_and_deletes_archived(
 
     assert (result.rows_inserted, result.rows_updated, result.rows_deleted) == (1, 1, 1)
     assert not result.created_table
+    recorded = lake.applied_commit(table, "r2")
+    assert recorded is not None
+    assert (recorded.rows_inserted, recorded.rows_updated, recorded.rows_deleted) == (1, 1, 1)
+    assert (recorded.bytes_written, recorded.files_added) == (
+        result.bytes_written,
+        result.files_added,
+    )
     assert [(r["Id"], r["Score"]) for r in rows(lake, table)] == [("1", 0), ("2", 20), ("4", 4)]
 
 
