@@ -12,7 +12,7 @@ from rich.console import Console
 from headwater import __version__
 from headwater.cli_remote import register as register_remote_commands
 from headwater.emulator.cli import emulator_app
-from headwater.errors import GatewayError, HeadwaterError, ServiceError
+from headwater.errors import GatewayError, HeadwaterError, ServiceError, SyncError
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -76,10 +76,23 @@ def _signals(on_stop: Any) -> None:
     signal.signal(signal.SIGINT, lambda *_: on_stop())
 
 
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM when the parent dies, however it dies (Linux prctl)."""
+    import contextlib
+    import ctypes
+    import signal
+
+    with contextlib.suppress(OSError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def _spawn(*args: str) -> Any:
     import subprocess
 
-    return subprocess.Popen([sys.executable, "-m", "headwater", *args])
+    return subprocess.Popen(
+        [sys.executable, "-m", "headwater", *args],
+        preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,  # noqa: PLW1509
+    )
 
 
 @app.command()
@@ -402,10 +415,10 @@ def secrets_rotate() -> None:
 
 
 def main() -> None:
+    """Entry point: usage errors as click shows them (exit 2); Headwater errors as one line with
+    the Adobe error code (exit 1); ``--debug`` shows the trace."""
     try:
-        rv = app(standalone_mode=False)
-        if isinstance(rv, int) and rv:
-            sys.exit(rv)
+        app()  # standalone mode: click renders usage errors and exits itself
     except HeadwaterError as exc:
         if _state["debug"]:
             raise
@@ -414,17 +427,9 @@ def main() -> None:
             code = f" [{getattr(exc, 'instance_code', None) or exc.code}-{exc.http_status}]"
         elif isinstance(exc, GatewayError) and exc.error_code:
             code = f" [{exc.error_code}]"
-        err_console.print(f"error: {exc.message or type(exc).__name__}{code}")
+        elif isinstance(exc, SyncError):
+            code = f" [{exc.run_code}]"
+        err_console.print(
+            f"error: {exc.message or type(exc).__name__}{code}", markup=False, soft_wrap=True
+        )
         sys.exit(1)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        err_console.print("aborted")
-        sys.exit(1)
-    except Exception as exc:  # click usage errors and the like
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise

@@ -11,20 +11,21 @@ from headwater.services.context import ServiceContext, Tenant
 from headwater.services.listing import ListRequest
 
 
-def get_ctx(request: Request) -> ServiceContext:
+async def get_ctx(request: Request) -> ServiceContext:
+    """Async on purpose: FastAPI runs sync dependencies in a thread, which costs a hop per call."""
     ctx = request.app.state.ctx
     assert isinstance(ctx, ServiceContext)
     return ctx
 
 
-def get_tenant(request: Request) -> Tenant:
+async def get_tenant(request: Request) -> Tenant:
     tenant = getattr(request.state, "tenant", None)
     if not isinstance(tenant, Tenant):
         raise InternalError("request reached a Flow Service route without a tenant")
     return tenant
 
 
-def get_list_request(
+async def get_list_request(
     request: Request,
     property: Annotated[  # noqa: A002 - Adobe's parameter name
         list[str] | None, Query(description="Filter, e.g. name==x; repeat to AND")

@@ -118,8 +118,8 @@ def _split(params: dict[str, Any], secret: frozenset[str]) -> tuple[dict[str, An
 
 
 def render(res: StoredResource) -> dict[str, Any]:
-    """The document clients see: secrets masked, etag attached."""
-    doc = copy.deepcopy(res.doc)
+    """The document clients see: secrets masked, etag attached (``res.doc`` is consumed)."""
+    doc = res.doc
     doc.pop("_tokenExpiresAt", None)
     auth = doc.get("auth")
     if isinstance(auth, dict):
