@@ -10,6 +10,7 @@
     │   ├── InvalidApiKeyError        403 403003
     │   ├── MissingOrgError           400 400003
     │   ├── OrgMismatchError          403 403025
+    │   ├── ImsError                  token endpoint errors ({"error", "error_description"})
     │   └── ContentTypeError          400 (placeholder problem shape)
     ├── ConfigurationError            the product is misconfigured (settings, key file)
     ├── ServiceError                  answered in the Flow Service error envelope (code + status)
@@ -65,6 +66,7 @@ __all__ = [
     "GatewayError",
     "HeadwaterError",
     "ImmutableFieldError",
+    "ImsError",
     "InternalError",
     "InvalidApiKeyError",
     "InvalidRecordError",
@@ -80,8 +82,8 @@ __all__ = [
     "MissingTokenError",
     "NotFoundError",
     "OrgMismatchError",
-    "PatchError",
     "PaginationLoopError",
+    "PatchError",
     "PayloadTooLargeError",
     "PreconditionFailedError",
     "RetriableSourceError",
@@ -163,6 +165,17 @@ class OrgMismatchError(GatewayError):
     error_code = "403025"
     http_status = 403
     default_message = "Profile is not valid"
+
+
+class ImsError(GatewayError):
+    """An IMS token-endpoint failure, rendered as ``{"error", "error_description"}``."""
+
+    http_status = 400
+
+    def __init__(self, error: str, description: str, *, http_status: int = 400) -> None:
+        super().__init__(description)
+        self.error = error
+        self.status = http_status
 
 
 class ContentTypeError(GatewayError):
