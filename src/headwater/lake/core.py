@@ -358,7 +358,8 @@ class Lake:
             for entry in files_now.to_pylist():
                 path = unquote(str(entry["path"]))
                 parquet = pq.ParquetFile(fs.open_input_file(path))
-                file_keys = parquet.read(columns=[pk]).column(0)
+                # Files written by delta-rs may read back as string views: compare as stored.
+                file_keys = parquet.read(columns=[pk]).column(0).cast(keys.type)
                 file_hits = pc.is_in(file_keys, value_set=keys).combine_chunks()
                 if not pc.any(file_hits).as_py():
                     continue
@@ -370,15 +371,16 @@ class Lake:
                     matched.append(file_keys.combine_chunks())
                     continue
                 offset = 0
-                for batch in parquet.iter_batches(batch_size=READ_BATCH_ROWS):
+                for raw in parquet.iter_batches(batch_size=READ_BATCH_ROWS):
+                    batch = _conform_batch(raw, stored)
                     hit = file_hits.slice(offset, batch.num_rows)
                     offset += batch.num_rows
-                    files.write(_conform_batch(batch.filter(pc.invert(hit)), stored))
+                    files.write(batch.filter(pc.invert(hit)))
                     hits = batch.filter(hit)
                     if hits.num_rows:
                         matched.append(hits.column(pk))
                         if kept:
-                            carry.append(_conform_batch(hits, stored).select([pk, *kept]))
+                            carry.append(hits.select([pk, *kept]))
             carried = pa.Table.from_batches(carry) if carry else None
             for batch in source.reader(drop_deleted=drop_flag):
                 out = _conform_batch(batch, stored)
@@ -769,6 +771,8 @@ class _Source:
 
         flag_columns = [deleted] if deleted is not None else []
         keys = dataset.to_table(columns=[*options.primary_key, SEQ_COLUMN, *flag_columns])
+        # Parts staged by delta-rs's writer can read back as string views; use stored types.
+        keys = keys.cast(normalize_schema(keys.schema))
         staged_rows = keys.num_rows
         valid = None
         for k in options.primary_key:
