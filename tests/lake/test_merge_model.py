@@ -1,7 +1,8 @@
 """Property test: any sequence of runs leaves the table equal to a plain dict model.
 
 Each run is a list of (id, score, archived) records, with repeats (a re-read page), staged in
-arbitrary batch splits; the model applies them in order, last version wins, archived removes.
+arbitrary batch splits; the model applies them in order, last version wins, archived removes (or, in flag mode, keeps
+the record with its flag).
 Runs alternate between the rewrite MERGE and delta-rs's MERGE on the same table, and some
 bring a new column halfway through (staging and the table then grow through delta-rs).
 """
@@ -12,11 +13,14 @@ import tempfile
 from pathlib import Path
 
 import pyarrow as pa
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from headwater.lake import Lake, TableRef
+from headwater.lake import DeleteMode, Lake, TableRef, WriteOptions
 from tests.lake.helpers import MERGE, batch, contact, rows
+
+FLAG = WriteOptions(primary_key=("Id",), deleted_column="Archived", on_delete=DeleteMode.FLAG)
 
 records = st.tuples(st.integers(0, 12), st.integers(0, 3), st.booleans())
 runs = st.lists(
@@ -29,6 +33,7 @@ WIDE = pa.schema(
 )
 
 
+@pytest.mark.parametrize("flag", [False, True], ids=["delete", "flag"])
 @settings(
     max_examples=40,
     deadline=None,
@@ -36,11 +41,12 @@ WIDE = pa.schema(
 )
 @given(runs=runs)
 def test_merge_matches_a_dict_model(
-    runs: list[tuple[list[tuple[int, int, bool]], int, bool]],
+    flag: bool, runs: list[tuple[list[tuple[int, int, bool]], int, bool]]
 ) -> None:
+    options = FLAG if flag else MERGE
     with tempfile.TemporaryDirectory() as tmp:
         table = TableRef("o", "s", "d")
-        model: dict[str, int] = {}
+        model: dict[str, tuple[int, bool]] = {}
         for n, (recs, parts, wide) in enumerate(runs):
             lake = Lake(str(Path(tmp) / "lake"), rewrite_merge=n % 2 == 0)
             staged = lake.stage(f"r{n}")
@@ -63,17 +69,21 @@ def test_merge_matches_a_dict_model(
             last: dict[str, tuple[int, bool]] = {}
             for i, s, a in recs:
                 last[str(i)] = (s, a)
-            result = lake.commit(staged, table, MERGE, flow_id="f")
-            deleted = sum(1 for k, (_, a) in last.items() if a and k in model)
-            updated = sum(1 for k, (_, a) in last.items() if not a and k in model)
+            result = lake.commit(staged, table, options, flow_id="f")
+            if flag:
+                deleted = 0
+                updated = sum(1 for k in last if k in model)
+            else:
+                deleted = sum(1 for k, (_, a) in last.items() if a and k in model)
+                updated = sum(1 for k, (_, a) in last.items() if not a and k in model)
             for k, (s, a) in last.items():
-                if a:
+                if a and not flag:
                     model.pop(k, None)
                 else:
-                    model[k] = s
+                    model[k] = (s, a)
             if recs:
                 assert (result.rows_deleted, result.rows_updated) == (deleted, updated)
                 assert result.duplicates_dropped == len(recs) - len(last)
             if lake.table_exists(table):
-                got = {r["Id"]: r["Score"] for r in rows(lake, table)}
+                got = {r["Id"]: (r["Score"], bool(r.get("Archived"))) for r in rows(lake, table)}
                 assert got == model
