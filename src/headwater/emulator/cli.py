@@ -8,12 +8,6 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from headwater.emulator.hubspot.app import create_app
-from headwater.emulator.hubspot.config import EmulatorConfig
-from headwater.emulator.hubspot.faults import FaultPlan
-from headwater.emulator.hubspot.limits import RATE_LIMIT_MODES
-from headwater.emulator.hubspot.server import serve_forever
-
 emulator_app = typer.Typer(no_args_is_help=True, help="Bundled API emulators for tests and demos.")
 
 
@@ -65,6 +59,13 @@ def hubspot(
     ] = False,
 ) -> None:
     """Serve an emulated HubSpot portal, print its base URL and credentials, then serve until stopped."""
+    # imported here so that every other headwater command starts fast
+    from headwater.emulator.hubspot.app import create_app
+    from headwater.emulator.hubspot.config import EmulatorConfig
+    from headwater.emulator.hubspot.faults import FaultPlan
+    from headwater.emulator.hubspot.limits import RATE_LIMIT_MODES
+    from headwater.emulator.hubspot.server import serve_forever
+
     if rate_limit not in RATE_LIMIT_MODES:
         _usage_error(
             f"--rate-limit must be one of {', '.join(RATE_LIMIT_MODES)}, not {rate_limit!r}"
