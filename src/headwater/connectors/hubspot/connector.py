@@ -253,7 +253,7 @@ class HubSpotConnector:
             )
             records = reader.preview(limit)
             ids = [str(r["id"]) for r in records]
-            assoc = reader._associations(ids)
+            assoc = reader.associations(ids)
             batch = build_batch(layout, records, associations=assoc)
         else:
             simple = SimpleReader(http=self.http, layout=layout, state=state, now_ms=self._clock_ms)

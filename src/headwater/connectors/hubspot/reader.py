@@ -550,7 +550,7 @@ class TableReader:
 
     # ------------------------------------------------------------------ emitting
 
-    def _associations(self, ids: list[str]) -> dict[str, dict[str, list[str]]]:
+    def associations(self, ids: list[str]) -> dict[str, dict[str, list[str]]]:
         targets = self._layout.associations
         if not ids or not targets:
             return {}
@@ -586,7 +586,7 @@ class TableReader:
         self, run: RunState, group: list[tuple[_Page, list[dict[str, Any]]]], deleted: bool
     ) -> Iterator[ReadEvent]:
         everything = [r for _, records in group for r in records]
-        assoc = {} if deleted else self._associations([str(r["id"]) for r in everything])
+        assoc = {} if deleted else self.associations([str(r["id"]) for r in everything])
         # one conversion for the group (Arrow casts have a fixed cost), then a slice per page
         whole = build_batch(self._layout, everything, associations=assoc, deleted=deleted)
         offset = 0
