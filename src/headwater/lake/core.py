@@ -806,16 +806,16 @@ class _Source:
             filter_=filter_,
             rows_staged=staged_rows,
             rows_selected=distinct,
-            duplicates=keys_duplicates(staged_rows, rejected, distinct),
+            duplicates=_duplicates(staged_rows, rejected, distinct),
             rejected=rejected,
             now=now,
         )
         if len(options.primary_key) == 1:
             pk = options.primary_key[0]
-            source.keys = normalize_type_array(keys.column(pk).combine_chunks())
+            source.keys = _normalize_array(keys.column(pk).combine_chunks())
             if deleted is not None:
                 flags = pc.fill_null(keys.column(deleted), False)
-                source.deleted_keys = normalize_type_array(
+                source.deleted_keys = _normalize_array(
                     keys.filter(flags).column(pk).combine_chunks()
                 )
         return source
@@ -890,7 +890,7 @@ class _Source:
         return pc.fill_null(values, now)
 
 
-def keys_duplicates(staged: int, rejected: int, distinct: int) -> int:
+def _duplicates(staged: int, rejected: int, distinct: int) -> int:
     """Rows dropped because a later staged version of the same key exists."""
     return max(0, staged - rejected - distinct)
 
@@ -908,7 +908,7 @@ def _conform_batch(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
-def normalize_type_array(array: pa.Array) -> pa.Array:
+def _normalize_array(array: pa.Array) -> pa.Array:
     """``array`` cast to the lake's type for it (keys compare with stored columns)."""
     return _cast(array, normalize_type(array.type))
 
