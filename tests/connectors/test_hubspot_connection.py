@@ -174,3 +174,28 @@ def test_schema_and_key_are_known_before_reading(emu20k: RunningEmulator) -> Non
         assert out.rows
         pets = collect(conn.read("Hubspot.Pets", state=None, columns=["Id"]))
     assert len(pets.rows) + len(pets.deleted) == emu20k.state.stores["pets"].size
+
+
+def test_every_table_reads_and_previews() -> None:
+    config = EmulatorConfig(
+        seed=42,
+        contacts=500,
+        companies=300,
+        deals=300,
+        tickets=300,
+        line_items=300,
+        products=150,
+        engagements=200,
+        custom_records=100,
+        rate_limit="none",
+    )
+    with serve_in_thread(config) as emu, connect(emu) as conn:
+        for table in conn.explore_root():
+            name = table["name"]
+            out = collect(conn.read(name, state=None))
+            preview = conn.explore_table(name, preview=True, limit=2)
+            assert out.rows, name
+            assert preview["data"], name
+            schema = conn.table_schema(name)
+            assert {c["name"] for c in preview["schema"]["columns"]} == set(schema.names)
+            assert len(out.ids) == len(set(out.ids)), name

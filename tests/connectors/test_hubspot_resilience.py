@@ -202,3 +202,26 @@ def test_streams_share_the_portal_budget_without_429s() -> None:
         assert sorted(results["Hubspot.Companies"].ids, key=int) == live_ids(emu, "companies")
         assert registry.keys() == [f"hub:{emu.portal_id}"]
         assert emu.state.status_counts.get(429, 0) == 0
+
+
+def test_incremental_read_survives_search_429s_and_503s() -> None:
+    with serve_in_thread(EmulatorConfig(seed=12, contacts=3_000, rate_limit="none")) as emu:
+        state = {"v": 1, "cursor_ms": emu.clock.now_ms(), "table_size": 3_000, "run": None}
+        emu.state.advance(1)
+        touched = emu.state.touch("contacts", 1_500)
+        emu.state.advance(SEARCH_LAG_S + 1)
+        emu.state.faults.replace(
+            [
+                FaultRule("429", endpoint="objects.search", on_requests=frozenset({2})),
+                FaultRule("503", endpoint="objects.search", on_requests=frozenset({4}), burst=2),
+                FaultRule("reset", endpoint="objects.search", on_requests=frozenset({7})),
+            ]
+        )
+        with connect(emu) as conn:
+            events = conn.read("Hubspot.Contacts", state=state, columns=["Id"], mode="incremental")
+            out = collect(events)
+            stats = conn.stats
+        assert sorted(out.ids, key=int) == [str(i) for i in sorted(touched)]
+        assert stats["rate_limited"] == 1
+        assert stats["server_errors"] == 2
+        assert stats["transport_errors"] == 1
