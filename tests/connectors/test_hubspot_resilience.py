@@ -15,7 +15,7 @@ from headwater.connectors.hubspot.auth import OAuthAuth
 from headwater.connectors.hubspot.reader import ReadOptions
 from headwater.connectors.ratelimit import LimiterRegistry
 from headwater.emulator.hubspot import EmulatorConfig, FaultRule, RunningEmulator, serve_in_thread
-from headwater.errors import PaginationLoopError
+from headwater.errors import PaginationLoopError, RetriableSourceError
 from tests.connectors.conftest import (
     Collected,
     archived_ids,
@@ -225,3 +225,44 @@ def test_incremental_read_survives_search_429s_and_503s() -> None:
         assert stats["rate_limited"] == 1
         assert stats["server_errors"] == 2
         assert stats["transport_errors"] == 1
+
+
+def _read_committed(
+    conn: HubSpotConnector, state: dict[str, Any] | None
+) -> tuple[Collected, dict[str, Any], BaseException | None]:
+    """What the engine would have committed, the last state, and the error that stopped it."""
+    committed, last = Collected(), dict(state or {})
+    pending: list[BatchEvent] = []
+    try:
+        for event in conn.read("Hubspot.Contacts", state=state, columns=["Id"]):
+            if isinstance(event, BatchEvent):
+                pending.append(event)
+            elif isinstance(event, CheckpointEvent):
+                for batch in pending:
+                    committed.add(batch)
+                pending.clear()
+                last = json.loads(json.dumps(event.state))
+    except RetriableSourceError as exc:
+        return committed, last, exc
+    return committed, last, None
+
+
+def test_read_stops_before_the_daily_quota_runs_out_and_resumes_next_day() -> None:
+    config = EmulatorConfig(
+        seed=13, contacts=30_000, rate_limit="private-app", daily_limit=200, burst_limit=1_000
+    )
+    with serve_in_thread(config) as emu:
+        registry = LimiterRegistry()
+        with connect(emu, registry=registry) as conn:
+            first, state, error = _read_committed(conn, None)
+        assert error is not None
+        assert "daily API quota is nearly used up" in str(error)
+        assert emu.state.status_counts.get(429, 0) == 0  # stopped before HubSpot refused
+        assert state["run"] is not None
+        emu.state.advance(86_400)  # the quota resets
+        with connect(emu, registry=registry) as conn:
+            rest, final, error = _read_committed(conn, state)
+        assert error is None
+        assert final["run"] is None
+    ids = first.ids + rest.ids
+    assert sorted(ids, key=int) == live_ids(emu, "contacts")

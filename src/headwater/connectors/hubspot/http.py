@@ -18,6 +18,8 @@ from headwater.errors import RetriableSourceError
 
 __all__ = ["HubSpotHttp", "new_httpx_client"]
 
+DAILY_RESERVE_MIN = 20
+
 
 def new_httpx_client(
     base_url: str, *, timeout_s: float = 60.0, max_connections: int = 16
@@ -53,6 +55,7 @@ class HubSpotHttp:
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        daily_reserve: float = 0.01,
     ) -> None:
         self.client = client
         self._auth = auth
@@ -61,6 +64,7 @@ class HubSpotHttp:
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._limiter: PortalRateLimiter | None = None
+        self._daily_reserve = daily_reserve
         self._lock = threading.Lock()
         self.stats: dict[str, int] = {
             "requests": 0,
@@ -78,6 +82,25 @@ class HubSpotHttp:
             key = self._auth.account_key()
             self._limiter = self._registry.get(key, budget=self._auth.default_budget)
         return self._limiter
+
+    def _check_daily(self, headers: Mapping[str, str]) -> None:
+        """Stop before the daily quota runs out (private apps get the daily headers).
+
+        Running it dry would fail every flow of the portal until midnight; stopping with a
+        retriable error leaves the read's last checkpoint to resume from once the quota resets.
+        """
+        try:
+            daily = int(headers["x-hubspot-ratelimit-daily"])
+            left = int(headers["x-hubspot-ratelimit-daily-remaining"])
+        except (KeyError, ValueError):
+            return
+        # at least a few calls per connection that may be in flight at once
+        reserve = max(int(daily * self._daily_reserve), DAILY_RESERVE_MIN)
+        if left < reserve:
+            raise RetriableSourceError(
+                f"HubSpot's daily API quota is nearly used up ({left} of {daily} calls left, "
+                f"{reserve} kept in reserve); the read stops and can resume after it resets"
+            )
 
     def _count(self, name: str) -> None:
         with self._lock:
@@ -127,7 +150,10 @@ class HubSpotHttp:
             if kind is RequestKind.SEARCH:
                 self._count("search_requests")
             status = response.status_code
-            if status < 300 or status in allow:
+            if status < 300:
+                self._check_daily(response.headers)
+                return response
+            if status in allow:
                 return response
             if status == 401:
                 self._count("unauthorized")
@@ -136,6 +162,11 @@ class HubSpotHttp:
                     attempt -= 1  # a renewed token is a new first attempt
                     continue
                 raise error_from_response(response)
+            if status == 429 and error_body(response).get("policyName") == "DAILY":
+                self._count("rate_limited")
+                raise RetriableSourceError(
+                    "HubSpot's daily API quota is used up; the read can resume after it resets"
+                )
             if status == 429 or (status >= 500 and status != 530):
                 self._count("rate_limited" if status == 429 else "server_errors")
                 if attempt >= self._retry.max_attempts:
