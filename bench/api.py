@@ -116,6 +116,52 @@ def load(
     }
 
 
+def _ms(text: str) -> float:
+    m = re.fullmatch(r"([\d.]+)(us|ms|s)", text.strip())
+    if not m:
+        raise ValueError(f"unparsable wrk latency {text!r}")
+    value, unit = float(m.group(1)), m.group(2)
+    return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+
+def load_wrk(
+    port: int,
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    body: bytes,
+    seconds: float,
+    conc: int,
+) -> dict[str, float]:
+    """The same measurement with wrk (C, one thread): a load generator that leaves the server
+    most of the machine, which a Python client on the same two cores does not."""
+    cmd = ["wrk", "-t1", f"-c{conc}", f"-d{max(1, round(seconds))}s", "--latency"]
+    for k, v in headers.items():
+        cmd += ["-H", f"{k}: {v}"]
+    script = None
+    if method != "GET":
+        script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)  # noqa: SIM115
+        script.write(
+            f"wrk.method = {json.dumps(method)}\n"
+            f"wrk.body = {json.dumps(body.decode())}\n"
+            'wrk.headers["Content-Type"] = "application/json"\n'
+        )
+        script.close()
+        cmd += ["-s", script.name]
+    out = subprocess.run(
+        [*cmd, f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, check=True
+    ).stdout
+    if script is not None:
+        Path(script.name).unlink()
+    if "Non-2xx" in out:
+        raise RuntimeError(f"error responses under load: {out}")
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    return {"requests": total, "rps": rps, "p50_ms": p50, "p99_ms": p99}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--duration", type=float, default=10.0)
@@ -123,7 +169,16 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--warmup", type=float, default=2.0)
     ap.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
+    ap.add_argument(
+        "--client",
+        choices=["auto", "wrk", "python"],
+        default="auto",
+        help="load generator: wrk when installed (auto), else the built-in asyncio client",
+    )
     args = ap.parse_args()
+    use_wrk = args.client == "wrk" or (args.client == "auto" and shutil.which("wrk") is not None)
+    run_load = load_wrk if use_wrk else load
+    client_label = "wrk (1 thread)" if use_wrk else "an asyncio load generator"
 
     home = Path(tempfile.mkdtemp(prefix="hw-bench-api-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER_")}
@@ -167,8 +222,8 @@ def main() -> None:
         ]
         results = []
         for label, method, path, payload in scenarios:
-            load(port, method, path, h, payload, args.warmup, args.concurrency)
-            r = load(port, method, path, h, payload, args.duration, args.concurrency)
+            run_load(port, method, path, h, payload, args.warmup, args.concurrency)
+            r = run_load(port, method, path, h, payload, args.duration, args.concurrency)
             results.append((label, r))
         baseline = results[0][1]["rps"]
         print(f"{'scenario':52} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'vs baseline':>12}")
@@ -201,7 +256,7 @@ def main() -> None:
                 "",
                 f"Command: {cmd}` — {platform.machine()}, {os.cpu_count()} cores, SQLite, "
                 f"{args.workers} API worker process(es), {args.concurrency} concurrent keep-alive "
-                f"clients (an asyncio load generator on the same machine), {args.duration:.0f} s "
+                f"clients ({client_label} on the same machine), {args.duration:.0f} s "
                 f"per scenario after {args.warmup:.0f} s of warm-up. Run at "
                 f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
                 "",
