@@ -26,12 +26,11 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as pds
 import pyarrow.parquet as pq
 from deltalake import (
     CommitProperties,
@@ -70,6 +69,9 @@ from headwater.lake.storage import (
     list_children,
     local_path,
 )
+
+if TYPE_CHECKING:
+    import pyarrow.dataset as pds
 
 __all__ = ["Lake", "run_app_id"]
 
@@ -171,7 +173,7 @@ class Lake:
         dt = self.open_table(table)
         return None if dt is None else pa.schema(dt.schema().to_arrow())
 
-    def dataset(self, table: TableRef) -> pds.Dataset | None:
+    def dataset(self, table: TableRef) -> pds.Dataset | None:  # imports pyarrow.dataset
         """The table's current rows as a PyArrow dataset (lazy; works for object stores)."""
         dt = self.open_table(table)
         return None if dt is None else dt.to_pyarrow_dataset()
@@ -574,7 +576,7 @@ class Lake:
             # New columns: delta-rs's writer evolves the schema in the same commit.
             write_deltalake(
                 dt,
-                source.reader(drop_deleted=False),
+                source.reader(drop_deleted=False, for_delta_rs=True),
                 mode="append",
                 schema_mode="merge",
                 writer_properties=writer,
@@ -589,7 +591,7 @@ class Lake:
         else:
             predicate = " AND ".join(f"t.{_quote(k)} = s.{_quote(k)}" for k in options.primary_key)
             merger = dt.merge(
-                source.reader(drop_deleted=False),
+                source.reader(drop_deleted=False, for_delta_rs=True),
                 predicate,
                 source_alias="s",
                 target_alias="t",
@@ -694,22 +696,25 @@ class _Source:
 
     def __init__(
         self,
-        dataset: pds.Dataset | None,
+        staged: StagedRun | None,
         schema: pa.Schema,
         *,
         run_id: str,
         options: WriteOptions | None,
         deleted_column: str | None,
-        filter_: pc.Expression | None,
+        winners: pa.Array | None,
+        key_columns: tuple[str, ...],
         rows_staged: int,
         rows_selected: int,
         duplicates: int,
         rejected: int,
         now: datetime,
     ) -> None:
-        self._dataset = dataset
-        self._columns = [f.name for f in schema]
-        self._filter = filter_
+        self._staged = staged
+        self._read_schema = schema
+        # Rows to keep: the winning sequence numbers (repeated keys), keys must be non-null.
+        self._winners = winners
+        self._key_columns = key_columns
         self._run_id = run_id
         self._options = options
         self._now = now
@@ -726,7 +731,7 @@ class _Source:
         self._history = options is not None and options.mode is WriteMode.HISTORY
         if self._history:
             base = [f for f in schema if f.name not in (VALID_FROM_COLUMN, RUN_ID_COLUMN)]
-            self._columns = [f.name for f in base]
+            self._read_schema = pa.schema(base)
             schema = pa.schema(
                 [
                     *base,
@@ -744,7 +749,8 @@ class _Source:
             run_id=run_id,
             options=None,
             deleted_column=None,
-            filter_=None,
+            winners=None,
+            key_columns=(),
             rows_staged=0,
             rows_selected=0,
             duplicates=0,
@@ -754,10 +760,9 @@ class _Source:
 
     @classmethod
     def build(cls, staged: StagedRun, options: WriteOptions, now: datetime) -> _Source | None:
-        dataset = staged.dataset()
-        if dataset is None:
+        full = staged.stored_schema()
+        if full is None:
             return None
-        full = pa.schema(dataset.schema)
         names = set(full.names)
         missing = [k for k in options.primary_key if k not in names]
         if missing:
@@ -770,40 +775,39 @@ class _Source:
             raise DestinationError(msg)
 
         flag_columns = [deleted] if deleted is not None else []
-        keys = dataset.to_table(columns=[*options.primary_key, SEQ_COLUMN, *flag_columns])
-        # Parts staged by delta-rs's writer can read back as string views; use stored types.
-        keys = keys.cast(normalize_schema(keys.schema))
+        key_schema = pa.schema(
+            [full.field(c) for c in (*options.primary_key, SEQ_COLUMN, *flag_columns)]
+        )
+        keys = pa.Table.from_batches(
+            list(staged.read_batches(key_schema, batch_size=READ_BATCH_ROWS * 4)), key_schema
+        )
         staged_rows = keys.num_rows
         valid = None
         for k in options.primary_key:
             cond = pc.is_valid(keys.column(k))
             valid = cond if valid is None else pc.and_(valid, cond)
-        valid_expr: pc.Expression | None = None
         if valid is not None and pc.sum(pc.invert(valid)).as_py():
             keys = keys.filter(valid)
-            for k in options.primary_key:
-                expr = pc.field(k).is_valid()
-                valid_expr = expr if valid_expr is None else valid_expr & expr
         rejected = staged_rows - keys.num_rows
         if len(options.primary_key) == 1:
             distinct = int(pc.count_distinct(keys.column(options.primary_key[0])).as_py())
         else:
             distinct = keys.group_by(list(options.primary_key)).aggregate([]).num_rows
-        filter_ = valid_expr
+        winners: pa.Array | None = None
         if distinct < keys.num_rows:
-            winners = keys.group_by(list(options.primary_key), use_threads=False).aggregate(
+            grouped = keys.group_by(list(options.primary_key), use_threads=False).aggregate(
                 [(SEQ_COLUMN, "max")]
             )
-            seqs = winners.column(f"{SEQ_COLUMN}_max").combine_chunks()
-            filter_ = pc.field(SEQ_COLUMN).isin(seqs)
-            keys = keys.filter(pc.is_in(keys.column(SEQ_COLUMN), value_set=seqs))
+            winners = grouped.column(f"{SEQ_COLUMN}_max").combine_chunks()
+            keys = keys.filter(pc.is_in(keys.column(SEQ_COLUMN), value_set=winners))
         source = cls(
-            dataset,
+            staged,
             schema,
             run_id=staged.run_id,
             options=options,
             deleted_column=deleted,
-            filter_=filter_,
+            winners=winners,
+            key_columns=options.primary_key if rejected else (),
             rows_staged=staged_rows,
             rows_selected=distinct,
             duplicates=_duplicates(staged_rows, rejected, distinct),
@@ -820,11 +824,35 @@ class _Source:
                 )
         return source
 
-    def reader(self, drop_deleted: bool) -> pa.RecordBatchReader:
-        """The rows to write, as a stream of batches with :attr:`output_schema`."""
+    def reader(self, drop_deleted: bool, *, for_delta_rs: bool = False) -> pa.RecordBatchReader:
+        """The rows to write, as a stream of batches with :attr:`output_schema`.
+
+        delta-rs pulls a reader from inside its own async runtime, where the lake's direct
+        file reads (through delta-rs's object store) cannot run; ``for_delta_rs`` reads the
+        staged files through a PyArrow dataset opened beforehand instead (that imports
+        pyarrow.dataset, and pandas with it, which the common paths avoid).
+        """
         out_schema = self.output_schema(drop_deleted=drop_deleted)
+        # Open the staged files now, not lazily inside delta-rs's runtime.
+        staged: Iterator[pa.RecordBatch] = iter(())
+        if self._staged is not None:
+            read_schema = pa.schema([*self._read_schema, pa.field(SEQ_COLUMN, pa.int64())])
+            if for_delta_rs:
+                dataset = self._staged.dataset()
+                if dataset is not None:
+                    import pyarrow.dataset as pads
+
+                    staged = dataset.scanner(
+                        columns=read_schema.names,
+                        batch_size=READ_BATCH_ROWS,
+                        batch_readahead=1,
+                        fragment_readahead=1,
+                        fragment_scan_options=pads.ParquetFragmentScanOptions(pre_buffer=False),
+                    ).to_batches()
+            else:
+                staged = self._staged.read_batches(read_schema, batch_size=READ_BATCH_ROWS)
         return pa.RecordBatchReader.from_batches(
-            out_schema, self._batches(out_schema, drop_deleted)
+            out_schema, self._batches(staged, out_schema, drop_deleted)
         )
 
     def output_schema(self, *, drop_deleted: bool) -> pa.Schema:
@@ -835,20 +863,22 @@ class _Source:
             fields.append(pa.field(f.name, self.casts.get(f.name, f.type), nullable=True))
         return pa.schema(fields)
 
-    def _batches(self, out_schema: pa.Schema, drop_deleted: bool) -> Iterator[pa.RecordBatch]:
-        if self._dataset is None:
-            return
-        scanner = self._dataset.scanner(
-            columns=self._columns,
-            filter=self._filter,
-            batch_size=READ_BATCH_ROWS,
-            batch_readahead=1,
-            fragment_readahead=1,
-            # Pre-buffering reads whole row groups ahead; streaming keeps the commit lean.
-            fragment_scan_options=pds.ParquetFragmentScanOptions(pre_buffer=False),
-        )
+    def _batches(
+        self, staged: Iterator[pa.RecordBatch], out_schema: pa.Schema, drop_deleted: bool
+    ) -> Iterator[pa.RecordBatch]:
         now = pa.scalar(self._now, pa.timestamp("us", tz="UTC"))
-        for raw in scanner.to_batches():
+        for read in staged:
+            # Stored types first: delta-rs-written parts may read back as string views,
+            # which pyarrow's filter kernels reject.
+            staged_batch = normalize_batch(read)
+            keep = None
+            if self._winners is not None:
+                keep = pc.is_in(staged_batch.column(SEQ_COLUMN), value_set=self._winners)
+            for k in self._key_columns:
+                cond = pc.is_valid(staged_batch.column(k))
+                keep = cond if keep is None else pc.and_(keep, cond)
+            kept_rows = staged_batch if keep is None else staged_batch.filter(keep)
+            raw = kept_rows.drop_columns([SEQ_COLUMN])
             if raw.num_rows == 0:
                 continue
             batch = normalize_batch(raw)
