@@ -368,3 +368,22 @@ def test_invalid_subscriptions_are_rejected(
 def test_webhooks_need_credentials(client: TestClient) -> None:
     r = client.post(f"{FS}/webhooks", json={"name": "x", "url": "https://e.test/", "events": []})
     assert r.status_code in (401, 403)
+
+
+def test_a_run_failing_on_credentials_notifies_credential_subscribers(
+    client: TestClient, ident: Identity, wired: ServiceContext, emu
+) -> None:
+    wired.hubspot_base_url = emu.base_url
+    with serve_receiver() as receiver:
+        hook = subscribe(client, ident, receiver.url, ["connection.credentials.failed"])
+        bad = build_flow(client, ident, revoked_params(emu))
+        worker = Worker(wired, open_connector=sources.open_connector, name="w-creds")
+        assert worker.run_until_idle() == 1
+        run = runs_of(client, ident, bad["flow"])[0]
+        assert run["metrics"]["statusSummary"]["status"] == "failed"
+        assert deliver_pending(wired) == 1
+        [got] = receiver.received
+        expect_signed(hook["secret"], got.body, got.headers["x-headwater-signature"])
+        entity = got.json()["event"]["body"]["xdmEntity"]
+        assert entity["flowRunId"] == run["id"] and entity["flowId"] == bad["flow"]
+        assert entity["errors"][0]["code"] == "CONNECTOR-2401-401"

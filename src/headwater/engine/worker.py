@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from headwater.engine.executor import OpenConnector, RunControl, run_one
+from headwater.errors import SourceAuthError
 from headwater.observability import log_context
 from headwater.services.context import ServiceContext
 from headwater.store import runs as store
@@ -127,6 +128,25 @@ class Worker:
                 "partialSuccess": "flow.run.partially_succeeded",
             }.get(outcome.status, "flow.run.failed")
             self.ctx.emit(kind, self._event(run, outcome.status, outcome.doc))
+            auth_errors = [
+                e
+                for e in outcome.doc.get("metrics", {}).get("statusSummary", {}).get("errors", [])
+                if e.get("code") == SourceAuthError.run_code
+            ]
+            if outcome.status == "failed" and auth_errors and run.portal_key:
+                # the run's portal key is its base connection: tell whoever watches credentials
+                self.ctx.emit(
+                    "connection.credentials.failed",
+                    {
+                        "imsOrgId": run.org_id,
+                        "sandboxName": run.sandbox_name,
+                        "connectionId": run.portal_key,
+                        "flowId": run.flow_id,
+                        "flowRunId": run.id,
+                        "status": "failed",
+                        "errors": auth_errors,
+                    },
+                )
         log.info("run %s ended: %s", run.id, outcome.status)
         return outcome.status
 
