@@ -395,3 +395,50 @@ def test_three_workers_on_postgres_run_thirty_flows_exactly_once(
             w.wait(timeout=60)
         api_proc.terminate()
         api_proc.wait(timeout=60)
+
+
+@pytest.mark.e2e
+def test_sigterm_gives_the_run_back_at_its_checkpoint(tmp_path: Path, emulator_factory) -> None:
+    emu = emulator_factory(30_000)
+    home = tmp_path / "home"
+    api_proc, base, env = start_server(
+        home,
+        extra_env={"HEADWATER_HUBSPOT_BASE_URL": emu.url, **ENGINE_ENV},
+        serve_args=("--no-engine",),
+    )
+    workers: list[subprocess.Popen[bytes]] = []
+    try:
+        api = Api(base, env)
+        made = make_flow(api, emu)
+        first = _worker(env, lease=60)
+        workers.append(first)
+        deadline = time.monotonic() + 120
+        progressed = False
+        while time.monotonic() < deadline and not progressed:
+            runs = api.get(f"{FS}/runs", property=f"flowId=={made['flow']}")["items"]
+            progressed = (
+                bool(runs)
+                and runs[0]["metrics"]["recordSummary"].get("inputRecordCount", 0) >= 5_000
+            )
+            time.sleep(0.1)
+        assert progressed, "the worker made no progress"
+        first.send_signal(signal.SIGTERM)
+        assert first.wait(timeout=120) == 0
+        run = api.get(f"{FS}/runs", property=f"flowId=={made['flow']}")["items"][0]
+        # given back (not waiting for its 60 s lease to expire), with what it had read so far
+        assert run["state"] == "scheduled", run["state"]
+        assert run["attempt"] == 1
+        workers.append(_worker(env, lease=60))
+        runs = wait_runs(api, made["flow"], 1, timeout=300)
+        assert runs[0]["state"] == "success", runs[0]["metrics"]
+        assert runs[0]["attempt"] == 2
+        ids = lake_ids(home, api.org, made["dataset"])
+        assert len(set(ids)) == len(ids)
+        assert sorted(ids, key=int) == sorted(emu.live_contact_ids(), key=int)
+    finally:
+        for w in workers:
+            if w.poll() is None:
+                w.terminate()
+                w.wait(timeout=60)
+        api_proc.terminate()
+        api_proc.wait(timeout=60)
