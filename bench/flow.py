@@ -119,6 +119,8 @@ def main() -> None:
         lake=Lake(str(home / "lake")),
         hubspot_search_lag_ms=0,
         hubspot_archived_every_ms=0,
+        # the emulator runs with rate limits off, as in bench/connector.py
+        hubspot_limiters=LimiterRegistry(budget=1_000_000, search_per_s=1_000),
     )
     org = "BENCH0002@AdobeOrg"
     identity.create_org(ctx, org_id=org)

@@ -112,6 +112,9 @@ class Quickstart:
                 # the emulator indexes search at once and the demo shows deletions every run
                 "HEADWATER_HUBSPOT_SEARCH_LAG_SECONDS": "0",
                 "HEADWATER_HUBSPOT_ARCHIVED_EVERY_SECONDS": "0",
+                # the bundled emulator runs with its rate limits off
+                "HEADWATER_HUBSPOT_BURST_BUDGET": "100000",
+                "HEADWATER_HUBSPOT_SEARCH_PER_SECOND": "100",
             }
         )
         log = (self.home / "serve.log").open("ab")

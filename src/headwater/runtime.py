@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from headwater import observability
+from headwater.connectors.ratelimit import DEFAULT_REGISTRY, LimiterRegistry
 from headwater.lake import Lake, storage_options_from_env
 from headwater.services import notifications
 from headwater.services.context import ServiceContext
@@ -12,6 +13,15 @@ from headwater.settings import Settings
 from headwater.store import migrate
 from headwater.store.db import create_engine
 from headwater.store.secrets import SecretBox, load_key_material
+
+
+def _limiters(settings: Settings) -> LimiterRegistry:
+    """One registry per process: every connector of a portal shares its limiter."""
+    if settings.hubspot_burst_budget is None and settings.hubspot_search_per_second == 5:
+        return DEFAULT_REGISTRY
+    return LimiterRegistry(
+        budget=settings.hubspot_burst_budget, search_per_s=settings.hubspot_search_per_second
+    )
 
 
 def build_context(settings: Settings, *, upgrade: bool = True) -> ServiceContext:
@@ -30,6 +40,7 @@ def build_context(settings: Settings, *, upgrade: bool = True) -> ServiceContext
         hubspot_base_url=settings.hubspot_base_url,
         hubspot_search_lag_ms=settings.hubspot_search_lag_seconds * 1000,
         hubspot_archived_every_ms=settings.hubspot_archived_every_seconds * 1000,
+        hubspot_limiters=_limiters(settings),
         lake=Lake(settings.resolved_lake_uri, storage_options_from_env(os.environ)),
     )
     notifications.install(ctx)  # events become durable webhook deliveries

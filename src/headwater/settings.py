@@ -22,6 +22,11 @@ class Settings(BaseSettings):
     hubspot_search_lag_seconds: int = 300
     #: How often an incremental run also lists archived records (deletions); 0 = every run.
     hubspot_archived_every_seconds: int = 3600
+    #: Requests per rolling 10 s per HubSpot portal; unset = HubSpot's limit for the credential
+    #: (110 OAuth app, 190 private app). Raise it for an API limit increase (or an emulator).
+    hubspot_burst_budget: int | None = None
+    #: CRM search requests per second per portal (HubSpot allows 5).
+    hubspot_search_per_second: int = 5
     token_ttl_seconds: int = 24 * 3600
     max_body_bytes: int = 1024 * 1024
     log_level: str = "INFO"

@@ -247,6 +247,9 @@ def lake_ids(home: Path, org: str, ds: str) -> list[str]:
 ENGINE_ENV = {
     "HEADWATER_HUBSPOT_SEARCH_LAG_SECONDS": "0",
     "HEADWATER_HUBSPOT_ARCHIVED_EVERY_SECONDS": "0",
+    # the emulator runs without rate limits
+    "HEADWATER_HUBSPOT_BURST_BUDGET": "100000",
+    "HEADWATER_HUBSPOT_SEARCH_PER_SECOND": "100",
 }
 
 

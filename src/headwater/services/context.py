@@ -34,6 +34,8 @@ class ServiceContext:
     hubspot_base_url: str = "https://api.hubapi.com"
     hubspot_search_lag_ms: int = 300_000
     hubspot_archived_every_ms: int = 3_600_000
+    #: The process-wide HubSpot rate limiters (one per portal); None = the connectors' default.
+    hubspot_limiters: Any = None
     clock: Callable[[], int] = field(default=now_ms)
     lake: Lake | None = None
     #: Subscribers to run and connection events: ``listener(event_type, payload)``.

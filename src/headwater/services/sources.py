@@ -34,6 +34,7 @@ def open_connector(ctx: ServiceContext, tenant: Tenant, conn_id: str) -> Any:
         params=params,
         base_url=ctx.hubspot_base_url,
         on_tokens_refreshed=persist,
+        **({"limiter_registry": ctx.hubspot_limiters} if ctx.hubspot_limiters is not None else {}),
         read_options=ReadOptions(
             search_lag_ms=ctx.hubspot_search_lag_ms,
             archived_every_ms=ctx.hubspot_archived_every_ms,

@@ -41,6 +41,9 @@ class AssociationGraph:
         self._types = types
         self._seed = seed
         self._rel: dict[tuple[str, str], tuple[Relation, bool]] = {}
+        # both are pure functions of their arguments, and the hot path of every batch read
+        self._salts: dict[Relation, int] = {}
+        self._label_cache: dict[tuple[Relation, bool, bool], tuple[AssocType, ...]] = {}
         for r in RELATIONS:
             if r.source in stores and r.target in stores:
                 self._rel[(r.source, r.target)] = (r, True)
@@ -56,7 +59,10 @@ class AssociationGraph:
         na = self._stores[r.source].generated
         nb = self._stores[r.target].generated
         off = max(nb // r.max_per_record, 1)
-        return na, nb, off, salt(self._seed, "assoc", r.source, r.target)
+        rsalt = self._salts.get(r)
+        if rsalt is None:
+            rsalt = self._salts[r] = salt(self._seed, "assoc", r.source, r.target)
+        return na, nb, off, rsalt
 
     def _fanout(self, r: Relation, a: int, rsalt: int) -> int:
         h = mix(a ^ rsalt)
@@ -65,6 +71,13 @@ class AssociationGraph:
         return 1 + int(h % r.max_per_record)
 
     def _labels(self, r: Relation, forward: bool, primary: bool) -> tuple[AssocType, ...]:
+        key = (r, forward, primary)
+        hit = self._label_cache.get(key)
+        if hit is None:
+            hit = self._label_cache[key] = self._make_labels(r, forward, primary)
+        return hit
+
+    def _make_labels(self, r: Relation, forward: bool, primary: bool) -> tuple[AssocType, ...]:
         src, dst = (r.source, r.target) if forward else (r.target, r.source)
         name = f"{self._types[src].singular}_to_{self._types[dst].singular}"
         unlabeled_id = r.forward_type_id if forward else r.reverse_type_id
