@@ -193,6 +193,15 @@ def test_planner_prefers_search_for_small_changes_and_relist_for_large() -> None
         changed=58_000, table_size=60_000, list_chunks=3, burst_rate=11.0, search_rate=5.0
     )
     assert chunked.strategy == "incremental"
+    # without limits (a raised budget, an emulator) round trips still make re-listing cost more
+    unlimited = choose_strategy(
+        changed=500, table_size=3_000, list_chunks=1, burst_rate=10_000.0, search_rate=100.0
+    )
+    assert unlimited.strategy == "incremental"
+    most = choose_strategy(
+        changed=2_900, table_size=3_000, list_chunks=1, burst_rate=10_000.0, search_rate=100.0
+    )
+    assert most.strategy == "full"
 
 
 def test_state_round_trips_through_json() -> None:

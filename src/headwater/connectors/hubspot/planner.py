@@ -28,6 +28,12 @@ class StrategyChoice:
     list_s: float
 
 
+#: A HubSpot round trip: no limit makes a call cheaper than this.
+ROUND_TRIP_S = 0.05
+#: List pages of a full read are fetched over this many concurrent id ranges; search is sequential.
+LIST_CONCURRENCY = 3
+
+
 def choose_strategy(
     *,
     changed: int,
@@ -35,12 +41,17 @@ def choose_strategy(
     list_chunks: int,
     burst_rate: float,
     search_rate: float,
+    round_trip_s: float = ROUND_TRIP_S,
+    list_concurrency: int = LIST_CONCURRENCY,
 ) -> StrategyChoice:
-    """Estimated seconds for both strategies; the cheaper one wins (ties go to search)."""
+    """Estimated seconds for both strategies; the cheaper one wins (ties go to search).
+
+    A call costs the larger of its rate-limit spacing and its round trip (shared by the concurrent
+    list ranges), so a raised or absent limit does not make re-listing look free."""
     search_calls = math.ceil(changed / SEARCH_PAGE)
     list_calls = math.ceil(max(table_size, changed) / LIST_PAGE) * max(list_chunks, 1)
-    search_s = search_calls / search_rate
-    list_s = list_calls / burst_rate
+    search_s = search_calls * max(1 / search_rate, round_trip_s)
+    list_s = list_calls * max(1 / burst_rate, round_trip_s / max(list_concurrency, 1))
     numbers = (
         f"{changed} of ~{table_size} records changed: search {search_calls} calls "
         f"at {search_rate:g}/s ≈ {search_s:.1f} s, re-list {list_calls} calls "
