@@ -6,26 +6,22 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-import jsonpatch
-import jsonpointer
 from jsonschema import Draft7Validator
 
 from headwater.domain import specs
-from headwater.domain.ids import new_etag, new_id, normalize_etag
+from headwater.domain.ids import new_etag, new_id
 from headwater.errors import (
     AuthSpecNotFoundError,
     DependentsExistError,
     FieldError,
-    ImmutableFieldError,
-    InvalidRequestError,
     InvalidSpecError,
     MissingIfMatchError,
     NotFoundError,
     PatchError,
     PreconditionFailedError,
-    UnsupportedPatchOpError,
     ValidationError,
 )
+from headwater.services import documents
 from headwater.services.context import ServiceContext, Tenant
 from headwater.services.listing import ListRequest, ListResult, list_documents
 from headwater.store import resources as store
@@ -55,7 +51,6 @@ FIELDS = frozenset(
     }
 )
 _PATCHABLE_ROOTS = frozenset({"name", "description", "auth"})
-_PATCH_OPS = frozenset({"add", "replace", "remove"})
 
 
 def _aad(res_id: str) -> bytes:
@@ -222,62 +217,21 @@ def list_connections(ctx: ServiceContext, tenant: Tenant, request: ListRequest) 
     return list_documents(ctx, tenant, kind=KIND, request=request, fields=FIELDS, render=render)
 
 
-def _check_ops(ops: Any) -> list[dict[str, Any]]:
-    if ops is None or ops == []:
-        raise InvalidRequestError("request body is null or empty")
-    if not isinstance(ops, list):
-        raise PatchError("a PATCH body must be a JSON Patch array")
-    out: list[dict[str, Any]] = []
-    for i, op in enumerate(ops):
-        if (
-            not isinstance(op, dict)
-            or not isinstance(op.get("op"), str)
-            or not isinstance(op.get("path"), str)
-        ):
-            raise PatchError(
-                f"patch operation {i} must be an object with 'op' and 'path'",
-                details=[FieldError(f"[{i}]", "needs op and path")],
-            )
-        name = op["op"].lower()
-        if name not in _PATCH_OPS:
-            raise UnsupportedPatchOpError(f"patch operation '{op['op']}' is not supported")
-        if name in {"add", "replace"} and "value" not in op:
-            raise PatchError(f"patch operation {i} ({name}) needs a value")
-        path = op["path"]
-        if not path.startswith("/"):
-            raise PatchError(f"patch path '{path}' must start with '/'")
-        root = path[1:].split("/", 1)[0]
-        if root == "connectionSpec":
-            raise ImmutableFieldError("the connection spec of a connection cannot be updated")
-        if root not in _PATCHABLE_ROOTS:
-            raise PatchError(f"path '{path}' cannot be updated")
-        out.append({**op, "op": name})
-    return out
-
-
 def patch_connection(
     ctx: ServiceContext, tenant: Tenant, conn_id: str, *, if_match: str | None, ops: Any
 ) -> tuple[str, str]:
-    checked = _check_ops(ops)
+    checked = documents.check_ops(ops, patchable=_PATCHABLE_ROOTS, immutable={"connectionSpec"})
     if not if_match:
         raise MissingIfMatchError("If-Match header is required to update a connection")
     res = _load(ctx, tenant, conn_id)
-    if normalize_etag(if_match) != normalize_etag(res.etag):
-        raise PreconditionFailedError(
-            f"Supplied version=[{if_match}] does not match the current version on entity=[{res.etag}]",
-            resource_id=conn_id,
-            resource_type=KIND,
-        )
+    documents.check_etag(res, if_match)
     full = copy.deepcopy(res.doc)
     secret_names = full.pop("_secretFields", [])
     token_expiry = full.pop("_tokenExpiresAt", None)
     old_secrets = ctx.box.decrypt(res.secrets, context=_aad(res.id)) if res.secrets else {}
     if isinstance(full.get("auth"), dict):
         full["auth"].setdefault("params", {}).update(old_secrets)
-    try:
-        patched = jsonpatch.JsonPatch(checked).apply(full)
-    except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException) as exc:
-        raise PatchError(f"patch cannot be applied: {exc}") from exc
+    patched = documents.apply_ops(full, checked)
     if not isinstance(patched.get("name", ""), str) or not isinstance(
         patched.get("description", ""), str
     ):
