@@ -14,100 +14,7 @@ from headwater.services import sources
 from headwater.services.context import ServiceContext
 from tests.conftest import Identity
 from tests.connectors.conftest import archived_ids, live_ids
-
-FS = "/data/foundation/flowservice"
-CAT = "/data/foundation/catalog"
-HUBSPOT = "cc6a4487-9e91-433e-a3a3-9cf6626c1806"
-LAKE_SPEC = "c604ff05-7f1a-43c0-8e18-33bf874cb11c"
-CRM_TO_AEP = "14518937-270c-4525-bdec-c2ba7cce3860"
-
-
-def build_flow(
-    client: TestClient,
-    ident: Identity,
-    emu,
-    *,
-    frequency: str = "once",
-    table: str = "Hubspot.Contacts",
-) -> dict:
-    h = ident.headers()
-    base = client.post(
-        f"{FS}/connections",
-        headers=h,
-        json={
-            "name": "connection for HubSpot",
-            "auth": {
-                "specName": "Basic Authentication",
-                "params": {
-                    "clientId": emu.oauth_client_id,
-                    "clientSecret": emu.oauth_client_secret,
-                    "accessToken": emu.access_token,
-                    "refreshToken": emu.refresh_token,
-                },
-            },
-            "connectionSpec": {"id": HUBSPOT, "version": "1.0"},
-        },
-    ).json()["id"]
-    src = client.post(
-        f"{FS}/sourceConnections",
-        headers=h,
-        json={
-            "name": "HubSpot source connection",
-            "baseConnectionId": base,
-            "data": {"format": "tabular"},
-            "params": {"path": table},
-            "connectionSpec": {"id": HUBSPOT, "version": "1.0"},
-        },
-    )
-    assert src.status_code == 201, src.text
-    ds = client.post(f"{CAT}/dataSets", headers=h, json={"name": f"contacts-{time.time_ns()}"})
-    assert ds.status_code == 201, ds.text
-    ds_id = ds.json()[0].split("/")[-1]
-    tgt = client.post(
-        f"{FS}/targetConnections",
-        headers=h,
-        json={
-            "name": "lake",
-            "data": {
-                "format": "delta",
-                "schema": {
-                    "id": "https://ns.adobe.com/x/schemas/y",
-                    "version": "application/vnd.adobe.xed-full+json;version=1",
-                },
-            },
-            "params": {"dataSetId": ds_id},
-            "connectionSpec": {"id": LAKE_SPEC, "version": "1.0"},
-        },
-    )
-    assert tgt.status_code == 201, tgt.text
-    schedule = {"startTime": str(int(time.time()) - 5), "frequency": frequency}
-    if frequency != "once":
-        schedule["interval"] = "15" if frequency == "minute" else 1
-    flow = client.post(
-        f"{FS}/flows",
-        headers=h,
-        json={
-            "name": "HubSpot contacts",
-            "flowSpec": {"id": CRM_TO_AEP, "version": "1.0"},
-            "sourceConnectionIds": [src.json()["id"]],
-            "targetConnectionIds": [tgt.json()["id"]],
-            "transformations": [
-                {
-                    "name": "Copy",
-                    "params": {
-                        "deltaColumn": {
-                            "name": "updatedAt",
-                            "dateFormat": "YYYY-MM-DD",
-                            "timezone": "UTC",
-                        }
-                    },
-                }
-            ],
-            "scheduleParams": schedule,
-        },
-    )
-    assert flow.status_code == 201, flow.text
-    return {"flow": flow.json()["id"], "dataset": ds_id, "base": base}
+from tests.flows import CAT, FS, build_flow, oauth_params
 
 
 def table_ids(ctx: ServiceContext, ident: Identity, ds_id: str) -> list[str]:
@@ -123,7 +30,7 @@ def test_once_flow_lands_contacts_then_incremental(
     ctx.hubspot_base_url = emu.base_url
     ctx.hubspot_search_lag_ms = 0  # the emulator indexes writes at once
     ctx.hubspot_archived_every_ms = 0
-    made = build_flow(client, ident, emu)
+    made = build_flow(client, ident, oauth_params(emu))
     worker = Worker(ctx, open_connector=sources.open_connector, name="w1")
     assert worker.run_until_idle() == 1
 
@@ -182,7 +89,7 @@ def test_scheduler_is_idempotent_and_delete_order_enforced(
     client: TestClient, ident: Identity, ctx: ServiceContext, emu
 ) -> None:
     ctx.hubspot_base_url = emu.base_url
-    made = build_flow(client, ident, emu, frequency="minute")
+    made = build_flow(client, ident, oauth_params(emu), frequency="minute")
     assert scheduler.tick(ctx) >= 1
     assert scheduler.tick(ctx) == 0  # same window: nothing new
     runs = client.get(

@@ -13,7 +13,7 @@ from headwater.services import datasets, sources
 from headwater.services.context import ServiceContext
 from tests.conftest import Identity
 from tests.connectors.conftest import live_ids
-from tests.engine.test_dataflow import build_flow
+from tests.flows import build_flow, oauth_params
 from tests.lake.test_s3 import BUCKET
 
 
@@ -34,7 +34,7 @@ def test_flow_into_s3_lake_is_readable_by_duckdb(
     }
     ctx.lake = Lake(f"s3://{BUCKET}/headwater", storage_options_from_env(env))
     ctx.hubspot_base_url = emu.base_url
-    made = build_flow(client, ident, emu)
+    made = build_flow(client, ident, oauth_params(emu))
     assert Worker(ctx, open_connector=sources.open_connector).run_until_idle() == 1
     runs = client.get(
         "/data/foundation/flowservice/runs",
