@@ -102,6 +102,18 @@ def test_scheduler_is_idempotent_and_delete_order_enforced(
     assert r.status_code == 400  # ad-hoc runs only for "once" flows
     dis = client.post(f"{FS}/flows/{made['flow']}/action?op=disable", headers=ident.headers())
     assert dis.status_code == 200
+    flow = client.get(f"{FS}/flows/{made['flow']}", headers=ident.headers()).json()["items"][0]
+    assert flow["state"] == "disabled"
+    assert flow["lastOperation"]["operation"] == "disable"
+    patched = client.patch(
+        f"{FS}/flows/{made['flow']}",
+        headers=ident.headers() | {"If-Match": flow["etag"]},
+        json=[{"op": "replace", "path": "/name", "value": "renamed"}],
+    )
+    assert patched.status_code == 200, patched.text
+    flow = client.get(f"{FS}/flows/{made['flow']}", headers=ident.headers()).json()["items"][0]
+    assert flow["lastOperation"]["operation"] == "update"
+    assert flow["lastOperation"]["ops"] == [{"op": "replace", "path": "/name", "value": "renamed"}]
     again = client.post(f"{FS}/flows/{made['flow']}/action?op=disable", headers=ident.headers())
     assert again.json()["type"].endswith("FLOW-1422-400")
     failed = client.get(

@@ -16,7 +16,6 @@ from headwater.errors import (
     FieldError,
     InvalidSpecError,
     MissingIfMatchError,
-    NotFoundError,
     PatchError,
     PreconditionFailedError,
     ValidationError,
@@ -184,18 +183,7 @@ def create_connection(ctx: ServiceContext, tenant: Tenant, body: dict[str, Any])
 
 
 def _load(ctx: ServiceContext, tenant: Tenant, conn_id: str) -> StoredResource:
-    with ctx.engine.connect() as conn:
-        res = store.read_resource(
-            conn, kind=KIND, res_id=conn_id, org_id=tenant.org_id, sandbox_name=tenant.sandbox_name
-        )
-    if res is None:
-        raise NotFoundError(
-            f"The requested connections resource {conn_id} is not found. "
-            "Verify the resource ID before trying again.",
-            resource_id=conn_id,
-            resource_type=KIND,
-        )
-    return res
+    return documents.load(ctx, tenant, KIND, conn_id)
 
 
 def get_connection(ctx: ServiceContext, tenant: Tenant, conn_id: str) -> dict[str, Any]:
@@ -352,17 +340,7 @@ def delete_connection(ctx: ServiceContext, tenant: Tenant, conn_id: str) -> None
         raise DependentsExistError(
             f"base connection {conn_id} cannot be deleted while flows use it: {', '.join(in_use)}"
         )
-    with ctx.engine.begin() as conn:
-        done = store.delete_resource(
-            conn, kind=KIND, res_id=conn_id, org_id=tenant.org_id, sandbox_name=tenant.sandbox_name
-        )
-    if not done:
-        raise NotFoundError(
-            f"The requested connections resource {conn_id} is not found. "
-            "Verify the resource ID before trying again.",
-            resource_id=conn_id,
-            resource_type=KIND,
-        )
+    documents.delete_document(ctx, tenant, KIND, conn_id)
 
 
 def rotate_secrets(ctx: ServiceContext) -> int:

@@ -206,9 +206,11 @@ def patch_document(
     patchable: Iterable[str],
     immutable: Iterable[str] = (),
     validate: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]] | None = None,
+    record_operation: bool = False,
 ) -> tuple[str, str]:
     """The whole PATCH contract: ops checked, If-Match required and compared, the patched document
-    re-validated by ``validate(old, new)``, then saved with a new etag."""
+    re-validated by ``validate(old, new)``, then saved with a new etag (and, for resources that
+    keep one, ``lastOperation`` recorded)."""
     checked = check_ops(ops, patchable=patchable, immutable=immutable)
     if not if_match:
         raise MissingIfMatchError(f"If-Match header is required to update {kind}")
@@ -218,17 +220,22 @@ def patch_document(
     if validate is not None:
         patched = validate(res.doc, patched)
     updated = touch(patched, tenant, ctx.clock(), res.updated_at)
-    if kind == "flows":
-        patched["lastOperation"] = {
-            "started": updated,
-            "updated": updated,
-            "percentCompleted": 100.0,
-            "status": {"value": "completed", "errors": []},
-            "ops": [{"op": o["op"], "path": o["path"], "value": o.get("value")} for o in checked],
-            "operation": "update",
-        }
+    if record_operation:
+        patched["lastOperation"] = last_operation(updated, "update", checked)
     etag = save(ctx, res, patched, expected_etag=res.etag, updated_at=updated)
     return res.id, etag
+
+
+def last_operation(at: int, operation: str, ops: list[dict[str, Any]]) -> dict[str, Any]:
+    """Adobe's ``lastOperation`` of a flow: what the last update or action did."""
+    return {
+        "started": at,
+        "updated": at,
+        "percentCompleted": 100.0,
+        "status": {"value": "completed", "errors": []},
+        "ops": [{"op": o["op"], "path": o["path"], "value": o.get("value")} for o in ops],
+        "operation": operation,
+    }
 
 
 def delete_document(ctx: ServiceContext, tenant: Tenant, kind: str, res_id: str) -> None:

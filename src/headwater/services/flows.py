@@ -313,6 +313,7 @@ def patch_flow(
         },
         immutable={"flowSpec", "sourceConnectionIds", "targetConnectionIds", "state"},
         validate=validate,
+        record_operation=True,
     )
 
 
@@ -349,14 +350,7 @@ def act(ctx: ServiceContext, tenant: Tenant, flow_id: str, op: str | None) -> tu
     doc = res.doc
     doc["state"] = target
     updated = documents.touch(doc, tenant, ctx.clock(), res.updated_at)
-    doc["lastOperation"] = {
-        "started": updated,
-        "updated": updated,
-        "percentCompleted": 100.0,
-        "status": {"value": "completed", "errors": []},
-        "ops": [],
-        "operation": action,
-    }
+    doc["lastOperation"] = documents.last_operation(updated, action, [])
     etag = documents.save(ctx, res, doc, expected_etag=res.etag, updated_at=updated)
     if target == "disabled":
         with ctx.engine.begin() as conn:

@@ -7,7 +7,7 @@ from typing import Any
 
 from headwater.domain import specs
 from headwater.domain.ids import new_etag, new_id
-from headwater.errors import FieldError, InvalidRequestError, NotFoundError, ValidationError
+from headwater.errors import FieldError, InvalidRequestError, ValidationError
 from headwater.services import documents
 from headwater.services.context import ServiceContext, Tenant
 from headwater.services.listing import ListRequest, ListResult, list_documents
@@ -165,12 +165,7 @@ def get_run(ctx: ServiceContext, tenant: Tenant, run_id: str) -> dict[str, Any]:
     with ctx.engine.connect() as conn:
         row = store.read_run(conn, run_id=run_id)
     if row is None or row.org_id != tenant.org_id or row.sandbox_name != tenant.sandbox_name:
-        raise NotFoundError(
-            f"The requested runs resource {run_id} is not found. "
-            "Verify the resource ID before trying again.",
-            resource_id=run_id,
-            resource_type=KIND,
-        )
+        raise documents.not_found(KIND, run_id)
     return render(row)
 
 
