@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -83,29 +85,150 @@ def start_server(
     return proc, base, env
 
 
+def live_identity(base: str, env: dict[str, str]) -> LiveServer:
+    """A new org with an API client and a token, made through the real CLI."""
+    org = "E2E" + os.urandom(4).hex().upper() + "@AdobeOrg"
+    run_cli("orgs", "create", org, "--json", env=env)
+    client = json.loads(
+        run_cli("clients", "create", "--org", org, "--name", "e2e", "--json", env=env)
+    )
+    token = run_cli(
+        "token",
+        "--client-id",
+        client["clientId"],
+        "--client-secret",
+        client["clientSecret"],
+        env=env,
+    ).strip()
+    return LiveServer(base, org, client["clientId"], client["clientSecret"], token, env)
+
+
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     home = tmp_path_factory.mktemp("hw-home")
     home.mkdir(exist_ok=True)
     proc, base, env = start_server(home)
     try:
-        org = "E2E" + os.urandom(4).hex().upper() + "@AdobeOrg"
-        run_cli("orgs", "create", org, "--json", env=env)
-        client = json.loads(
-            run_cli("clients", "create", "--org", org, "--name", "e2e", "--json", env=env)
-        )
-        token = run_cli(
-            "token",
-            "--client-id",
-            client["clientId"],
-            "--client-secret",
-            client["clientSecret"],
-            env=env,
-        ).strip()
-        yield LiveServer(base, org, client["clientId"], client["clientSecret"], token, env)
+        yield live_identity(base, env)
     finally:
         proc.terminate()
         try:
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+ENGINE_ENV = {
+    "HEADWATER_HUBSPOT_SEARCH_LAG_SECONDS": "0",
+    "HEADWATER_HUBSPOT_ARCHIVED_EVERY_SECONDS": "0",
+    # the emulator runs without rate limits
+    "HEADWATER_HUBSPOT_BURST_BUDGET": "100000",
+    "HEADWATER_HUBSPOT_SEARCH_PER_SECOND": "100",
+}
+
+
+SMALL = [
+    "--companies",
+    "40",
+    "--deals",
+    "40",
+    "--tickets",
+    "20",
+    "--products",
+    "5",
+    "--line-items",
+    "10",
+    "--engagements",
+    "10",
+    "--custom-records",
+    "10",
+]
+
+
+@dataclass
+class Emulator:
+    proc: subprocess.Popen[str]
+    info: dict[str, Any]
+
+    @property
+    def url(self) -> str:
+        return str(self.info["base_url"])
+
+    def access_token(self) -> str:
+        r = httpx.post(
+            self.url + "/oauth/v1/token",
+            data={
+                "grant_type": "refresh_token",
+                "client_id": self.info["oauth_client_id"],
+                "client_secret": self.info["oauth_client_secret"],
+                "refresh_token": self.info["refresh_token"],
+            },
+        )
+        r.raise_for_status()
+        return str(r.json()["access_token"])
+
+    def live_contact_ids(self) -> list[str]:
+        ids: list[str] = []
+        h = {"Authorization": f"Bearer {self.info['private_app_token']}"}
+        after = None
+        with httpx.Client(base_url=self.url, headers=h, timeout=30) as c:
+            while True:
+                params: dict[str, Any] = {"limit": 100, "properties": "hs_object_id"}
+                if after:
+                    params["after"] = after
+                body = c.get("/crm/v3/objects/contacts", params=params).json()
+                ids += [r["id"] for r in body["results"]]
+                if "paging" not in body:
+                    return ids
+                after = body["paging"]["next"]["after"]
+
+
+@contextlib.contextmanager
+def _emulators() -> Iterator[Callable[[int], Emulator]]:
+    procs: list[subprocess.Popen[str]] = []
+
+    def start(contacts: int) -> Emulator:
+        proc = subprocess.Popen(
+            [
+                HEADWATER,
+                "emulator",
+                "hubspot",
+                "--port",
+                "0",
+                "--json",
+                "--contacts",
+                str(contacts),
+                *SMALL,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        procs.append(proc)
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line, "the emulator printed nothing"
+        return Emulator(proc, json.loads(line))
+
+    try:
+        yield start
+    finally:
+        for p in procs:
+            p.terminate()
+            p.wait(timeout=15)
+            if p.stdout:
+                p.stdout.close()
+
+
+@pytest.fixture
+def emulator_factory() -> Iterator[Callable[[int], Emulator]]:
+    """Starts emulator processes (``headwater emulator hubspot``) ended after the test."""
+    with _emulators() as start:
+        yield start
+
+
+@pytest.fixture(scope="module")
+def emulator_module() -> Iterator[Callable[[int], Emulator]]:
+    """As ``emulator_factory``, ended after the module."""
+    with _emulators() as start:
+        yield start

@@ -9,7 +9,6 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,102 +16,13 @@ import httpx
 import pytest
 from deltalake import DeltaTable
 
-from tests.e2e.conftest import HEADWATER, run_cli, start_server
+from tests.e2e.conftest import ENGINE_ENV, HEADWATER, Emulator, run_cli, start_server
 
 FS = "/data/foundation/flowservice"
 CAT = "/data/foundation/catalog"
 HUBSPOT = "cc6a4487-9e91-433e-a3a3-9cf6626c1806"
 LAKE_SPEC = "c604ff05-7f1a-43c0-8e18-33bf874cb11c"
 CRM_TO_AEP = "14518937-270c-4525-bdec-c2ba7cce3860"
-SMALL = [
-    "--companies",
-    "40",
-    "--deals",
-    "40",
-    "--tickets",
-    "20",
-    "--products",
-    "5",
-    "--line-items",
-    "10",
-    "--engagements",
-    "10",
-    "--custom-records",
-    "10",
-]
-
-
-@dataclass
-class Emulator:
-    proc: subprocess.Popen[str]
-    info: dict[str, Any]
-
-    @property
-    def url(self) -> str:
-        return str(self.info["base_url"])
-
-    def access_token(self) -> str:
-        r = httpx.post(
-            self.url + "/oauth/v1/token",
-            data={
-                "grant_type": "refresh_token",
-                "client_id": self.info["oauth_client_id"],
-                "client_secret": self.info["oauth_client_secret"],
-                "refresh_token": self.info["refresh_token"],
-            },
-        )
-        r.raise_for_status()
-        return str(r.json()["access_token"])
-
-    def live_contact_ids(self) -> list[str]:
-        ids: list[str] = []
-        h = {"Authorization": f"Bearer {self.info['private_app_token']}"}
-        after = None
-        with httpx.Client(base_url=self.url, headers=h, timeout=30) as c:
-            while True:
-                params: dict[str, Any] = {"limit": 100, "properties": "hs_object_id"}
-                if after:
-                    params["after"] = after
-                body = c.get("/crm/v3/objects/contacts", params=params).json()
-                ids += [r["id"] for r in body["results"]]
-                if "paging" not in body:
-                    return ids
-                after = body["paging"]["next"]["after"]
-
-
-@pytest.fixture
-def emulator_factory() -> Iterator[Any]:
-    procs: list[subprocess.Popen[str]] = []
-
-    def start(contacts: int) -> Emulator:
-        proc = subprocess.Popen(
-            [
-                HEADWATER,
-                "emulator",
-                "hubspot",
-                "--port",
-                "0",
-                "--json",
-                "--contacts",
-                str(contacts),
-                *SMALL,
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        procs.append(proc)
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        assert line, "the emulator printed nothing"
-        return Emulator(proc, json.loads(line))
-
-    yield start
-    for p in procs:
-        p.terminate()
-        p.wait(timeout=15)
-        if p.stdout:
-            p.stdout.close()
 
 
 _OPEN: list[httpx.Client] = []
@@ -242,15 +152,6 @@ def wait_runs(api: Api, flow: str, n: int, timeout: float = 180) -> list[dict[st
 def lake_ids(home: Path, org: str, ds: str) -> list[str]:
     table = DeltaTable(str(home / "lake" / org / "prod" / ds))
     return table.to_pyarrow_table(columns=["Id"]).column("Id").to_pylist()
-
-
-ENGINE_ENV = {
-    "HEADWATER_HUBSPOT_SEARCH_LAG_SECONDS": "0",
-    "HEADWATER_HUBSPOT_ARCHIVED_EVERY_SECONDS": "0",
-    # the emulator runs without rate limits
-    "HEADWATER_HUBSPOT_BURST_BUDGET": "100000",
-    "HEADWATER_HUBSPOT_SEARCH_PER_SECOND": "100",
-}
 
 
 @pytest.mark.e2e

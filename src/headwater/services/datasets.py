@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
 from headwater.errors import (
@@ -99,6 +100,13 @@ def render(res: Any) -> dict[str, Any]:
     doc = dict(res.doc)
     doc.pop("createdAt", None)
     doc.pop("updatedAt", None)
+    # Catalog classifies every dataset; aepp's dataset helpers read it. A merge dataset holds
+    # one row per record, a history dataset appends every version: a time series.
+    history = doc.get("headwater", {}).get("writeMode") == WriteMode.HISTORY.value
+    doc.setdefault(
+        "classification",
+        {"dataBehavior": "time-series" if history else "record", "managedBy": "CUSTOMER"},
+    )
     return dict(doc)
 
 
@@ -203,16 +211,54 @@ def record_batch(
     return batch_id
 
 
-def list_batches(
-    ctx: ServiceContext, tenant: Tenant, *, dataset: str | None, limit: int | None
-) -> dict[str, Any]:
-    out: dict[str, Any] = {}
+BATCH_ORDER_FIELDS = frozenset({"created", "updated", "completed"})
+
+
+@dataclass(frozen=True)
+class BatchQuery:
+    """Catalog's batch list parameters (``GET /batches``), as aepp's ``getBatches`` sends them."""
+
+    dataset: str | None = None
+    status: str | None = None
+    created_after: int | None = None
+    created_before: int | None = None
+    order_by: str | None = None
+    start: int = 0
+    limit: int = 100
+
+
+def _batch_order(order_by: str) -> tuple[str, bool]:
+    """``asc:created`` / ``desc:updated`` / ``created`` → (field, descending)."""
+    direction, _, field = order_by.rpartition(":")
+    field = field.split(",")[0]
+    if direction not in ("", "asc", "desc") or field not in BATCH_ORDER_FIELDS:
+        raise InvalidRequestError(
+            f"orderBy must be [asc:|desc:] followed by one of {sorted(BATCH_ORDER_FIELDS)}"
+        )
+    return field, direction == "desc"
+
+
+def list_batches(ctx: ServiceContext, tenant: Tenant, query: BatchQuery) -> dict[str, Any]:
+    docs: list[dict[str, Any]] = []
     for res in documents.load_all(ctx, tenant, BATCHES):
         doc = dict(res.doc)
-        if dataset and doc["relatedObjects"][0]["id"] != dataset:
+        if query.dataset and doc["relatedObjects"][0]["id"] != query.dataset:
+            continue
+        if query.status and doc["status"] != query.status:
+            continue
+        if query.created_after is not None and doc["created"] <= query.created_after:
+            continue
+        if query.created_before is not None and doc["created"] >= query.created_before:
             continue
         doc.pop("createdAt", None)
         doc.pop("updatedAt", None)
-        out[res.id] = doc
-    items = list(out.items())[-(limit or 100) :]
-    return dict(items)
+        docs.append(doc)
+    if query.order_by:
+        field, descending = _batch_order(query.order_by)
+        docs.sort(key=lambda d: (d[field], d["id"]), reverse=descending)
+        page = docs[query.start : query.start + query.limit]
+    else:
+        # newest last, the newest page first (as before)
+        end = len(docs) - query.start
+        page = docs[max(0, end - query.limit) : max(0, end)]
+    return {d["id"]: d for d in page}

@@ -81,6 +81,10 @@ def _bool(value: Any, field: str, errors: list[FieldError]) -> bool | None:
     return None
 
 
+#: ``scheduleParams`` keys of destination (dataset export) flow specs, not of sources.
+DESTINATION_SCHEDULE_KEYS = frozenset({"timeUnit", "exportMode"})
+
+
 def normalize_schedule(flow_spec: dict[str, Any], raw: Any) -> dict[str, Any]:
     """Validate ``scheduleParams`` by the flow spec's schedule schema; accept numbers or strings,
     ignore unknown keys, and return the documented keys as strings (as Adobe returns them)."""
@@ -116,6 +120,17 @@ def normalize_schedule(flow_spec: dict[str, Any], raw: Any) -> dict[str, Any]:
             errors.append(FieldError("scheduleParams." + ".".join(map(str, err.path)), err.message))
         else:
             errors.append(FieldError("scheduleParams", err.message))
+    export_keys = sorted(k for k in DESTINATION_SCHEDULE_KEYS if k in raw)
+    if "frequency" not in raw and export_keys:
+        # aepp's createFlow(schedule_frequency="once") sends a dataset-export schedule
+        errors.append(
+            FieldError(
+                "scheduleParams",
+                f"{' and '.join(export_keys)} belong to dataset-export (destination) schedules;"
+                ' a sources flow takes {"frequency": "once" | "minute" | "hour" | "day" | "week",'
+                ' "startTime", "interval"}',
+            )
+        )
     if "endTime" in typed and "startTime" in typed and typed["endTime"] <= typed["startTime"]:
         errors.append(FieldError("scheduleParams.endTime", "must be after startTime"))
     if errors:

@@ -70,6 +70,20 @@ def list_batches(
     ctx: CtxDep,
     tenant: TenantDep,
     dataSet: Annotated[str | None, Query()] = None,  # noqa: N803
-    limit: Annotated[int | None, Query(ge=1, le=100)] = None,
+    status: Annotated[str | None, Query()] = None,
+    createdAfter: Annotated[int | None, Query()] = None,  # noqa: N803
+    createdBefore: Annotated[int | None, Query()] = None,  # noqa: N803
+    orderBy: Annotated[str | None, Query()] = None,  # noqa: N803
+    start: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=100)] = 100,
 ) -> Response:
-    return json_response(datasets.list_batches(ctx, tenant, dataset=dataSet, limit=limit))
+    query = datasets.BatchQuery(
+        dataset=dataSet,
+        status=status,
+        created_after=createdAfter,
+        created_before=createdBefore,
+        order_by=orderBy,
+        start=start,
+        limit=limit,
+    )
+    return json_response(datasets.list_batches(ctx, tenant, query))
