@@ -154,8 +154,8 @@ def worker(
     """Claim and execute runs (SIGTERM checkpoints running runs and gives them back)."""
     import logging
 
+    from headwater.engine.counting import count_hubspot_requests
     from headwater.engine.worker import Worker
-    from headwater.observability import count_hubspot_requests
     from headwater.services.notifications import Deliverer, deliver_pending
     from headwater.services.sources import open_connector
 

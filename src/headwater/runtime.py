@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 
-from headwater import observability
 from headwater.connectors.ratelimit import DEFAULT_REGISTRY, LimiterRegistry
 from headwater.lake import Lake, storage_options_from_env
-from headwater.services import notifications
+from headwater.logs import configure_logging
+from headwater.services import metrics, notifications
 from headwater.services.context import ServiceContext
 from headwater.settings import Settings
 from headwater.store import migrate
@@ -26,7 +26,7 @@ def _limiters(settings: Settings) -> LimiterRegistry:
 
 def build_context(settings: Settings, *, upgrade: bool = True) -> ServiceContext:
     """Engine (migrated to head unless ``upgrade`` is False), secret box and limits from settings."""
-    observability.configure_logging(settings.log_format, settings.log_level)
+    configure_logging(settings.log_format, settings.log_level)
     settings.home.mkdir(parents=True, exist_ok=True)
     engine = create_engine(settings.resolved_database_url)
     if upgrade:
@@ -44,5 +44,5 @@ def build_context(settings: Settings, *, upgrade: bool = True) -> ServiceContext
         lake=Lake(settings.resolved_lake_uri, storage_options_from_env(os.environ)),
     )
     notifications.install(ctx)  # events become durable webhook deliveries
-    observability.install(ctx)  # record counters and run ids in logs
+    metrics.install(ctx)  # record counters and run ids in logs
     return ctx

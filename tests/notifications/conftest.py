@@ -5,10 +5,9 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from headwater import observability
 from headwater.api.app import create_app
 from headwater.emulator.hubspot import EmulatorConfig, serve_in_thread
-from headwater.services import notifications
+from headwater.services import metrics, notifications
 from headwater.services.context import ServiceContext
 
 
@@ -16,7 +15,7 @@ from headwater.services.context import ServiceContext
 def wired(ctx: ServiceContext) -> ServiceContext:
     """The test context with the listeners ``build_context`` installs."""
     notifications.install(ctx)
-    observability.install(ctx)
+    metrics.install(ctx)
     return ctx
 
 

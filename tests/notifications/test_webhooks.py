@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from headwater.engine.counting import count_hubspot_requests
 from headwater.engine.worker import Worker
-from headwater.observability import count_hubspot_requests
 from headwater.services import notifications, sources
 from headwater.services.context import ServiceContext
 from headwater.services.notifications import DeliveryPolicy, deliver_pending

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from headwater import observability
+from headwater import logs
 from headwater.engine.worker import Worker
 from headwater.services import sources
 from headwater.services.context import ServiceContext
@@ -26,7 +26,7 @@ def json_logs(capsys: pytest.CaptureFixture[str]) -> Iterator[Any]:
     settings = get_settings(log_format="json", log_level="INFO")
     root = logging.getLogger()
     level = root.level
-    handler = observability.configure_logging(settings.log_format, settings.log_level)
+    handler = logs.configure_logging(settings.log_format, settings.log_level)
 
     def lines() -> list[dict[str, Any]]:
         err = capsys.readouterr().err

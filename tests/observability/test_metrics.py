@@ -13,15 +13,12 @@ from fastapi.testclient import TestClient
 
 from headwater.emulator.hubspot import EmulatorConfig, serve_in_thread
 from headwater.emulator.hubspot.faults import FaultPlan, FaultRule
+from headwater.engine.counting import count_hubspot_requests
 from headwater.engine.worker import Worker
-from headwater.observability import (
-    HttpMetrics,
-    add_counters,
-    count_hubspot_requests,
-    render_metrics,
-)
 from headwater.services import sources
 from headwater.services.context import ServiceContext
+from headwater.services.metrics import HttpMetrics, render_metrics
+from headwater.store.metrics import add_counters
 from tests.conftest import Identity
 from tests.notifications.support import FS, build_flow, oauth_params, revoked_params, runs_of
 
@@ -151,7 +148,7 @@ def test_metrics_need_no_credentials_and_escape_labels(wired: ServiceContext) ->
     http = HttpMetrics()
     http.observe("GET", "/x", 200, 0.003)
     http.observe("GET", "/x", 200, 7.0)
-    samples, _ = parse(render_metrics(wired.engine, http))
+    samples, _ = parse(render_metrics(wired, http))
     assert value(samples, "headwater_hubspot_requests_total", portal='we\\"ird\\\\por\\ntal') >= 3
     le = {"method": "GET", "route": "/x", "status": "200"}
     assert value(samples, "headwater_http_request_duration_seconds_bucket", **le, le="0.005") == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.middleware import Middleware
 
-from headwater import __version__, observability
+from headwater import __version__
 from headwater.api import errors
 from headwater.api.middleware import RequestContextMiddleware
 from headwater.api.routes import (
@@ -15,10 +15,12 @@ from headwater.api.routes import (
     dataflows,
     health,
     ims,
+    metrics,
     notifications,
 )
 from headwater.services.context import ServiceContext
 from headwater.services.identity import Gateway
+from headwater.services.metrics import HttpMetrics
 
 FLOW_SERVICE = "/data/foundation/flowservice"
 CATALOG = "/data/foundation/catalog"
@@ -27,7 +29,7 @@ CATALOG = "/data/foundation/catalog"
 def create_app(ctx: ServiceContext, *, max_body: int = 1024 * 1024) -> FastAPI:
     """Build the API over an already-migrated database."""
     gateway = Gateway(ctx)
-    http_metrics = observability.HttpMetrics()
+    http_metrics = HttpMetrics()
     app = FastAPI(
         title="Headwater Flow Service API",
         version=__version__,
@@ -36,7 +38,6 @@ def create_app(ctx: ServiceContext, *, max_body: int = 1024 * 1024) -> FastAPI:
             "Every /data/foundation route needs Authorization, x-api-key and x-gw-ims-org-id."
         ),
         middleware=[
-            Middleware(observability.RequestIdMiddleware),
             Middleware(
                 RequestContextMiddleware,
                 gateway=gateway,
@@ -56,5 +57,5 @@ def create_app(ctx: ServiceContext, *, max_body: int = 1024 * 1024) -> FastAPI:
     app.include_router(dataflows.router, prefix=FLOW_SERVICE)
     app.include_router(catalog.router, prefix=CATALOG)
     app.include_router(notifications.router, prefix=FLOW_SERVICE)
-    app.include_router(notifications.metrics_router)
+    app.include_router(metrics.router)
     return app

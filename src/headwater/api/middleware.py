@@ -1,4 +1,5 @@
-"""Pure ASGI middleware: request ids, the gateway's header checks, and body limits.
+"""Pure ASGI middleware: request ids (echoed and put on every log line), the gateway's header
+checks, body limits, and the latency observation behind ``/metrics``.
 
 Order matters and mirrors Adobe's gateway: credentials and tenancy are checked before the body is
 looked at, so an unauthenticated request with a bad body gets the auth error.
@@ -8,18 +9,21 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
 import anyio.to_thread
 
 from headwater.api.errors import gateway_error_response, service_error_response
+from headwater.domain.paths import PROTECTED_PREFIX
 from headwater.errors import (
     ContentTypeError,
     GatewayError,
     PayloadTooLargeError,
     ServiceError,
 )
+from headwater.logs import log_context
+from headwater.services.context import Tenant
 from headwater.services.identity import Gateway
 
 Scope = MutableMapping[str, Any]
@@ -28,7 +32,6 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-PROTECTED_PREFIX = "/data/foundation/"
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
@@ -36,9 +39,28 @@ def _headers(scope: Scope) -> dict[str, str]:
     return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
 
 
+def full_route(scope: Mapping[str, Any], template: str) -> str:
+    """The matched route template with its router's prefix (``/flows/{flow_id}`` →
+    ``/data/foundation/flowservice/flows/{flow_id}``): the prefix is the leading literal segments
+    of the raw (still percent-encoded) path that the template does not cover."""
+    if not template.startswith("/") or ":path}" in template:
+        return template
+    raw = scope.get("raw_path")
+    path = raw.decode("latin-1") if isinstance(raw, bytes) else str(scope.get("path", ""))
+    path = path.split("?", 1)[0]
+    segments = [s for s in path.split("/") if s]
+    covered = len([s for s in template.split("/") if s])
+    extra = len(segments) - covered
+    if extra <= 0:
+        return template
+    return "/" + "/".join(segments[:extra]) + template
+
+
 class RequestContextMiddleware:
-    """Gives each request an id (``x-request-id``), checks the gateway headers under
-    ``/data/foundation/``, and enforces JSON bodies of at most ``max_body`` bytes."""
+    """Gives each request an id (the client's ``x-request-id`` or a new one), echoes it and tags
+    the request's log records with it; checks the gateway headers under ``/data/foundation/``;
+    enforces JSON bodies of at most ``max_body`` bytes; and reports each request's method, full
+    route template, status and duration to ``observe``."""
 
     def __init__(
         self,
@@ -72,52 +94,54 @@ class RequestContextMiddleware:
                 message["headers"] = hdrs
             await send(message)
 
-        try:
-            path: str = scope["path"]
-            if path.startswith(PROTECTED_PREFIX):
-                try:
-                    tenant = self.gateway.cached_authenticate(
-                        authorization=headers.get("authorization"),
-                        api_key=headers.get("x-api-key"),
-                        org_id=headers.get("x-gw-ims-org-id"),
-                        sandbox_name=headers.get("x-sandbox-name"),
+        with log_context(request_id=request_id[:128]):
+            try:
+                await self._handle(scope, receive, send_with_id, headers, request_id)
+            finally:
+                if self.observe is not None:
+                    route = scope.get("route")
+                    template = getattr(route, "path", None) or "unmatched"
+                    self.observe(
+                        scope["method"],
+                        full_route(scope, template),
+                        status_holder[0],
+                        time.perf_counter() - started,
                     )
-                    if tenant is None:
-                        tenant = await anyio.to_thread.run_sync(
-                            lambda: self.gateway.authenticate(
-                                authorization=headers.get("authorization"),
-                                api_key=headers.get("x-api-key"),
-                                org_id=headers.get("x-gw-ims-org-id"),
-                                sandbox_name=headers.get("x-sandbox-name"),
-                            )
-                        )
-                except GatewayError as exc:
-                    await gateway_error_response(exc)(scope, receive, send_with_id)
-                    return
-                except ServiceError as exc:
-                    await service_error_response(exc, request_id)(scope, receive, send_with_id)
-                    return
-                state["tenant"] = tenant
 
+    async def _handle(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send_with_id: Send,
+        headers: dict[str, str],
+        request_id: str,
+    ) -> None:
+        path: str = scope["path"]
+        protected = path.startswith(PROTECTED_PREFIX)
+        try:
+            if protected:
+                scope["state"]["tenant"] = await self._authenticate(headers)
             if scope["method"] in _BODY_METHODS:
-                try:
-                    receive = await self._buffer_body(
-                        headers, receive, require_json=path.startswith(PROTECTED_PREFIX)
-                    )
-                except GatewayError as exc:
-                    await gateway_error_response(exc)(scope, receive, send_with_id)
-                    return
-                except ServiceError as exc:
-                    await service_error_response(exc, request_id)(scope, receive, send_with_id)
-                    return
-            await self.app(scope, receive, send_with_id)
-        finally:
-            if self.observe is not None:
-                route = scope.get("route")
-                template = getattr(route, "path", None) or "unmatched"
-                self.observe(
-                    scope["method"], template, status_holder[0], time.perf_counter() - started
-                )
+                receive = await self._buffer_body(headers, receive, require_json=protected)
+        except GatewayError as exc:
+            await gateway_error_response(exc)(scope, receive, send_with_id)
+            return
+        except ServiceError as exc:
+            await service_error_response(exc, request_id)(scope, receive, send_with_id)
+            return
+        await self.app(scope, receive, send_with_id)
+
+    async def _authenticate(self, headers: dict[str, str]) -> Tenant:
+        creds = {
+            "authorization": headers.get("authorization"),
+            "api_key": headers.get("x-api-key"),
+            "org_id": headers.get("x-gw-ims-org-id"),
+            "sandbox_name": headers.get("x-sandbox-name"),
+        }
+        tenant = self.gateway.cached_authenticate(**creds)
+        if tenant is None:  # not cached yet: the database lookup runs off the event loop
+            tenant = await anyio.to_thread.run_sync(lambda: self.gateway.authenticate(**creds))
+        return tenant
 
     async def _buffer_body(
         self, headers: dict[str, str], receive: Receive, *, require_json: bool

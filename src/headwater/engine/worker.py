@@ -13,7 +13,7 @@ from typing import Any
 
 from headwater.engine.executor import OpenConnector, RunControl, run_one
 from headwater.errors import SourceAuthError
-from headwater.observability import log_context
+from headwater.logs import log_context
 from headwater.services.context import ServiceContext
 from headwater.store import runs as store
 from headwater.store.runs import RunRow

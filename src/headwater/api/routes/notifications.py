@@ -1,4 +1,4 @@
-"""Webhook subscriptions and their delivery log (``/webhooks``), and ``/metrics``.
+"""Webhook subscriptions and their delivery log (``/webhooks``).
 
 Adobe delivers flow-run notifications through Adobe I/O Events; Headwater has no I/O Events, so
 it lets a client register webhooks directly, per org and sandbox, with the same payloads."""
@@ -7,17 +7,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
-from headwater import observability
 from headwater.api.deps import CtxDep, ListDep, TenantDep, list_envelope
 from headwater.api.errors import json_response
 from headwater.services import notifications as service
 
 router = APIRouter(tags=["Notifications"])
-metrics_router = APIRouter(tags=["Health"])
 BASE = "/data/foundation/flowservice"
 
 
@@ -80,11 +78,3 @@ def list_deliveries(
         ctx, tenant, webhook_id, limit=limit, status=status, continuation_token=continuationToken
     )
     return json_response(list_envelope(f"webhooks/{webhook_id}/deliveries", items, token))
-
-
-@metrics_router.get("/metrics")
-def metrics(request: Request, ctx: CtxDep) -> Response:
-    """Prometheus text format; no credentials needed (bind the port privately)."""
-    http = getattr(request.app.state, "http_metrics", None)
-    body = observability.render_metrics(ctx.engine, http)
-    return Response(content=body.encode(), media_type=observability.CONTENT_TYPE)

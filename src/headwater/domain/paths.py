@@ -1,0 +1,11 @@
+"""Where Adobe's APIs live on a Platform host: one definition for the routes, the clients and the
+links that name them."""
+
+from __future__ import annotations
+
+#: Every path under this prefix needs the gateway headers (Authorization, x-api-key, org).
+PROTECTED_PREFIX = "/data/foundation/"
+#: The Flow Service API (connections, flows, runs, specs, webhooks).
+FLOW_SERVICE_PATH = "/data/foundation/flowservice"
+#: The Catalog Service subset (datasets and batches).
+CATALOG_PATH = "/data/foundation/catalog"
