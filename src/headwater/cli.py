@@ -155,8 +155,8 @@ def worker(
     import logging
 
     from headwater.engine.counting import count_hubspot_requests
+    from headwater.engine.deliverer import Deliverer, deliver_pending
     from headwater.engine.worker import Worker
-    from headwater.services.notifications import Deliverer, deliver_pending
     from headwater.services.sources import open_connector
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")

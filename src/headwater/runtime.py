@@ -7,7 +7,7 @@ import os
 from headwater.connectors.ratelimit import DEFAULT_REGISTRY, LimiterRegistry
 from headwater.lake import Lake, storage_options_from_env
 from headwater.logs import configure_logging
-from headwater.services import metrics, notifications
+from headwater.services import metrics, webhooks
 from headwater.services.context import ServiceContext
 from headwater.settings import Settings
 from headwater.store import migrate
@@ -43,6 +43,6 @@ def build_context(settings: Settings, *, upgrade: bool = True) -> ServiceContext
         hubspot_limiters=_limiters(settings),
         lake=Lake(settings.resolved_lake_uri, storage_options_from_env(os.environ)),
     )
-    notifications.install(ctx)  # events become durable webhook deliveries
+    webhooks.install(ctx)  # events become durable webhook deliveries
     metrics.install(ctx)  # record counters and run ids in logs
     return ctx

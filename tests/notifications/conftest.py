@@ -7,14 +7,14 @@ from fastapi.testclient import TestClient
 
 from headwater.api.app import create_app
 from headwater.emulator.hubspot import EmulatorConfig, serve_in_thread
-from headwater.services import metrics, notifications
+from headwater.services import metrics, webhooks
 from headwater.services.context import ServiceContext
 
 
 @pytest.fixture
 def wired(ctx: ServiceContext) -> ServiceContext:
     """The test context with the listeners ``build_context`` installs."""
-    notifications.install(ctx)
+    webhooks.install(ctx)
     metrics.install(ctx)
     return ctx
 

@@ -46,12 +46,14 @@ class Received:
 
 @dataclass
 class Receiver:
-    """Answers ``fail_first`` requests with ``fail_status`` (after ``delay_s``), then 204."""
+    """Answers ``fail_first`` requests with ``fail_status`` (after ``delay_s``), then 204; while
+    ``hold`` is given and not set, each request waits for it before answering."""
 
     url: str = ""
     fail_first: int = 0
     fail_status: int = 500
     delay_s: float = 0.0
+    hold: threading.Event | None = None
     received: list[Received] = field(default_factory=list)
     arrived: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -62,6 +64,8 @@ class Receiver:
             status = self.fail_status if failing else 204
             self.received.append(Received(path, headers, body, status))
         self.arrived.set()
+        if self.hold is not None:
+            self.hold.wait(30)
         if failing and self.delay_s:
             time.sleep(self.delay_s)
         return status

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import threading
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from headwater.engine.counting import count_hubspot_requests
+from headwater.engine.deliverer import Deliverer, DeliveryPolicy, deliver_pending
 from headwater.engine.worker import Worker
-from headwater.services import notifications, sources
+from headwater.services import sources, webhooks
 from headwater.services.context import ServiceContext
-from headwater.services.notifications import DeliveryPolicy, deliver_pending
+from headwater.store.secrets import SecretBox, generate_key
 from tests.conftest import Identity, new_identity
 from tests.notifications.support import (
     FS,
@@ -280,7 +282,7 @@ def test_the_background_deliverer_sends_what_the_process_emits(
 ) -> None:
     with serve_receiver() as receiver:
         subscribe(client, ident, receiver.url, ["flow.run.failed"])
-        deliverer = notifications.Deliverer(wired, poll_s=30).start()
+        deliverer = Deliverer(wired, poll_s=30).start()
         try:
             wired.emit("flow.run.failed", failed_run_payload(ident))
             assert receiver.arrived.wait(30), "the deliverer never sent the event"
@@ -288,6 +290,56 @@ def test_the_background_deliverer_sends_what_the_process_emits(
             deliverer.stop()
         assert receiver.received[0].headers["x-headwater-event"] == "flow.run.failed"
         assert deliverer._on_event not in wired.listeners
+
+
+def test_stopping_the_deliverer_lets_the_attempt_in_flight_finish_and_gives_back_the_rest(
+    client: TestClient, ident: Identity, wired: ServiceContext
+) -> None:
+    hold = threading.Event()
+    with serve_receiver(hold=hold) as receiver:
+        hook = subscribe(client, ident, receiver.url, ["flow.run.failed"])
+        for _ in range(3):
+            webhooks.enqueue(wired, "flow.run.failed", failed_run_payload(ident))
+        deliverer = Deliverer(wired, poll_s=30).start()
+        try:
+            assert receiver.arrived.wait(30), "the deliverer never sent the first event"
+            # the first POST is held by the receiver: the thread cannot end yet
+            assert deliverer.stop(timeout=0.2) is False
+        finally:
+            hold.set()
+        assert deliverer.stop(timeout=30) is True
+        assert len(receiver.received) == 1  # no attempt started after the stop
+        log = deliveries(client, ident, hook["id"])
+        assert sorted(d["status"] for d in log) == ["pending", "pending", "succeeded"]
+        # the two it gave back are due at once, not after a lease expires
+        deliver_pending(wired)
+        assert len(receiver.received) == 3
+        log = deliveries(client, ident, hook["id"])
+        assert [d["status"] for d in log] == ["succeeded"] * 3
+        assert all(d["attemptCount"] == 1 for d in log)
+        assert len({r.headers["x-headwater-delivery"] for r in receiver.received}) == 3
+
+
+def test_a_webhook_that_cannot_be_read_does_not_stop_the_others(
+    client: TestClient, ident: Identity, wired: ServiceContext
+) -> None:
+    with serve_receiver() as receiver:
+        subscribe(client, ident, receiver.url, ["flow.run.failed"])
+        other = new_identity(wired)
+        subscribe(client, other, receiver.url, ["flow.run.failed"])
+        wired.emit("flow.run.failed", failed_run_payload(ident))
+        wired.emit("flow.run.failed", failed_run_payload(other))
+        # a process with another secret key can decrypt neither webhook's signing secret
+        stranger = ServiceContext(engine=wired.engine, box=SecretBox(generate_key()))
+        assert deliver_pending(stranger) == 0
+        assert receiver.received == []
+        # the deliveries are still queued; a process with the right key sends both (once the
+        # stranger's leases expire)
+        later = ServiceContext(
+            engine=wired.engine, box=wired.box, clock=lambda: wired.clock() + 600_000
+        )
+        assert deliver_pending(later) >= 2
+        assert len(receiver.received) == 2
 
 
 def test_subscription_api_never_returns_the_secret_and_is_scoped_by_org_and_sandbox(
@@ -316,14 +368,14 @@ def test_subscription_api_never_returns_the_secret_and_is_scoped_by_org_and_sand
         == 404
     )
     # events of another org never reach this subscription
-    assert notifications.enqueue(wired, "flow.run.failed", failed_run_payload(other)) == []
-    assert len(notifications.enqueue(wired, "flow.run.failed", failed_run_payload(ident))) == 1
+    assert webhooks.enqueue(wired, "flow.run.failed", failed_run_payload(other)) == []
+    assert len(webhooks.enqueue(wired, "flow.run.failed", failed_run_payload(ident))) == 1
 
     assert client.delete(f"{FS}/webhooks/{created['id']}", headers=h).status_code == 204
     assert client.get(f"{FS}/webhooks/{created['id']}", headers=h).status_code == 404
     assert client.get(f"{FS}/webhooks/{created['id']}/deliveries", headers=h).status_code == 404
     assert client.delete(f"{FS}/webhooks/{created['id']}", headers=h).status_code == 404
-    assert notifications.enqueue(wired, "flow.run.failed", failed_run_payload(ident)) == []
+    assert webhooks.enqueue(wired, "flow.run.failed", failed_run_payload(ident)) == []
 
 
 @pytest.mark.parametrize(

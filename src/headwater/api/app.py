@@ -16,7 +16,7 @@ from headwater.api.routes import (
     health,
     ims,
     metrics,
-    notifications,
+    webhooks,
 )
 from headwater.services.context import ServiceContext
 from headwater.services.identity import Gateway
@@ -56,6 +56,6 @@ def create_app(ctx: ServiceContext, *, max_body: int = 1024 * 1024) -> FastAPI:
     app.include_router(connections.router, prefix=FLOW_SERVICE)
     app.include_router(dataflows.router, prefix=FLOW_SERVICE)
     app.include_router(catalog.router, prefix=CATALOG)
-    app.include_router(notifications.router, prefix=FLOW_SERVICE)
+    app.include_router(webhooks.router, prefix=FLOW_SERVICE)
     app.include_router(metrics.router)
     return app

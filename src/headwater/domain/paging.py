@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from headwater.errors import FilterError
+from headwater.errors import FilterError, InvalidRequestError
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,3 +43,19 @@ def decode_token(token: str) -> PageQuery:
         )
     except (binascii.Error, ValueError, KeyError, TypeError, IndexError) as exc:
         raise FilterError("invalid continuationToken", code="1451") from exc
+
+
+def encode_cursor(created_at: int, item_id: str) -> str:
+    """A position in a newest-first log (the webhook delivery log): the last item's creation
+    time and id, as unpadded base64url."""
+    return base64.urlsafe_b64encode(f"{created_at}:{item_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(token: str) -> tuple[int, str]:
+    """The ``(created_at, id)`` of :func:`encode_cursor`; anything else is a 400."""
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+        created, item_id = raw.split(":", 1)
+        return int(created), item_id
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidRequestError("continuationToken is not valid") from exc

@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from headwater.api.deps import CtxDep, ListDep, TenantDep, list_envelope
 from headwater.api.errors import json_response
-from headwater.services import notifications as service
+from headwater.services import webhooks as service
 
 router = APIRouter(tags=["Notifications"])
 BASE = "/data/foundation/flowservice"
