@@ -5,52 +5,25 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
 
 import sqlalchemy as sa
 
+from headwater.domain.schedules import due_window
 from headwater.services import runs as run_service
 from headwater.services.context import ServiceContext, Tenant
-from headwater.store.tables import resources
+from headwater.store.schedules import read_enabled_flows
 
 log = logging.getLogger("headwater.scheduler")
-
-PERIOD_MS = {"minute": 60_000, "hour": 3_600_000, "day": 86_400_000, "week": 604_800_000}
-
-
-def due_window(schedule: dict[str, Any], now_ms: int) -> tuple[int, int] | None:
-    """The schedule window containing ``now`` as ``(start, end)`` epoch ms, or None."""
-    freq = schedule.get("frequency")
-    if freq not in PERIOD_MS:
-        return None
-    start = int(schedule["startTime"]) * 1000
-    if now_ms < start:
-        return None
-    end_time = schedule.get("endTime")
-    if end_time is not None and now_ms >= int(end_time) * 1000:
-        return None
-    period = PERIOD_MS[freq] * max(1, int(schedule.get("interval") or 1))
-    k = (now_ms - start) // period
-    window_start = start + k * period
-    return window_start, window_start + period
 
 
 def tick(ctx: ServiceContext) -> int:
     """Queue the current window of every enabled scheduled flow; returns how many were new."""
     now = ctx.clock()
     with ctx.engine.connect() as conn:
-        rows = conn.execute(
-            sa.select(resources.c.doc, resources.c.org_id, resources.c.sandbox_name).where(
-                resources.c.kind == "flows"
-            )
-        ).all()
+        flows = read_enabled_flows(conn)
     created = 0
-    import json
-
-    for row in rows:
-        flow = json.loads(row.doc)
-        if flow.get("state") != "enabled":
-            continue
+    for row in flows:
+        flow = row.doc
         window = due_window(flow.get("scheduleParams", {}), now)
         if window is None:
             continue
