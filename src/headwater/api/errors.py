@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -11,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from headwater.api.responses import json_response
 from headwater.errors import (
     ContentTypeError,
     FieldError,
@@ -28,15 +28,6 @@ from headwater.errors import (
 log = logging.getLogger("headwater.api")
 
 ERROR_TYPE_BASE = "https://ns.adobe.com/aep/errors/"
-
-
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(
-        content=json.dumps(body, separators=(",", ":")).encode(),
-        status_code=status,
-        media_type="application/json",
-        headers=headers,
-    )
 
 
 def request_id_of(scope_state: Any) -> str:

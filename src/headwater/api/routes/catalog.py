@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from headwater.api.deps import CtxDep, TenantDep
-from headwater.api.errors import json_response
+from headwater.api.responses import json_response
 from headwater.services import datasets
 
 router = APIRouter(tags=["Catalog"])

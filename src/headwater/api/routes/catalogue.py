@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from headwater.api.deps import TenantDep
-from headwater.api.errors import json_response
+from headwater.api.responses import json_response
 from headwater.domain import specs
 from headwater.errors import NotFoundError
 from headwater.services.listing import filter_catalogue

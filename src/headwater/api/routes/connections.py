@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from headwater.api.deps import CtxDep, ListDep, TenantDep, list_envelope
-from headwater.api.errors import json_response
+from headwater.api.responses import json_response
 from headwater.services import connections as service
 from headwater.services import sources
 from headwater.services.listing import parse_bool

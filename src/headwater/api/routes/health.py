@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from headwater.api.errors import json_response
+from headwater.api.responses import json_response
 
 router = APIRouter(tags=["Health"])
 

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from starlette.responses import Response
 
-from headwater.api.errors import json_response
+from headwater.api.responses import json_response
 from headwater.errors import ImsError
 from headwater.services import identity
 

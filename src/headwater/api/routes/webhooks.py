@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from headwater.api.deps import CtxDep, ListDep, TenantDep, list_envelope
-from headwater.api.errors import json_response
+from headwater.api.responses import json_response
 from headwater.services import webhooks as service
 
 router = APIRouter(tags=["Notifications"])
