@@ -36,3 +36,9 @@ def create_engine(url: str, *, echo: bool = False) -> Engine:
 
 def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
+
+
+def ping(engine: Engine) -> None:
+    """Round-trip to the database; raises ``SQLAlchemyError`` when it does not answer."""
+    with engine.connect() as conn:
+        conn.execute(sa.text("SELECT 1"))
