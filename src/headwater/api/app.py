@@ -9,21 +9,19 @@ from headwater import __version__
 from headwater.api import errors
 from headwater.api.middleware import RequestContextMiddleware
 from headwater.api.routes import (
-    catalog,
-    catalogue,
     connections,
     dataflows,
+    datasets,
     health,
     ims,
     metrics,
+    specs,
     webhooks,
 )
+from headwater.domain.paths import CATALOG_PATH, FLOW_SERVICE_PATH
 from headwater.services.context import ServiceContext
 from headwater.services.identity import Gateway
 from headwater.services.metrics import HttpMetrics
-
-FLOW_SERVICE = "/data/foundation/flowservice"
-CATALOG = "/data/foundation/catalog"
 
 
 def create_app(ctx: ServiceContext, *, max_body: int = 1024 * 1024) -> FastAPI:
@@ -52,10 +50,10 @@ def create_app(ctx: ServiceContext, *, max_body: int = 1024 * 1024) -> FastAPI:
     errors.install(app)
     app.include_router(ims.router)
     app.include_router(health.router)
-    app.include_router(catalogue.router, prefix=FLOW_SERVICE)
-    app.include_router(connections.router, prefix=FLOW_SERVICE)
-    app.include_router(dataflows.router, prefix=FLOW_SERVICE)
-    app.include_router(catalog.router, prefix=CATALOG)
-    app.include_router(webhooks.router, prefix=FLOW_SERVICE)
+    app.include_router(specs.router, prefix=FLOW_SERVICE_PATH)
+    app.include_router(connections.router, prefix=FLOW_SERVICE_PATH)
+    app.include_router(dataflows.router, prefix=FLOW_SERVICE_PATH)
+    app.include_router(datasets.router, prefix=CATALOG_PATH)
+    app.include_router(webhooks.router, prefix=FLOW_SERVICE_PATH)
     app.include_router(metrics.router)
     return app

@@ -10,12 +10,12 @@ from starlette.responses import Response
 
 from headwater.api.deps import CtxDep, ListDep, TenantDep, list_envelope
 from headwater.api.responses import json_response
+from headwater.domain.paths import FLOW_SERVICE_PATH
 from headwater.services import connections as service
 from headwater.services import sources
 from headwater.services.listing import parse_bool
 
 router = APIRouter(tags=["Connections"])
-BASE = "/data/foundation/flowservice"
 
 
 class SpecRef(BaseModel):
@@ -51,7 +51,9 @@ class PatchOp(BaseModel):
 def create_connection(body: ConnectionCreate, ctx: CtxDep, tenant: TenantDep) -> Response:
     conn_id, etag = service.create_connection(ctx, tenant, body.model_dump(exclude_none=True))
     return json_response(
-        {"id": conn_id, "etag": etag}, 201, headers={"Location": f"{BASE}/connections/{conn_id}"}
+        {"id": conn_id, "etag": etag},
+        201,
+        headers={"Location": f"{FLOW_SERVICE_PATH}/connections/{conn_id}"},
     )
 
 

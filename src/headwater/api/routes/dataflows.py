@@ -10,11 +10,11 @@ from starlette.responses import Response
 
 from headwater.api.deps import CtxDep, ListDep, TenantDep, list_envelope
 from headwater.api.responses import json_response
+from headwater.domain.paths import FLOW_SERVICE_PATH
 from headwater.services import dataflow_connections as conns
 from headwater.services import flows, runs
 
 router = APIRouter()
-BASE = "/data/foundation/flowservice"
 IfMatch = Annotated[str | None, Header(alias="If-Match")]
 
 
@@ -82,7 +82,9 @@ def _ops(ops: list[PatchOp]) -> list[dict[str, Any]]:
 
 def _created(collection: str, res_id: str, etag: str) -> Response:
     return json_response(
-        {"id": res_id, "etag": etag}, 201, headers={"Location": f"{BASE}/{collection}/{res_id}"}
+        {"id": res_id, "etag": etag},
+        201,
+        headers={"Location": f"{FLOW_SERVICE_PATH}/{collection}/{res_id}"},
     )
 
 
@@ -197,4 +199,4 @@ def get_run(run_id: str, ctx: CtxDep, tenant: TenantDep) -> Response:
 @router.post("/runs", status_code=201, tags=["Runs"])
 def create_run(body: RunCreate, ctx: CtxDep, tenant: TenantDep) -> Response:
     run = runs.create_adhoc_run(ctx, tenant, body.model_dump(exclude_none=True))
-    return json_response(run, 201, headers={"Location": f"{BASE}/runs/{run['id']}"})
+    return json_response(run, 201, headers={"Location": f"{FLOW_SERVICE_PATH}/runs/{run['id']}"})

@@ -13,10 +13,10 @@ from starlette.responses import Response
 
 from headwater.api.deps import CtxDep, ListDep, TenantDep, list_envelope
 from headwater.api.responses import json_response
+from headwater.domain.paths import FLOW_SERVICE_PATH
 from headwater.services import webhooks as service
 
 router = APIRouter(tags=["Notifications"])
-BASE = "/data/foundation/flowservice"
 
 
 class WebhookCreate(BaseModel):
@@ -37,7 +37,7 @@ def create_webhook(body: WebhookCreate, ctx: CtxDep, tenant: TenantDep) -> Respo
     out = {"id": hook_id, "etag": etag}
     if secret is not None:
         out["secret"] = secret
-    return json_response(out, 201, headers={"Location": f"{BASE}/webhooks/{hook_id}"})
+    return json_response(out, 201, headers={"Location": f"{FLOW_SERVICE_PATH}/webhooks/{hook_id}"})
 
 
 @router.get("/webhooks")

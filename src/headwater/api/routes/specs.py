@@ -1,4 +1,4 @@
-"""Connection specs and flow specs (catalogue data, the same for every org)."""
+"""Connection specs and flow specs: built-in data, the same for every org."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A Catalog Service subset at ``/data/foundation/catalog``: datasets and batches."""
+"""Datasets and batches: the Catalog Service subset at ``/data/foundation/catalog``."""
 
 from __future__ import annotations
 
