@@ -24,6 +24,7 @@ from headwater.errors import (
     SyncError,
     ValidationError,
 )
+from headwater.services.sources import sync_error_body
 
 log = logging.getLogger("headwater.api")
 
@@ -145,8 +146,6 @@ def install(app: FastAPI) -> None:
 
     async def on_sync_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, SyncError)
-        from headwater.services.sources import sync_error_body
-
         # The source (not Headwater) failed: 424 Failed Dependency when it is unavailable or
         # throttling (retry later), 400 when it refused the request or the credentials.
         status = 424 if isinstance(exc, RetriableSyncError) else 400
