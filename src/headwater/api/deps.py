@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
@@ -48,15 +48,6 @@ async def get_list_request(
         continuation_token=tokens[-1] if tokens else continuationToken,
         count=count,
     )
-
-
-def list_envelope(
-    collection: str, items: list[dict[str, Any]], next_token: str | None
-) -> dict[str, Any]:
-    links: dict[str, Any] = {}
-    if next_token:
-        links["next"] = {"href": f"/{collection}?continuationToken={next_token}"}
-    return {"items": items, "_links": links}
 
 
 CtxDep = Annotated[ServiceContext, Depends(get_ctx)]

@@ -4,24 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
-from headwater.api.deps import CtxDep, ListDep, TenantDep, list_envelope
-from headwater.api.responses import json_response
+from headwater.api.deps import CtxDep, ListDep, TenantDep
+from headwater.api.models import IfMatch, PatchBody, PatchOp, SpecRef, patch_ops
+from headwater.api.responses import json_response, list_response
 from headwater.domain.paths import FLOW_SERVICE_PATH
 from headwater.services import connections as service
 from headwater.services import sources
 from headwater.services.listing import parse_bool
 
 router = APIRouter(tags=["Connections"])
-
-
-class SpecRef(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    id: str = Field(min_length=1, max_length=64)
-    version: str | None = Field(default=None, max_length=32)
 
 
 class AuthBody(BaseModel):
@@ -40,13 +35,6 @@ class ConnectionCreate(BaseModel):
     connectionSpec: SpecRef  # noqa: N815 - Adobe's field name
 
 
-class PatchOp(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    op: str
-    path: str
-    value: Any = None
-
-
 @router.post("/connections", status_code=201)
 def create_connection(body: ConnectionCreate, ctx: CtxDep, tenant: TenantDep) -> Response:
     conn_id, etag = service.create_connection(ctx, tenant, body.model_dump(exclude_none=True))
@@ -61,10 +49,7 @@ def create_connection(body: ConnectionCreate, ctx: CtxDep, tenant: TenantDep) ->
 async def list_connections(ctx: CtxDep, tenant: TenantDep, query: ListDep) -> Response:
     # Unfiltered pages are one keyset query; filtered ones scan the tenant's documents. Both are
     # short reads, cheaper inline than a hop to the thread pool.
-    result = service.list_connections(ctx, tenant, query)
-    if result.count is not None:
-        return json_response({"count": result.count})
-    return json_response(list_envelope("connections", result.items, result.next_token))
+    return list_response("connections", service.list_connections(ctx, tenant, query))
 
 
 @router.get("/connections/{conn_id}")
@@ -76,13 +61,10 @@ async def get_connection(conn_id: str, ctx: CtxDep, tenant: TenantDep) -> Respon
 def _patch(
     conn_id: str, ops: list[PatchOp], ctx: CtxDep, tenant: TenantDep, if_match: str | None
 ) -> Response:
-    raw = [op.model_dump(exclude_unset=True) for op in ops]
-    new_id, etag = service.patch_connection(ctx, tenant, conn_id, if_match=if_match, ops=raw)
+    new_id, etag = service.patch_connection(
+        ctx, tenant, conn_id, if_match=if_match, ops=patch_ops(ops)
+    )
     return json_response({"id": new_id, "etag": etag})
-
-
-IfMatch = Annotated[str | None, Header(alias="If-Match")]
-PatchBody = Annotated[list[PatchOp], Body()]
 
 
 @router.patch("/connections/{conn_id}")

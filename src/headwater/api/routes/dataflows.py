@@ -4,34 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
-from headwater.api.deps import CtxDep, ListDep, TenantDep, list_envelope
-from headwater.api.responses import json_response
+from headwater.api.deps import CtxDep, ListDep, TenantDep
+from headwater.api.models import IfMatch, PatchBody, SpecRef, patch_ops
+from headwater.api.responses import json_response, list_response
 from headwater.domain.paths import FLOW_SERVICE_PATH
 from headwater.services import dataflow_connections as conns
 from headwater.services import flows, runs
 
 router = APIRouter()
-IfMatch = Annotated[str | None, Header(alias="If-Match")]
-
-
-class SpecRef(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    id: str = Field(min_length=1, max_length=64)
-    version: str | None = Field(default=None, max_length=32)
-
-
-class PatchOp(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    op: str
-    path: str
-    value: Any = None
-
-
-PatchBody = Annotated[list[PatchOp], Body()]
 
 
 class SourceConnectionCreate(BaseModel):
@@ -76,10 +60,6 @@ class RunCreate(BaseModel):
     params: dict[str, Any] | None = None
 
 
-def _ops(ops: list[PatchOp]) -> list[dict[str, Any]]:
-    return [op.model_dump(exclude_unset=True) for op in ops]
-
-
 def _created(collection: str, res_id: str, etag: str) -> Response:
     return json_response(
         {"id": res_id, "etag": etag},
@@ -108,10 +88,7 @@ def create_target(body: TargetConnectionCreate, ctx: CtxDep, tenant: TenantDep) 
 def _register_connection_routes(kind: str, tag: str) -> None:
     @router.get(f"/{kind}", tags=[tag], name=f"list_{kind}")
     def list_(ctx: CtxDep, tenant: TenantDep, query: ListDep) -> Response:
-        result = conns.list_(ctx, tenant, kind, query)
-        if result.count is not None:
-            return json_response({"count": result.count})
-        return json_response(list_envelope(kind, result.items, result.next_token))
+        return list_response(kind, conns.list_(ctx, tenant, kind, query))
 
     @router.get(f"/{kind}/{{res_id}}", tags=[tag], name=f"get_{kind}")
     def get(res_id: str, ctx: CtxDep, tenant: TenantDep) -> Response:
@@ -121,7 +98,7 @@ def _register_connection_routes(kind: str, tag: str) -> None:
     def patch(
         res_id: str, ops: PatchBody, ctx: CtxDep, tenant: TenantDep, if_match: IfMatch = None
     ) -> Response:
-        rid, etag = conns.patch(ctx, tenant, kind, res_id, if_match=if_match, ops=_ops(ops))
+        rid, etag = conns.patch(ctx, tenant, kind, res_id, if_match=if_match, ops=patch_ops(ops))
         return json_response({"id": rid, "etag": etag})
 
     @router.delete(f"/{kind}/{{res_id}}", status_code=204, tags=[tag], name=f"delete_{kind}")
@@ -144,10 +121,7 @@ def create_flow(body: FlowCreate, ctx: CtxDep, tenant: TenantDep) -> Response:
 
 @router.get("/flows", tags=["Flows"])
 def list_flows(ctx: CtxDep, tenant: TenantDep, query: ListDep) -> Response:
-    result = flows.list_flows(ctx, tenant, query)
-    if result.count is not None:
-        return json_response({"count": result.count})
-    return json_response(list_envelope("flows", result.items, result.next_token))
+    return list_response("flows", flows.list_flows(ctx, tenant, query))
 
 
 @router.get("/flows/{flow_id}", tags=["Flows"])
@@ -159,7 +133,7 @@ def get_flow(flow_id: str, ctx: CtxDep, tenant: TenantDep) -> Response:
 def patch_flow(
     flow_id: str, ops: PatchBody, ctx: CtxDep, tenant: TenantDep, if_match: IfMatch = None
 ) -> Response:
-    fid, etag = flows.patch_flow(ctx, tenant, flow_id, if_match=if_match, ops=_ops(ops))
+    fid, etag = flows.patch_flow(ctx, tenant, flow_id, if_match=if_match, ops=patch_ops(ops))
     return json_response({"id": fid, "etag": etag})
 
 
@@ -185,10 +159,7 @@ def flow_action(
 
 @router.get("/runs", tags=["Runs"])
 def list_runs(ctx: CtxDep, tenant: TenantDep, query: ListDep) -> Response:
-    result = runs.list_runs(ctx, tenant, query)
-    if result.count is not None:
-        return json_response({"count": result.count})
-    return json_response(list_envelope("runs", result.items, result.next_token))
+    return list_response("runs", runs.list_runs(ctx, tenant, query))
 
 
 @router.get("/runs/{run_id}", tags=["Runs"])

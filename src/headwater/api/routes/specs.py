@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from starlette.responses import Response
@@ -23,16 +23,19 @@ def list_connection_specs(_tenant: TenantDep, property: PropertyQuery = None) ->
     return json_response({"items": filter_catalogue(specs.connection_specs(), property or [])})
 
 
-@router.get("/connectionSpecs/{spec_id}")
-def get_connection_spec(spec_id: str, _tenant: TenantDep) -> Response:
-    spec = specs.connection_spec(spec_id)
+def _one(kind: str, spec_id: str, spec: dict[str, Any] | None) -> Response:
     if spec is None:
         raise NotFoundError(
-            f"The requested connectionSpecs resource {spec_id} is not found.",
+            f"The requested {kind} resource {spec_id} is not found.",
             resource_id=spec_id,
-            resource_type="connectionSpecs",
+            resource_type=kind,
         )
     return json_response({"items": [spec]})
+
+
+@router.get("/connectionSpecs/{spec_id}")
+def get_connection_spec(spec_id: str, _tenant: TenantDep) -> Response:
+    return _one("connectionSpecs", spec_id, specs.connection_spec(spec_id))
 
 
 @router.get("/flowSpecs")
@@ -42,11 +45,4 @@ def list_flow_specs(_tenant: TenantDep, property: PropertyQuery = None) -> Respo
 
 @router.get("/flowSpecs/{spec_id}")
 def get_flow_spec(spec_id: str, _tenant: TenantDep) -> Response:
-    spec = specs.flow_spec(spec_id)
-    if spec is None:
-        raise NotFoundError(
-            f"The requested flowSpecs resource {spec_id} is not found.",
-            resource_id=spec_id,
-            resource_type="flowSpecs",
-        )
-    return json_response({"items": [spec]})
+    return _one("flowSpecs", spec_id, specs.flow_spec(spec_id))

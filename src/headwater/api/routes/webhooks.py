@@ -11,8 +11,8 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
-from headwater.api.deps import CtxDep, ListDep, TenantDep, list_envelope
-from headwater.api.responses import json_response
+from headwater.api.deps import CtxDep, ListDep, TenantDep
+from headwater.api.responses import json_response, list_envelope, list_response
 from headwater.domain.paths import FLOW_SERVICE_PATH
 from headwater.services import webhooks as service
 
@@ -42,10 +42,7 @@ def create_webhook(body: WebhookCreate, ctx: CtxDep, tenant: TenantDep) -> Respo
 
 @router.get("/webhooks")
 def list_webhooks(ctx: CtxDep, tenant: TenantDep, query: ListDep) -> Response:
-    result = service.list_webhooks(ctx, tenant, query)
-    if result.count is not None:
-        return json_response({"count": result.count})
-    return json_response(list_envelope("webhooks", result.items, result.next_token))
+    return list_response("webhooks", service.list_webhooks(ctx, tenant, query))
 
 
 @router.get("/webhooks/{webhook_id}")
