@@ -8,17 +8,16 @@ from fastapi import Body, Header
 from pydantic import BaseModel, ConfigDict, Field
 
 
+# A ``connectionSpec`` / ``flowSpec`` reference (comments, not docstrings: a docstring would
+# become the schema's description in the OpenAPI document).
 class SpecRef(BaseModel):
-    """A ``connectionSpec`` / ``flowSpec`` reference: ``{"id": ..., "version": ...}``."""
-
     model_config = ConfigDict(extra="forbid")
     id: str = Field(min_length=1, max_length=64)
     version: str | None = Field(default=None, max_length=32)
 
 
+# One JSON Patch operation; the service checks it against the resource's patchable fields.
 class PatchOp(BaseModel):
-    """One JSON Patch operation; the service checks it against the resource's patchable fields."""
-
     model_config = ConfigDict(extra="allow")
     op: str
     path: str

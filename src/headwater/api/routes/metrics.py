@@ -6,14 +6,14 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from headwater.api.deps import CtxDep
-from headwater.services import metrics
+from headwater.services import metrics as service
 
 router = APIRouter(tags=["Health"])
 
 
 @router.get("/metrics")
-def scrape(request: Request, ctx: CtxDep) -> Response:
-    """Run, record and HubSpot counters of every process, and this process's request latency."""
+def metrics(request: Request, ctx: CtxDep) -> Response:
+    """Prometheus text format; no credentials needed (bind the port privately)."""
     http = getattr(request.app.state, "http_metrics", None)
-    body = metrics.render_metrics(ctx, http)
-    return Response(content=body.encode(), media_type=metrics.CONTENT_TYPE)
+    body = service.render_metrics(ctx, http)
+    return Response(content=body.encode(), media_type=service.CONTENT_TYPE)
