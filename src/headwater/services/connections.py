@@ -318,6 +318,23 @@ def store_refreshed_params(
     raise PreconditionFailedError("connection kept changing while storing refreshed credentials")
 
 
+def record_test_result(
+    ctx: ServiceContext, tenant: Tenant, conn_id: str, result: dict[str, Any]
+) -> None:
+    """Keep the last connection test on the connection (``headwater.lastTest``), so every
+    client sees when it was tested and how that went. Not an edit: the etag stays."""
+    res = _load(ctx, tenant, conn_id)
+    error = result.get("error") or {}
+    res.doc.setdefault("headwater", {})["lastTest"] = {
+        "result": bool(result.get("result")),
+        "testedAt": ctx.clock(),
+        **({"code": str(error.get("type", "")).rsplit("/", 1)[-1]} if error else {}),
+        **({"message": str(error.get("errorMessage", ""))} if error else {}),
+    }
+    with ctx.engine.begin() as conn:
+        store.update_resource(conn, res=res, expected_etag=res.etag)
+
+
 def _flows_using(ctx: ServiceContext, tenant: Tenant, conn_id: str) -> list[str]:
     with ctx.engine.connect() as conn:
         flows = store.read_resources(

@@ -262,3 +262,30 @@ def list_batches(ctx: ServiceContext, tenant: Tenant, query: BatchQuery) -> dict
         end = len(docs) - query.start
         page = docs[max(0, end - query.limit) : max(0, end)]
     return {d["id"]: d for d in page}
+
+
+def describe_table(
+    ctx: ServiceContext, tenant: Tenant, ds_id: str, *, history: int = 20
+) -> dict[str, Any]:
+    """The dataset's Delta table at a glance: row count, current version, and its latest commits
+    (newest first, with the run that wrote each one)."""
+    documents.load(ctx, tenant, KIND, ds_id)
+    table = lake_of(ctx).open_table(TableRef(tenant.org_id, tenant.sandbox_name, ds_id))
+    if table is None:
+        return {"rowCount": 0, "version": None, "history": []}
+    import pyarrow as pa
+
+    counts = pa.table(table.get_add_actions(flatten=True)).column("num_records").to_pylist()
+    commits = []
+    for info in table.history(history):
+        commits.append(
+            {
+                "version": info.get("version"),
+                "timestamp": info.get("timestamp"),
+                "operation": info.get("operation"),
+                "metrics": info.get("operationMetrics") or {},
+                "runId": info.get("headwater.runId"),
+                "flowId": info.get("headwater.flowId"),
+            }
+        )
+    return {"rowCount": sum(c or 0 for c in counts), "version": table.version(), "history": commits}

@@ -57,7 +57,14 @@ def sync_error_body(exc: SyncError, request_id: str = "") -> dict[str, Any]:
 
 
 def test_connection(ctx: ServiceContext, tenant: Tenant, conn_id: str) -> dict[str, Any]:
-    """``{"result": true}`` or ``{"result": false, "error": <Adobe envelope>}``."""
+    """``{"result": true}`` or ``{"result": false, "error": <Adobe envelope>}``; the outcome is
+    kept on the connection as ``headwater.lastTest``."""
+    result = _test(ctx, tenant, conn_id)
+    connections.record_test_result(ctx, tenant, conn_id, result)
+    return result
+
+
+def _test(ctx: ServiceContext, tenant: Tenant, conn_id: str) -> dict[str, Any]:
     with open_connector(ctx, tenant, conn_id) as connector:
         try:
             connector.check()
