@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.middleware import Middleware
 
-from headwater import __version__
+from headwater import __version__, ui
 from headwater.api import errors
 from headwater.api.middleware import RequestContextMiddleware
 from headwater.api.routes import (
@@ -56,4 +56,5 @@ def create_app(ctx: ServiceContext, *, max_body: int = 1024 * 1024) -> FastAPI:
     app.include_router(datasets.router, prefix=CATALOG_PATH)
     app.include_router(webhooks.router, prefix=FLOW_SERVICE_PATH)
     app.include_router(metrics.router)
+    ui.install(app)  # the web UI at /ui, over the same services
     return app

@@ -1,0 +1,28 @@
+"""What a person can do about each run error code (the same table as docs/troubleshooting.md)."""
+
+from __future__ import annotations
+
+ADVICE = {
+    "CONNECTOR-2401-401": "HubSpot refused the account's credentials (revoked, expired or missing "
+    "scopes). Edit the account's credentials or connect it again with HubSpot, then run the "
+    "dataflow again.",
+    "CONNECTOR-2400-400": "HubSpot refused a request for good. The message has HubSpot's answer; "
+    "fix what it names and run again.",
+    "CONNECTOR-2503-503": "HubSpot was unavailable or throttling. Headwater retries from the last "
+    "checkpoint by itself (up to 5 attempts); nothing to do unless it keeps failing.",
+    "CONNECTOR-1101-404": "The dataflow's account, source, target or dataset was deleted. Recreate "
+    "it, or delete this dataflow.",
+    "INGEST-1212-400": "The lake refused some records (a column changed type, or records had no "
+    "primary key). Send the table to a new dataset, or fix the source.",
+    "ENGINE-3409-409": "Another worker took the run over and finishes it. Nothing to do.",
+    "ENGINE-1102-500": "Something unexpected failed inside the worker. The worker log has the "
+    "details under this run's id; run the dataflow again once it is fixed.",
+}
+
+
+def what_to_do(code: str) -> str:
+    if code in ADVICE:
+        return ADVICE[code]
+    if code.startswith("CONNECTOR-"):
+        return "The source refused or failed. The message says why; fix it and run again."
+    return "Read the message, fix what it names, and run the dataflow again."
