@@ -284,6 +284,7 @@ def describe_table(
                 "timestamp": info.get("timestamp"),
                 "operation": info.get("operation"),
                 "metrics": info.get("operationMetrics") or {},
+                "stage": info.get("headwater.stage") or {},
                 "runId": info.get("headwater.runId"),
                 "flowId": info.get("headwater.flowId"),
             }

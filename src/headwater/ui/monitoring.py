@@ -102,7 +102,9 @@ def history(flow_id: str, ui: UiDep, page: str | None = None) -> Response:
     recent = result.items if not page else views.runs_of(ui, flow_id, limit=CHART_RUNS)
     if not page and len(recent) < CHART_RUNS and result.next_token:
         recent = views.runs_of(ui, flow_id, limit=CHART_RUNS)
-    chart_runs = recent[:CHART_RUNS]
+    chart_runs = [
+        r for r in recent if views.duration_ms(r) is not None or r.get("state") == "inProgress"
+    ][:CHART_RUNS]
     row = views.flow_row(ui, flow)
     row["next_run"] = views.next_run(flow, recent, ui.ctx.clock())
     return render(
@@ -136,6 +138,7 @@ def _run_row(run: dict[str, Any]) -> dict[str, Any]:
         "state": run.get("state"),
         "trigger": run.get("trigger"),
         "created": run.get("createdAt"),
+        "scheduled": run.get("scheduledAt"),
         "started": ((run.get("metrics") or {}).get("durationSummary") or {}).get("startedAtUTC"),
         "read": read,
         "written": written,
