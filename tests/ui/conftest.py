@@ -13,7 +13,12 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import HEADWATER, run_cli, start_server
+from headwater.services import identity
+from headwater.services.context import ServiceContext
+from headwater.settings import Settings
+from headwater.store.db import create_engine
+from headwater.store.secrets import SecretBox, generate_key
+from tests.e2e.conftest import HEADWATER, start_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -45,14 +50,17 @@ class Stack:
     emulator: dict[str, Any]
     env: dict[str, str]
     home: Path
+    _ctx: ServiceContext | None = None
 
     def new_client(self, name: str = "ui") -> Client:
+        """A new org and API client, made in the server's own database (as the CLI does)."""
         org = "UI" + os.urandom(5).hex().upper() + "@AdobeOrg"
-        run_cli("orgs", "create", org, env=self.env)
-        made = json.loads(
-            run_cli("clients", "create", "--org", org, "--name", name, "--json", env=self.env)
-        )
-        return Client(org, made["clientId"], made["clientSecret"])
+        if self._ctx is None:
+            engine = create_engine(Settings(home=self.home).resolved_database_url)
+            self._ctx = ServiceContext(engine=engine, box=SecretBox(generate_key()))
+        identity.create_org(self._ctx, org_id=org)
+        client, secret = identity.create_client(self._ctx, org_id=org, name=name)
+        return Client(org, client.client_id, secret)
 
 
 @pytest.fixture(scope="session")
@@ -79,8 +87,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         },
     )
     try:
-        yield Stack(base, info, env, home)
+        stack = Stack(base, info, env, home)
+        yield stack
     finally:
+        if "stack" in locals() and stack._ctx is not None:
+            stack._ctx.engine.dispose()
         for p in (proc, emu):
             p.terminate()
             try:
