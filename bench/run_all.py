@@ -14,6 +14,7 @@ RUNS = [
     ["lake.py"],
     ["flow.py"],
     ["api.py"],
+    ["ui.py"],
 ]
 
 

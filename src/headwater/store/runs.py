@@ -118,11 +118,18 @@ def read_run(conn: Connection, *, run_id: str) -> RunRow | None:
 
 
 def read_runs(
-    conn: Connection, *, org_id: str, sandbox_name: str, flow_id: str | None = None
+    conn: Connection,
+    *,
+    org_id: str,
+    sandbox_name: str,
+    flow_id: str | None = None,
+    created_since: int | None = None,
 ) -> list[RunRow]:
     q = sa.select(runs).where(runs.c.org_id == org_id, runs.c.sandbox_name == sandbox_name)
     if flow_id is not None:
         q = q.where(runs.c.flow_id == flow_id)
+    if created_since is not None:
+        q = q.where(runs.c.created_at >= created_since)
     return [_row(r) for r in conn.execute(q.order_by(runs.c.created_at, runs.c.id))]
 
 
