@@ -251,6 +251,10 @@ class Quickstart:
             self.dataflow()
             status = self.run_flow(emu["base_url"])
             self.show(base, headers)
+            self.console.print(
+                f"\n[bold]Open the web UI:[/bold] {base}/ui — sign in with client ID "
+                f"{self.state['clientId']} and the client secret in {self.state_file}"
+            )
             if wait:
                 self.console.print(
                     f"\nThe service keeps running: API {base}{FS}, interactive docs {base}/docs. "

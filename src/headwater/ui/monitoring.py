@@ -16,7 +16,7 @@ from headwater.ui.web import PREFIX, Ui, UiRoute, render, signed_in
 
 router = APIRouter(route_class=UiRoute)
 UiDep = Annotated[Ui, Depends(signed_in)]
-PAGE = 20
+PAGE = 10  # each row sums its runs of the last 24 h: ten rows keep the page fast
 HISTORY_PAGE = 25
 CHART_RUNS = 50
 
