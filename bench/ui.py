@@ -275,7 +275,8 @@ def main() -> int:
                 'app (session cookie, middleware, templates; no network). Pages marked "calls HubSpot" '
                 "include live round trips to the bundled emulator.\n\n"
                 + "\n".join(lines)
-                + f"\n\nSlowest page without HubSpot calls: p95 {worst:.1f} ms (target: under 100 ms).\n"
+                + f"\n\nSlowest page without HubSpot calls: p95 {worst:.1f} ms (target: under 100 ms). "
+                f"Load average at the end of the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores.\n"
             )
             from bench.api import write_section
 
