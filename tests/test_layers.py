@@ -43,7 +43,7 @@ RULES: dict[str, frozenset[str]] = {
     "services": frozenset({"domain", "connectors", "lake", "store"}),
     "engine": frozenset({"domain", "connectors", "lake", "store", "services"}),
     "runtime": frozenset({"domain", "connectors", "lake", "store", "services", "settings"}),
-    "api": frozenset({"domain", "services"}),
+    "api": frozenset({"domain", "services", "ui"}),  # create_app mounts the web UI
     "ui": frozenset({"domain", "services"}),
     "cli": frozenset(
         {

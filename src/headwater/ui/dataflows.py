@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from headwater.domain import specs
 from headwater.errors import ServiceError
-from headwater.services import connections, datasets, flows, notifications, runs
+from headwater.services import connections, datasets, flows, runs, webhooks
 from headwater.services import dataflow_connections as conns
 from headwater.services.listing import ListRequest
 from headwater.ui import session as sess
@@ -209,7 +209,7 @@ def _finish(ui: Ui, state: wizard.State) -> Response:
         )
     secret = None
     if state["webhook"]:
-        _, _, secret = notifications.create_webhook(
+        _, _, secret = webhooks.create_webhook(
             ui.ctx,
             ui.tenant,
             {

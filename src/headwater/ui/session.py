@@ -13,12 +13,19 @@ import hmac
 import json
 import secrets
 from dataclasses import asdict, dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 
 from cryptography.exceptions import InvalidTag
 
 from headwater.errors import ConfigurationError
-from headwater.store.secrets import SecretBox
+
+
+class SecretBox(Protocol):
+    """The service's secret box (``ServiceContext.box``): AES-GCM sealing of small documents."""
+
+    def encrypt(self, values: dict[str, Any], *, context: bytes = b"") -> bytes: ...
+    def decrypt(self, blob: bytes, *, context: bytes = b"") -> dict[str, Any]: ...
+
 
 SESSION_COOKIE = "hw_session"
 #: Before signing in there is no session: the sign-in form is protected by a double-submit token.
