@@ -15,8 +15,9 @@ from hypothesis import strategies as st
 from headwater.connectors.hubspot.catalog import STANDARD_TABLES, custom_table, custom_table_name
 from headwater.connectors.hubspot.convert import build_batch, parse_datetime_ms, rows_for_preview
 from headwater.connectors.hubspot.errors import error_from_response
+from headwater.connectors.hubspot.paging import AFTER as _AFTER
+from headwater.connectors.hubspot.paging import chunk_properties
 from headwater.connectors.hubspot.planner import choose_strategy
-from headwater.connectors.hubspot.reader import _AFTER, chunk_properties
 from headwater.connectors.hubspot.schema import (
     ColumnKind,
     PropertyDef,

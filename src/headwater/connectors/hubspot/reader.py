@@ -12,19 +12,30 @@ from __future__ import annotations
 
 import json
 import logging
-import queue
-import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 from headwater.connectors.events import BatchEvent, CheckpointEvent, ProgressEvent, ReadEvent
 from headwater.connectors.hubspot.convert import build_batch, parse_datetime_ms
 from headwater.connectors.hubspot.http import HubSpotHttp
+from headwater.connectors.hubspot.paging import (
+    AFTER,
+    ASSOCIATION_BATCH,
+    MAX_PROPERTIES_CHARS,
+    MIN_PROPERTIES_CHARS,
+    URI_TOO_LONG,
+    Chain,
+    Page,
+    UriTooLongError,
+    chunk_properties,
+    fetch_associations,
+    walk,
+    walk_chains,
+)
 from headwater.connectors.hubspot.planner import LIST_PAGE, SEARCH_PAGE, choose_strategy
 from headwater.connectors.hubspot.schema import TableLayout
 from headwater.connectors.hubspot.state import (
@@ -37,26 +48,11 @@ from headwater.connectors.hubspot.state import (
     StreamState,
 )
 from headwater.connectors.ratelimit import RequestKind
-from headwater.errors import FatalSourceError, PaginationLoopError
+from headwater.errors import FatalSourceError
 
 __all__ = ["ReadOptions", "TableReader", "chunk_properties", "fetch_associations"]
 
 log = logging.getLogger(__name__)
-
-#: Airbyte's empirical bound for the URL-encoded ``properties`` value (the URL limit is ~16,300).
-MAX_PROPERTIES_CHARS = 15_000
-ASSOCIATION_BATCH = 1_000
-_AFTER = re.compile(rb'"paging"\s*:\s*\{\s*"next"\s*:\s*\{[^{}]*?"after"\s*:\s*"([^"\\]*)"')
-_END = object()
-_URI_TOO_LONG = frozenset({414})
-MIN_PROPERTIES_CHARS = 250
-
-
-class _UriTooLongError(Exception):
-    """A list call's URL was too long for HubSpot (414)."""
-
-
-EMPTY_PAGE_RETRIES = 3
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -79,83 +75,6 @@ class ReadOptions:
     #: is the safe side (the emulator, and apps sharing the budget, count them)
     association_kind: RequestKind = RequestKind.BURST
     max_properties_chars: int = MAX_PROPERTIES_CHARS
-
-
-def chunk_properties(
-    names: Sequence[str], max_chars: int = MAX_PROPERTIES_CHARS
-) -> list[list[str]]:
-    """Split property names so each comma-joined, URL-encoded chunk stays within ``max_chars``."""
-    chunks: list[list[str]] = []
-    current: list[str] = []
-    size = 0
-    for name in names:
-        cost = len(quote(name, safe="")) + (3 if current else 0)  # "%2C" between names
-        if current and size + cost > max_chars:
-            chunks.append(current)
-            current, size = [], 0
-            cost = len(quote(name, safe=""))
-        current.append(name)
-        size += cost
-    if current or not chunks:
-        chunks.append(current)
-    return chunks
-
-
-def fetch_associations(
-    http: HubSpotHttp, from_type: str, to_type: str, ids: Sequence[str], kind: RequestKind
-) -> dict[str, list[str]]:
-    """``from id → associated ids`` through ``POST /crm/v4/associations/.../batch/read``."""
-    found: dict[str, list[str]] = {}
-    pending: list[dict[str, str]] = [{"id": i} for i in ids]
-    path = f"/crm/v4/associations/{from_type}/{to_type}/batch/read"
-    while pending:
-        batch, pending = pending[:ASSOCIATION_BATCH], pending[ASSOCIATION_BATCH:]
-        body = http.send("POST", path, kind=kind, json={"inputs": batch}).json()
-        for result in body.get("results") or []:
-            source = str((result.get("from") or {}).get("id"))
-            targets = found.setdefault(source, [])
-            for to in result.get("to") or []:
-                target = str(to.get("toObjectId"))
-                if target not in targets:
-                    targets.append(target)
-            after = ((result.get("paging") or {}).get("next") or {}).get("after")
-            if after:
-                pending.append({"id": source, "after": str(after)})
-    return found
-
-
-@dataclass(slots=True)
-class _Page:
-    """One fetched page: the position it was fetched at and what resumes after it."""
-
-    bodies: list[bytes | Future[bytes]] = field(default_factory=list)
-    records: list[dict[str, Any]] | None = None
-    next_pos: str | None = None
-    total: int | None = None
-    part: int | None = None  # partition of a partitioned full read
-    lo: int = 0  # ids outside [lo, hi) belong to a neighbouring partition
-    hi: int | None = None
-
-    def materialize(self) -> list[dict[str, Any]]:
-        if self.records is not None:
-            return self.records
-        parsed = [json.loads(b if isinstance(b, bytes) else b.result()) for b in self.bodies]
-        records: list[dict[str, Any]] = parsed[0].get("results") or []
-        if len(parsed) > 1:
-            by_id = {r["id"]: r for r in records}
-            for extra in parsed[1:]:
-                for r in extra.get("results") or []:
-                    base = by_id.get(r["id"])
-                    if base is not None:
-                        base.setdefault("properties", {}).update(r.get("properties") or {})
-        if self.part is not None:
-            lo, hi = self.lo, self.hi
-            records = [
-                r for r in records if lo <= int(r["id"]) and (hi is None or int(r["id"]) < hi)
-            ]
-        self.records = records
-        self.bodies = []
-        return records
 
 
 class TableReader:
@@ -204,7 +123,7 @@ class TableReader:
             "after": "0",
         }
 
-    def _search_page(self, run: RunState, floor: str) -> _Page:
+    def _search_page(self, run: RunState, floor: str) -> Page:
         response = self._http.send(
             "POST",
             f"{self._path}/search",
@@ -215,7 +134,7 @@ class TableReader:
         records: list[dict[str, Any]] = body.get("results") or []
         more = bool((body.get("paging") or {}).get("next")) and bool(records)
         next_floor = str(records[-1]["id"]) if more else None
-        return _Page(records=records, next_pos=next_floor, total=body.get("total"))
+        return Page(records=records, next_pos=next_floor, total=body.get("total"))
 
     def _count_all(self) -> int | None:
         response = self._http.send(
@@ -227,7 +146,7 @@ class TableReader:
         total = response.json().get("total")
         return int(total) if isinstance(total, int) else None
 
-    def _plan(self) -> tuple[RunState, _Page | None]:
+    def _plan(self) -> tuple[RunState, Page | None]:
         """A new run: the strategy, why, and the first search page when search was probed."""
         now = self._now_ms()
         end = now - self._opts.search_lag_ms
@@ -290,18 +209,18 @@ class TableReader:
         params["properties"] = ",".join(chunk) if chunk else "hs_object_id"
         if after is not None:
             params["after"] = after
-        response = self._http.send("GET", self._path, params=params, allow=_URI_TOO_LONG)
+        response = self._http.send("GET", self._path, params=params, allow=URI_TOO_LONG)
         if response.status_code == 414:
-            raise _UriTooLongError
+            raise UriTooLongError
         return response.content
 
-    def _list_page(self, after: str | None, archived: bool, limit: int = LIST_PAGE) -> _Page:
+    def _list_page(self, after: str | None, archived: bool, limit: int = LIST_PAGE) -> Page:
         """One list page; a 414 halves the property chunks (for every later page too) and retries."""
         while True:
             chunks = [["hs_object_id"]] if archived else self._chunks
             try:
                 return self._list_page_once(after, archived, limit, chunks)
-            except _UriTooLongError:
+            except UriTooLongError:
                 with self._chunk_lock:
                     if chunks is self._chunks:  # not re-chunked by another thread meanwhile
                         if self._max_chars <= MIN_PROPERTIES_CHARS or archived:
@@ -319,14 +238,14 @@ class TableReader:
 
     def _list_page_once(
         self, after: str | None, archived: bool, limit: int, chunks: list[list[str]]
-    ) -> _Page:
+    ) -> Page:
         extra_futures = [
             self._pool.submit(self._list_body, after, chunk, archived, limit)
             for chunk in chunks[1:]
         ]
         first = self._list_body(after, chunks[0], archived, limit)
         extra: list[bytes | Future[bytes]] = [f.result() for f in extra_futures]
-        match = _AFTER.search(first, max(first.rfind(b'"paging"'), 0))
+        match = AFTER.search(first, max(first.rfind(b'"paging"'), 0))
         if match is not None:
             next_after: str | None = match.group(1).decode()
         elif b'"paging"' in first:
@@ -335,101 +254,7 @@ class TableReader:
             next_after = None if value is None else str(value)
         else:
             next_after = None
-        return _Page(bodies=[first, *extra], next_pos=next_after)
-
-    def _produce(
-        self,
-        fetch: Callable[[str | None], _Page],
-        start: str | None,
-        first: _Page | None,
-        out: queue.Queue[object],
-        stop: threading.Event,
-        numeric: bool,
-    ) -> None:
-        """Walk one cursor chain into ``out``; ends with ``_END`` or the exception that stopped it."""
-
-        def put(item: object) -> bool:
-            while not stop.is_set():
-                try:
-                    out.put(item, timeout=0.2)
-                    return True
-                except queue.Full:
-                    continue
-            return False
-
-        pos = start
-        seen: set[str] = set()
-        empty_retries = EMPTY_PAGE_RETRIES
-        try:
-            while not stop.is_set():
-                page = first if first is not None else fetch(pos)
-                first = None
-                nxt = page.next_pos
-                if nxt is not None and nxt == pos and empty_retries > 0 and not page.materialize():
-                    # an empty page that points back at itself: a hiccup, ask again
-                    empty_retries -= 1
-                    continue
-                empty_retries = EMPTY_PAGE_RETRIES
-                if not put(page):
-                    return
-                if nxt is None:
-                    break
-                if (
-                    nxt == pos
-                    or nxt in seen
-                    or (numeric and pos is not None and int(nxt) <= int(pos))
-                ):
-                    raise PaginationLoopError(
-                        f"HubSpot repeated the page cursor {nxt!r} of {self._table.name}"
-                    )
-                if not numeric:
-                    seen.add(nxt)
-                pos = nxt
-            put(_END)
-        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which re-raises it
-            put(exc)
-
-    def _pages(
-        self,
-        fetch: Callable[[str | None], _Page],
-        start: str | None,
-        first: _Page | None,
-        numeric: bool,
-    ) -> Iterator[_Page]:
-        return self._chains([(fetch, start, first, numeric)])
-
-    def _chains(
-        self, chains: Sequence[tuple[Callable[[str | None], _Page], str | None, _Page | None, bool]]
-    ) -> Iterator[_Page]:
-        """Pages of several cursor chains walked concurrently, each chain's pages in order."""
-        out: queue.Queue[object] = queue.Queue(maxsize=self._opts.queue_pages * len(chains))
-        stop = threading.Event()
-        workers = [
-            threading.Thread(
-                target=self._produce,
-                args=(fetch, start, first, out, stop, numeric),
-                name=f"hubspot-pages-{self._table.name}-{i}",
-                daemon=True,
-            )
-            for i, (fetch, start, first, numeric) in enumerate(chains)
-        ]
-        for worker in workers:
-            worker.start()
-        running = len(workers)
-        try:
-            while running:
-                item = out.get()
-                if item is _END:
-                    running -= 1
-                    continue
-                if isinstance(item, BaseException):
-                    raise item
-                assert isinstance(item, _Page)
-                yield item
-        finally:
-            stop.set()
-            for worker in workers:
-                worker.join(timeout=0.5)
+        return Page(bodies=[first, *extra], next_pos=next_after)
 
     def _max_id(self) -> int | None:
         """The highest live id (a one-record search sorted by id, descending)."""
@@ -450,8 +275,8 @@ class TableReader:
         except (KeyError, ValueError):
             return None
 
-    def _partition_fetch(self, lo: int, hi: int | None) -> Callable[[str | None], _Page]:
-        def fetch(after: str | None) -> _Page:
+    def _partition_fetch(self, lo: int, hi: int | None) -> Callable[[str | None], Page]:
+        def fetch(after: str | None) -> Page:
             page = self._list_page(after, False)
             page.lo, page.hi = lo, hi
             if page.next_pos is not None and hi is not None and int(page.next_pos) >= hi:
@@ -460,7 +285,7 @@ class TableReader:
 
         return fetch
 
-    def _full_pages(self, run: RunState) -> Iterator[_Page]:
+    def _full_pages(self, run: RunState) -> Iterator[Page]:
         """The live list, split into id ranges read concurrently when the cursor is an id.
 
         HubSpot's list cursor is, in practice, the next record id. When the first page confirms
@@ -487,8 +312,10 @@ class TableReader:
                 or last is None
                 or top - last < self._opts.list_partitions * 2 * LIST_PAGE
             ):
-                return self._chains(
-                    [(lambda after: self._list_page(after, False), None, first, False)]
+                return walk_chains(
+                    self._table.name,
+                    self._opts.queue_pages,
+                    [(lambda after: self._list_page(after, False), None, first, False)],
                 )
             count = self._opts.list_partitions
             step = (top - last) // count
@@ -507,7 +334,7 @@ class TableReader:
             assert nxt is not None
             if int(nxt) >= bounds[1]:
                 first.next_pos = None
-            chains: list[tuple[Callable[[str | None], _Page], str | None, _Page | None, bool]] = []
+            chains: list[Chain] = []
             for i, part in enumerate(run.partitions):
                 fetch = self._partition_fetch(part["lo"], part["hi"])
                 if i == 0:
@@ -524,21 +351,28 @@ class TableReader:
                 start = part["after"] if part["after"] is not None else str(max(part["lo"] - 1, 0))
                 chains.append((fetch, start if part["lo"] or part["after"] else None, None, True))
             return self._tagged(chains, [i for i, p in enumerate(run.partitions) if not p["done"]])
-        return self._pages(lambda after: self._list_page(after, False), run.after, None, False)
+        return walk(
+            self._table.name,
+            self._opts.queue_pages,
+            lambda after: self._list_page(after, False),
+            run.after,
+            None,
+            False,
+        )
 
     def _tagged(
         self,
-        chains: list[tuple[Callable[[str | None], _Page], str | None, _Page | None, bool]],
+        chains: list[Chain],
         parts: list[int] | None = None,
-    ) -> Iterator[_Page]:
+    ) -> Iterator[Page]:
         """Like :meth:`_chains`, tagging each page with its partition index."""
         indexes = parts if parts is not None else list(range(len(chains)))
         tagged = []
         for index, (fetch, start, first, numeric) in zip(indexes, chains, strict=True):
 
             def tag(
-                after: str | None, fetch: Callable[[str | None], _Page] = fetch, i: int = index
-            ) -> _Page:
+                after: str | None, fetch: Callable[[str | None], Page] = fetch, i: int = index
+            ) -> Page:
                 page = fetch(after)
                 page.part = i
                 return page
@@ -546,7 +380,7 @@ class TableReader:
             if first is not None:
                 first.part = index
             tagged.append((tag, start, first, numeric))
-        return self._chains(tagged)
+        return walk_chains(self._table.name, self._opts.queue_pages, tagged)
 
     # ------------------------------------------------------------------ emitting
 
@@ -583,7 +417,7 @@ class TableReader:
         )
 
     def _emit_group(
-        self, run: RunState, group: list[tuple[_Page, list[dict[str, Any]]]], deleted: bool
+        self, run: RunState, group: list[tuple[Page, list[dict[str, Any]]]], deleted: bool
     ) -> Iterator[ReadEvent]:
         everything = [r for _, records in group for r in records]
         assoc = {} if deleted else self.associations([str(r["id"]) for r in everything])
@@ -620,13 +454,13 @@ class TableReader:
     def _phase(
         self,
         run: RunState,
-        pages: Iterator[_Page],
+        pages: Iterator[Page],
         deleted: bool,
         keep: Callable[[dict[str, Any]], bool] | None = None,
     ) -> Iterator[ReadEvent]:
         per_page = SEARCH_PAGE if run.strategy == INCREMENTAL and not deleted else LIST_PAGE
         grouped = 0
-        group: list[tuple[_Page, list[dict[str, Any]]]] = []
+        group: list[tuple[Page, list[dict[str, Any]]]] = []
         for page in pages:
             records = page.materialize()
             if keep is not None:
@@ -646,7 +480,7 @@ class TableReader:
 
     def run(self) -> Iterator[ReadEvent]:
         st = self._state
-        first: _Page | None = None
+        first: Page | None = None
         if st.run is None:
             st.run, first = self._plan()
             log.info("hubspot %s: %s (%s)", self._table.name, st.run.strategy, st.run.reason)
@@ -665,14 +499,24 @@ class TableReader:
             return at is None or (since <= at and (until is None or at < until))
 
         if run.phase == ARCHIVED:
-            archived = self._pages(
-                lambda after: self._list_page(after, True), run.after, None, False
+            archived = walk(
+                self._table.name,
+                self._opts.queue_pages,
+                lambda after: self._list_page(after, True),
+                run.after,
+                None,
+                False,
             )
             yield from self._phase(run, archived, deleted=True, keep=archived_since)
         if run.phase == LIVE:
             if run.strategy == INCREMENTAL:
-                pages = self._pages(
-                    lambda floor: self._search_page(run, floor or "0"), run.floor, first, True
+                pages = walk(
+                    self._table.name,
+                    self._opts.queue_pages,
+                    lambda floor: self._search_page(run, floor or "0"),
+                    run.floor,
+                    first,
+                    True,
                 )
             else:
                 pages = self._full_pages(run)
