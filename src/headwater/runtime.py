@@ -15,6 +15,10 @@ from headwater.store.db import create_engine
 from headwater.store.secrets import SecretBox, load_key_material
 
 
+def _ms(seconds: int | None) -> int | None:
+    return None if seconds is None else seconds * 1000
+
+
 def _limiters(settings: Settings) -> LimiterRegistry:
     """One registry per process: every connector of a portal shares its limiter."""
     if settings.hubspot_burst_budget is None and settings.hubspot_search_per_second == 5:
@@ -38,8 +42,9 @@ def build_context(settings: Settings, *, upgrade: bool = True) -> ServiceContext
         box=box,
         token_ttl_ms=settings.token_ttl_seconds * 1000,
         hubspot_base_url=settings.hubspot_base_url,
-        hubspot_search_lag_ms=settings.hubspot_search_lag_seconds * 1000,
-        hubspot_archived_every_ms=settings.hubspot_archived_every_seconds * 1000,
+        hubspot_lookback_ms=settings.hubspot_lookback_seconds * 1000,
+        hubspot_deletes_every_ms=_ms(settings.hubspot_deletes_every_seconds),
+        hubspot_associations_every_ms=_ms(settings.hubspot_associations_every_seconds),
         hubspot_limiters=_limiters(settings),
         lake=Lake(settings.resolved_lake_uri, storage_options_from_env(os.environ)),
     )

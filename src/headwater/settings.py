@@ -18,10 +18,14 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     lake_uri: str | None = None
     hubspot_base_url: str = "https://api.hubapi.com"
-    #: HubSpot's search index lags writes; incremental windows end this long before a sync starts.
-    hubspot_search_lag_seconds: int = 300
-    #: How often an incremental run also lists archived records (deletions); 0 = every run.
-    hubspot_archived_every_seconds: int = 3600
+    #: Incremental windows end when a sync starts and re-read this much before the saved cursor,
+    #: covering HubSpot's search-index lag (a source connection's ``lookbackSeconds`` wins).
+    hubspot_lookback_seconds: int = 300
+    #: How often an incremental run lists archived records (deletions); unset = by what the
+    #: list costs (a few pages: every run), 0 = every run.
+    hubspot_deletes_every_seconds: int | None = None
+    #: How often an incremental run compares association lists with HubSpot's; unset = by cost.
+    hubspot_associations_every_seconds: int | None = None
     #: Requests per rolling 10 s per HubSpot portal; unset = HubSpot's limit for the credential
     #: (110 OAuth app, 190 private app). Raise it for an API limit increase (or an emulator).
     hubspot_burst_budget: int | None = None

@@ -25,7 +25,7 @@ from tests.connectors.conftest import (
     oauth_params,
 )
 
-SEARCH_LAG_S = ReadOptions().search_lag_ms // 1000
+LOOKBACK_S = ReadOptions().lookback_ms // 1000
 
 
 def test_read_survives_token_expiry_429s_503s_and_resets() -> None:
@@ -144,7 +144,7 @@ def test_incremental_read_killed_and_resumed_is_exact() -> None:
         state0 = {"v": 1, "cursor_ms": emu.clock.now_ms(), "table_size": 12_000, "run": None}
         emu.state.advance(1)
         touched = emu.state.touch("contacts", 10_500)
-        emu.state.advance(SEARCH_LAG_S + 1)
+        emu.state.advance(1)
         with connect(emu) as conn:
             first, state = _read_until_killed(
                 conn, 30, state=state0, columns=["Id"], mode="incremental"
@@ -209,7 +209,7 @@ def test_incremental_read_survives_search_429s_and_503s() -> None:
         state = {"v": 1, "cursor_ms": emu.clock.now_ms(), "table_size": 3_000, "run": None}
         emu.state.advance(1)
         touched = emu.state.touch("contacts", 1_500)
-        emu.state.advance(SEARCH_LAG_S + 1)
+        emu.state.advance(1)
         emu.state.faults.replace(
             [
                 FaultRule("429", endpoint="objects.search", on_requests=frozenset({2})),

@@ -119,8 +119,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 
 ENGINE_ENV = {
-    "HEADWATER_HUBSPOT_SEARCH_LAG_SECONDS": "0",
-    "HEADWATER_HUBSPOT_ARCHIVED_EVERY_SECONDS": "0",
     # the emulator runs without rate limits
     "HEADWATER_HUBSPOT_BURST_BUDGET": "100000",
     "HEADWATER_HUBSPOT_SEARCH_PER_SECOND": "100",

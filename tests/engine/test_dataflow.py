@@ -28,8 +28,6 @@ def test_once_flow_lands_contacts_then_incremental(
     client: TestClient, ident: Identity, ctx: ServiceContext, emu
 ) -> None:
     ctx.hubspot_base_url = emu.base_url
-    ctx.hubspot_search_lag_ms = 0  # the emulator indexes writes at once
-    ctx.hubspot_archived_every_ms = 0
     made = build_flow(client, ident, oauth_params(emu))
     worker = Worker(ctx, open_connector=sources.open_connector, name="w1")
     assert worker.run_until_idle() == 1

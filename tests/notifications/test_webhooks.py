@@ -75,7 +75,6 @@ def test_receiver_gets_signed_events_for_a_successful_and_a_failed_run(
     client: TestClient, ident: Identity, wired: ServiceContext, emu
 ) -> None:
     wired.hubspot_base_url = emu.base_url
-    wired.hubspot_search_lag_ms = 0
     with serve_receiver() as receiver:
         hook = subscribe(client, ident, receiver.url, RUN_EVENTS)
         secret = hook["secret"]  # generated, shown once

@@ -80,7 +80,6 @@ def test_request_ids_and_run_ids_are_on_the_lines(
     json_logs, client: TestClient, ident: Identity, wired: ServiceContext, emu
 ) -> None:
     wired.hubspot_base_url = emu.base_url
-    wired.hubspot_search_lag_ms = 0
     r = client.post(
         f"{FS}/webhooks",
         headers={**ident.headers(), "x-request-id": "req-from-the-client-1"},

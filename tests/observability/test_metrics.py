@@ -81,7 +81,6 @@ def test_metrics_after_runs(
     client: TestClient, ident: Identity, wired: ServiceContext, limited_emu
 ) -> None:
     wired.hubspot_base_url = limited_emu.base_url
-    wired.hubspot_search_lag_ms = 0
     portal = str(limited_emu.portal_id)
     before, types = scrape(client)
     assert types["headwater_runs_total"] == "counter"

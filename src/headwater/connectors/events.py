@@ -6,12 +6,18 @@ covers, so the engine can commit the batches to the lake and then persist the ch
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
 
-__all__ = ["BatchEvent", "CheckpointEvent", "ProgressEvent", "ReadEvent"]
+__all__ = ["BatchEvent", "CheckpointEvent", "KnownRows", "ProgressEvent", "ReadEvent"]
+
+#: What the destination holds for a table: called with column names, it yields record batches
+#: of those columns (those the dataset has) for every live row. Connectors compare it with the
+#: source to find changes the source's own cursor does not reveal.
+KnownRows = Callable[[Sequence[str]], Iterator[pa.RecordBatch]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +53,19 @@ class ProgressEvent:
     pages: int
     requests: int
     expected_total: int | None = None
+    #: when deleted records were last checked (after this read), and the cadence in words
+    deletes_checked_ms: int | None = None
+    deletes: str = ""
+    #: when association lists were last compared with the dataset, the cadence in words, the
+    #: requests that comparison cost in this read and the records it found changed
+    associations_checked_ms: int | None = None
+    associations: str = ""
+    association_requests: int = 0
+    association_changes: int = 0
+    #: merged-away records reported deleted
+    merged: int = 0
+    #: this read listed every live record of the table: anything else in the dataset is gone
+    complete: bool = False
 
 
 ReadEvent = BatchEvent | CheckpointEvent | ProgressEvent

@@ -32,8 +32,9 @@ class ServiceContext:
     box: SecretBox
     token_ttl_ms: int = 24 * 3600 * 1000
     hubspot_base_url: str = "https://api.hubapi.com"
-    hubspot_search_lag_ms: int = 300_000
-    hubspot_archived_every_ms: int = 3_600_000
+    hubspot_lookback_ms: int = 300_000
+    hubspot_deletes_every_ms: int | None = None
+    hubspot_associations_every_ms: int | None = None
     #: The process-wide HubSpot rate limiters (one per portal); None = the connectors' default.
     hubspot_limiters: Any = None
     clock: Callable[[], int] = field(default=now_ms)

@@ -36,8 +36,9 @@ def open_connector(ctx: ServiceContext, tenant: Tenant, conn_id: str) -> Any:
         on_tokens_refreshed=persist,
         **({"limiter_registry": ctx.hubspot_limiters} if ctx.hubspot_limiters is not None else {}),
         read_options=ReadOptions(
-            search_lag_ms=ctx.hubspot_search_lag_ms,
-            archived_every_ms=ctx.hubspot_archived_every_ms,
+            lookback_ms=ctx.hubspot_lookback_ms,
+            deletes_every_ms=ctx.hubspot_deletes_every_ms,
+            associations_every_ms=ctx.hubspot_associations_every_ms,
         ),
     )
 

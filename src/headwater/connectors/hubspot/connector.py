@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 import pyarrow as pa
 
-from headwater.connectors.events import ReadEvent
+from headwater.connectors.events import KnownRows, ReadEvent
 from headwater.connectors.hubspot.auth import (
     Authenticator,
     OAuthAuth,
@@ -28,6 +28,7 @@ from headwater.connectors.hubspot.catalog import (
 from headwater.connectors.hubspot.convert import build_batch, rows_for_preview
 from headwater.connectors.hubspot.http import HubSpotHttp, new_httpx_client
 from headwater.connectors.hubspot.reader import ReadOptions, TableReader, now_ms, require_records
+from headwater.connectors.hubspot.refresh import MERGED_PROPERTY
 from headwater.connectors.hubspot.schema import PropertyDef, TableLayout, layout_for
 from headwater.connectors.hubspot.simple import SimpleReader
 from headwater.connectors.hubspot.state import StreamState
@@ -270,13 +271,17 @@ class HubSpotConnector:
         state: Mapping[str, Any] | None,
         columns: Sequence[str] | None = None,
         mode: ReadMode = "auto",
+        known: KnownRows | None = None,
     ) -> Iterator[ReadEvent]:
-        """Batches, checkpoints and progress of one read of ``table`` (see ``docs/hubspot.md``)."""
+        """Batches, checkpoints and progress of one read of ``table`` (see ``docs/hubspot.md``).
+
+        ``known`` yields the dataset's rows of this table: with it, incremental reads also find
+        association-only changes (HubSpot's modification date does not move for them)."""
         if mode not in ("auto", "full", "incremental"):
             raise InvalidRequestError(f"read mode must be auto, full or incremental, not {mode!r}")
-        layout = self.layout(table)
+        full = self.layout(table)
         try:
-            layout = layout.select(columns)
+            layout = full.select(columns)
         except KeyError as exc:
             raise InvalidRequestError(f"{table} has no columns {exc.args[0]}") from exc
         stream_state = StreamState.from_json(state)
@@ -289,6 +294,8 @@ class HubSpotConnector:
                 mode=mode,
                 options=self._options,
                 now_ms=self._clock_ms,
+                known=known,
+                merges=MERGED_PROPERTY in full.properties,
             ).run()
         return SimpleReader(
             http=self.http, layout=layout, state=stream_state, now_ms=self._clock_ms

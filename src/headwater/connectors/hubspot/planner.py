@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from headwater.connectors.hubspot.state import FULL, INCREMENTAL
 
-__all__ = ["LIST_PAGE", "SEARCH_PAGE", "StrategyChoice", "choose_strategy"]
+__all__ = ["LIST_PAGE", "SEARCH_PAGE", "Cadence", "StrategyChoice", "cadence", "choose_strategy"]
 
 LIST_PAGE = 100
 SEARCH_PAGE = 200
@@ -60,3 +60,66 @@ def choose_strategy(
     if list_s < search_s:
         return StrategyChoice(FULL, f"re-list is cheaper: {numbers}", search_s, list_s)
     return StrategyChoice(INCREMENTAL, f"search is cheaper: {numbers}", search_s, list_s)
+
+
+@dataclass(frozen=True, slots=True)
+class Cadence:
+    """Whether a side pass (deletes, association refresh) runs now, and why, in words."""
+
+    due: bool
+    every_ms: int
+    reason: str
+
+
+#: a side pass of one request runs on every run
+EVERY_RUN_REQUESTS = 1
+#: a larger one at most once per this much time per request it costs (so with a 15-minute
+#: schedule, a pass of up to 15 requests still runs every run)
+MS_PER_REQUEST = 60_000
+#: and at least once a day
+MAX_INTERVAL_MS = 24 * 3600 * 1000
+
+
+def _words(ms: int) -> str:
+    if ms >= 3_600_000 and ms % 3_600_000 == 0:
+        return f"{ms // 3_600_000} h"
+    if ms >= 60_000:
+        return f"{ms / 60_000:.0f} min"
+    return f"{ms / 1000:.0f} s"
+
+
+def cadence(
+    *,
+    what: str,
+    requests: int | None,
+    last_ms: int | None,
+    now_ms: int,
+    every_ms: int | None = None,
+    every_run_requests: int = EVERY_RUN_REQUESTS,
+) -> Cadence:
+    """When a pass of ``requests`` calls (``None``: unknown yet) is due.
+
+    ``every_ms`` set by the flow wins (0 = every run). Otherwise a pass that costs a few
+    requests runs every run; a larger one runs at most once per ``MS_PER_REQUEST`` per request
+    (a 50-request pass: every 50 minutes), and at least daily, so it costs about one request a
+    minute however large the table grows, and a run that follows the last one closely costs
+    one search request when nothing changed."""
+    if every_ms is not None:
+        interval, why = max(every_ms, 0), "set by the flow"
+    elif requests is None:
+        interval, why = 0, "cost not known yet"
+    elif requests <= every_run_requests:
+        interval, why = 0, f"{requests} requests"
+    else:
+        interval = min(requests * MS_PER_REQUEST, MAX_INTERVAL_MS)
+        why = f"{requests} requests"
+    if interval == 0:
+        return Cadence(True, 0, f"{what}: every run ({why})")
+    if last_ms is None:
+        return Cadence(True, interval, f"{what}: every {_words(interval)} ({why}); never done")
+    wait = last_ms + interval - now_ms
+    if wait <= 0:
+        return Cadence(True, interval, f"{what}: every {_words(interval)} ({why}); due")
+    return Cadence(
+        False, interval, f"{what}: every {_words(interval)} ({why}); next in {_words(wait)}"
+    )

@@ -10,36 +10,49 @@ resumes after it. Memory is bounded by the queue, whatever the portal size.
 
 from __future__ import annotations
 
-import json
 import logging
-import threading
+import math
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from headwater.connectors.events import BatchEvent, CheckpointEvent, ProgressEvent, ReadEvent
+from headwater.connectors.events import (
+    BatchEvent,
+    CheckpointEvent,
+    KnownRows,
+    ProgressEvent,
+    ReadEvent,
+)
 from headwater.connectors.hubspot.convert import build_batch, parse_datetime_ms
+from headwater.connectors.hubspot.fetch import TablePages
 from headwater.connectors.hubspot.http import HubSpotHttp
 from headwater.connectors.hubspot.paging import (
-    AFTER,
     ASSOCIATION_BATCH,
     MAX_PROPERTIES_CHARS,
-    MIN_PROPERTIES_CHARS,
-    URI_TOO_LONG,
-    Chain,
     Page,
-    UriTooLongError,
     chunk_properties,
     fetch_associations,
     walk,
-    walk_chains,
 )
-from headwater.connectors.hubspot.planner import LIST_PAGE, SEARCH_PAGE, choose_strategy
+from headwater.connectors.hubspot.planner import (
+    LIST_PAGE,
+    SEARCH_PAGE,
+    Cadence,
+    cadence,
+    choose_strategy,
+)
+from headwater.connectors.hubspot.refresh import (
+    MERGED_PROPERTY,
+    batch_read,
+    changed_associations,
+    merged_ids,
+)
 from headwater.connectors.hubspot.schema import TableLayout
 from headwater.connectors.hubspot.state import (
     ARCHIVED,
+    ASSOCIATIONS,
     DONE,
     FULL,
     INCREMENTAL,
@@ -59,15 +72,19 @@ log = logging.getLogger(__name__)
 class ReadOptions:
     """Tunables of a read; the defaults follow HubSpot's documented limits."""
 
-    #: HubSpot indexes search asynchronously: windows end this long before the sync started, so
-    #: every record modified inside a window is searchable when the window is read.
-    search_lag_ms: int = 5 * 60 * 1000
-    #: optional overlap: each window also re-reads this much before the cursor, for portals whose
-    #: indexing lags more than ``search_lag_ms`` at times (the lake merges on the key)
-    lookback_ms: int = 0
-    #: how often an incremental run lists archived records to report deletions (full reads
-    #: always do); listing them costs one call per 100 archived records, however few changed
-    archived_every_ms: int = 60 * 60 * 1000
+    #: Windows end when the sync starts and begin this long before the saved cursor: HubSpot
+    #: indexes search asynchronously (usually within seconds), so a change it had not indexed
+    #: when the last window was read is read now; re-reading the overlap is harmless (the lake
+    #: merges on the key) and costs the records changed in it.
+    lookback_ms: int = 5 * 60 * 1000
+    #: how often an incremental run lists archived records to find deletions; ``None`` decides
+    #: from what the list cost last time (a few pages: every run; see ``planner.cadence``),
+    #: ``0`` means every run. Full reads always list them.
+    deletes_every_ms: int | None = None
+    #: how often an incremental run compares the dataset's association lists with HubSpot's
+    #: (HubSpot does not move the modification date when only an association changes);
+    #: ``None`` decides from the cost, ``0`` means every run. Needs the dataset's rows.
+    associations_every_ms: int | None = None
     #: concurrent id ranges of a full list read (see ``TableReader._full_pages``)
     list_partitions: int = 3
     queue_pages: int = 16
@@ -90,6 +107,8 @@ class TableReader:
         mode: str,
         options: ReadOptions,
         now_ms: Callable[[], int],
+        known: KnownRows | None = None,
+        merges: bool = False,
     ) -> None:
         self._http = http
         self._pool = pool
@@ -99,62 +118,65 @@ class TableReader:
         self._mode = mode
         self._opts = options
         self._now_ms = now_ms
-        self._max_chars = options.max_properties_chars
-        self._chunks = chunk_properties(layout.properties, self._max_chars)
-        self._chunk_lock = threading.Lock()
-        self._path = f"/crm/v3/objects/{self._table.object_type}"
+        self._known = known
+        # merged-away ids arrive in the winner's hs_merged_object_ids, wanted or not as a column
+        extra = (MERGED_PROPERTY,) if merges and MERGED_PROPERTY not in layout.properties else ()
+        self._merges = merges
+        self._properties = (*layout.properties, *extra)
+        self._fetch = TablePages(
+            http=http,
+            pool=pool,
+            layout=layout,
+            properties=self._properties,
+            max_chars=options.max_properties_chars,
+            list_partitions=options.list_partitions,
+            queue_pages=options.queue_pages,
+        )
         self._requests_at_start = http.stats["requests"]
 
     # ------------------------------------------------------------------ planning
 
-    def _search_body(self, run: RunState, floor: str, limit: int) -> dict[str, Any]:
-        prop = self._table.cursor_property
-        assert prop is not None
-        filters = [
-            {"propertyName": prop, "operator": "GTE", "value": str(run.window_start_ms or 0)},
-            {"propertyName": prop, "operator": "LT", "value": str(run.window_end_ms)},
-            {"propertyName": "hs_object_id", "operator": "GT", "value": floor},
-        ]
-        return {
-            "filterGroups": [{"filters": filters}],
-            "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
-            "properties": list(self._layout.properties),
-            "limit": limit,
-            "after": "0",
-        }
-
-    def _search_page(self, run: RunState, floor: str) -> Page:
-        response = self._http.send(
-            "POST",
-            f"{self._path}/search",
-            kind=RequestKind.SEARCH,
-            json=self._search_body(run, floor, SEARCH_PAGE),
+    def _deletes(self, now: int) -> Cadence:
+        count = self._state.archived_count
+        pages = None if count is None else max(1, math.ceil(count / LIST_PAGE))
+        return cadence(
+            what="deletes",
+            requests=pages,
+            last_ms=self._state.archived_through_ms,
+            now_ms=now,
+            every_ms=self._opts.deletes_every_ms,
         )
-        body = response.json()
-        records: list[dict[str, Any]] = body.get("results") or []
-        more = bool((body.get("paging") or {}).get("next")) and bool(records)
-        next_floor = str(records[-1]["id"]) if more else None
-        return Page(records=records, next_pos=next_floor, total=body.get("total"))
 
-    def _count_all(self) -> int | None:
-        response = self._http.send(
-            "POST",
-            f"{self._path}/search",
-            kind=RequestKind.SEARCH,
-            json={"filterGroups": [], "properties": ["hs_object_id"], "limit": 1},
+    def _associations_cadence(self, now: int) -> Cadence | None:
+        """``None`` when there is nothing to compare (no associations or no dataset yet)."""
+        targets = self._layout.associations
+        if not targets or self._known is None:
+            return None
+        size = self._state.table_size
+        requests = None if size is None else max(1, math.ceil(size / ASSOCIATION_BATCH))
+        return cadence(
+            what="associations",
+            requests=None if requests is None else requests * len(targets),
+            last_ms=self._state.associations_checked_ms,
+            now_ms=now,
+            every_ms=self._opts.associations_every_ms,
         )
-        total = response.json().get("total")
-        return int(total) if isinstance(total, int) else None
 
     def _plan(self) -> tuple[RunState, Page | None]:
         """A new run: the strategy, why, and the first search page when search was probed."""
         now = self._now_ms()
-        end = now - self._opts.search_lag_ms
+        end = now
         st = self._state
 
         def full(reason: str) -> RunState:
             return RunState(
-                strategy=FULL, reason=reason, sync_start_ms=now, window_end_ms=end, phase=ARCHIVED
+                strategy=FULL,
+                reason=reason,
+                sync_start_ms=now,
+                window_end_ms=end,
+                phase=ARCHIVED,
+                deletes_note="deletes: every full read",
+                associations_note="associations: read with every record (full read)",
             )
 
         if self._mode == FULL or not self._table.incremental:
@@ -166,21 +188,27 @@ class TableReader:
             return full(reason), None
         if st.cursor_ms is None and self._mode != INCREMENTAL:
             return full("first sync: no cursor yet"), None
-        # Deletions can only be found by listing every archived record, so an incremental run
-        # looks for them at most every ``archived_every_ms`` (always after a full read).
+        deletes = self._deletes(now)
+        assoc = self._associations_cadence(now)
         checked = st.archived_through_ms
-        due = checked is None or end - checked >= self._opts.archived_every_ms
         run = RunState(
             strategy=INCREMENTAL,
             reason="incremental requested",
             sync_start_ms=now,
             window_start_ms=max((st.cursor_ms or 0) - self._opts.lookback_ms, 0),
             window_end_ms=end,
-            archived_pass=due,
+            archived_pass=deletes.due,
             archived_since_ms=checked if checked is not None else st.cursor_ms or 0,
-            phase=ARCHIVED if due else LIVE,
+            phase=ARCHIVED if deletes.due else LIVE,
+            deletes_note=deletes.reason,
+            associations_pass=assoc is not None and assoc.due,
+            associations_note=(
+                assoc.reason
+                if assoc is not None
+                else "associations: nothing to compare (no dataset rows or no associations)"
+            ),
         )
-        probe = self._search_page(run, "0")
+        probe = self._fetch.search_page(run, "0")
         changed = int(probe.total or 0)
         run.expected_total = changed
         if self._mode == INCREMENTAL:
@@ -188,12 +216,12 @@ class TableReader:
         if changed <= SEARCH_PAGE:
             run.reason = f"search is cheaper: {changed} records changed (one search page)"
             return run, probe
-        size = st.table_size if st.table_size is not None else self._count_all()
+        size = st.table_size if st.table_size is not None else self._fetch.count_all()
         limiter = self._http.limiter
         choice = choose_strategy(
             changed=changed,
             table_size=size or changed,
-            list_chunks=len(self._chunks),
+            list_chunks=len(self._fetch.chunks),
             burst_rate=limiter.rate(RequestKind.BURST),
             search_rate=limiter.rate(RequestKind.SEARCH),
         )
@@ -201,186 +229,6 @@ class TableReader:
             return full(choice.reason), None
         run.reason = choice.reason
         return run, probe
-
-    # ------------------------------------------------------------------ fetching
-
-    def _list_body(self, after: str | None, chunk: list[str], archived: bool, limit: int) -> bytes:
-        params: dict[str, str] = {"limit": str(limit), "archived": "true" if archived else "false"}
-        params["properties"] = ",".join(chunk) if chunk else "hs_object_id"
-        if after is not None:
-            params["after"] = after
-        response = self._http.send("GET", self._path, params=params, allow=URI_TOO_LONG)
-        if response.status_code == 414:
-            raise UriTooLongError
-        return response.content
-
-    def _list_page(self, after: str | None, archived: bool, limit: int = LIST_PAGE) -> Page:
-        """One list page; a 414 halves the property chunks (for every later page too) and retries."""
-        while True:
-            chunks = [["hs_object_id"]] if archived else self._chunks
-            try:
-                return self._list_page_once(after, archived, limit, chunks)
-            except UriTooLongError:
-                with self._chunk_lock:
-                    if chunks is self._chunks:  # not re-chunked by another thread meanwhile
-                        if self._max_chars <= MIN_PROPERTIES_CHARS or archived:
-                            raise FatalSourceError(
-                                f"HubSpot answered 414 URI Too Long to {self._path} even with "
-                                f"{self._max_chars}-character property lists"
-                            ) from None
-                        self._max_chars //= 2
-                        self._chunks = chunk_properties(self._layout.properties, self._max_chars)
-                        log.warning(
-                            "hubspot %s: URL too long, properties now in chunks of %d characters",
-                            self._table.name,
-                            self._max_chars,
-                        )
-
-    def _list_page_once(
-        self, after: str | None, archived: bool, limit: int, chunks: list[list[str]]
-    ) -> Page:
-        extra_futures = [
-            self._pool.submit(self._list_body, after, chunk, archived, limit)
-            for chunk in chunks[1:]
-        ]
-        first = self._list_body(after, chunks[0], archived, limit)
-        extra: list[bytes | Future[bytes]] = [f.result() for f in extra_futures]
-        match = AFTER.search(first, max(first.rfind(b'"paging"'), 0))
-        if match is not None:
-            next_after: str | None = match.group(1).decode()
-        elif b'"paging"' in first:
-            paging = json.loads(first).get("paging") or {}
-            value = (paging.get("next") or {}).get("after")
-            next_after = None if value is None else str(value)
-        else:
-            next_after = None
-        return Page(bodies=[first, *extra], next_pos=next_after)
-
-    def _max_id(self) -> int | None:
-        """The highest live id (a one-record search sorted by id, descending)."""
-        body = self._http.send(
-            "POST",
-            f"{self._path}/search",
-            kind=RequestKind.SEARCH,
-            json={
-                "filterGroups": [],
-                "sorts": [{"propertyName": "hs_object_id", "direction": "DESCENDING"}],
-                "properties": ["hs_object_id"],
-                "limit": 1,
-            },
-        ).json()
-        results = body.get("results") or []
-        try:
-            return int(results[0]["id"]) if results else None
-        except (KeyError, ValueError):
-            return None
-
-    def _partition_fetch(self, lo: int, hi: int | None) -> Callable[[str | None], Page]:
-        def fetch(after: str | None) -> Page:
-            page = self._list_page(after, False)
-            page.lo, page.hi = lo, hi
-            if page.next_pos is not None and hi is not None and int(page.next_pos) >= hi:
-                page.next_pos = None  # the rest belongs to the next partition
-            return page
-
-        return fetch
-
-    def _full_pages(self, run: RunState) -> Iterator[Page]:
-        """The live list, split into id ranges read concurrently when the cursor is an id.
-
-        HubSpot's list cursor is, in practice, the next record id. When the first page confirms
-        that (the cursor is the last id or the one after it), the id range up to the highest id
-        is split into ``list_partitions`` ranges; each range is paged on its own, starting at
-        ``lo - 1`` and keeping only ids in ``[lo, hi)``, so it is exact whether ``after`` means
-        "from" or "after". Anything else is read as one chain.
-        """
-        if run.partitions is None and run.after is None and self._opts.list_partitions > 1:
-            first = self._list_page(None, False)
-            records = first.materialize()
-            nxt = first.next_pos
-            last = int(records[-1]["id"]) if records and str(records[-1]["id"]).isdigit() else None
-            top = (
-                self._max_id()
-                if nxt is not None
-                and nxt.isdigit()
-                and last is not None
-                and int(nxt) - last in (0, 1)
-                else None
-            )
-            if (
-                top is None
-                or last is None
-                or top - last < self._opts.list_partitions * 2 * LIST_PAGE
-            ):
-                return walk_chains(
-                    self._table.name,
-                    self._opts.queue_pages,
-                    [(lambda after: self._list_page(after, False), None, first, False)],
-                )
-            count = self._opts.list_partitions
-            step = (top - last) // count
-            bounds = [last + 1 + i * step for i in range(count)]
-            run.partitions = [
-                {
-                    "lo": 0 if i == 0 else lo,
-                    "hi": bounds[i + 1] if i + 1 < count else None,
-                    "after": None,
-                    "done": False,
-                }
-                for i, lo in enumerate(bounds)
-            ]
-            first.part, first.hi = 0, run.partitions[0]["hi"]
-            first.records = [r for r in records if int(r["id"]) < bounds[1]]
-            assert nxt is not None
-            if int(nxt) >= bounds[1]:
-                first.next_pos = None
-            chains: list[Chain] = []
-            for i, part in enumerate(run.partitions):
-                fetch = self._partition_fetch(part["lo"], part["hi"])
-                if i == 0:
-                    chains.append((fetch, None, first, True))
-                else:
-                    chains.append((fetch, str(part["lo"] - 1), None, True))
-            return self._tagged(chains)
-        if run.partitions is not None:
-            chains = []
-            for part in run.partitions:
-                if part["done"]:
-                    continue
-                fetch = self._partition_fetch(part["lo"], part["hi"])
-                start = part["after"] if part["after"] is not None else str(max(part["lo"] - 1, 0))
-                chains.append((fetch, start if part["lo"] or part["after"] else None, None, True))
-            return self._tagged(chains, [i for i, p in enumerate(run.partitions) if not p["done"]])
-        return walk(
-            self._table.name,
-            self._opts.queue_pages,
-            lambda after: self._list_page(after, False),
-            run.after,
-            None,
-            False,
-        )
-
-    def _tagged(
-        self,
-        chains: list[Chain],
-        parts: list[int] | None = None,
-    ) -> Iterator[Page]:
-        """Like :meth:`_chains`, tagging each page with its partition index."""
-        indexes = parts if parts is not None else list(range(len(chains)))
-        tagged = []
-        for index, (fetch, start, first, numeric) in zip(indexes, chains, strict=True):
-
-            def tag(
-                after: str | None, fetch: Callable[[str | None], Page] = fetch, i: int = index
-            ) -> Page:
-                page = fetch(after)
-                page.part = i
-                return page
-
-            if first is not None:
-                first.part = index
-            tagged.append((tag, start, first, numeric))
-        return walk_chains(self._table.name, self._opts.queue_pages, tagged)
 
     # ------------------------------------------------------------------ emitting
 
@@ -404,16 +252,25 @@ class TableReader:
     def _checkpoint(self, final: bool = False) -> CheckpointEvent:
         return CheckpointEvent(self._table.name, self._state.to_json(), final)
 
-    def _progress(self, run: RunState) -> ProgressEvent:
+    def _progress(self, run: RunState, *, done: bool = False) -> ProgressEvent:
+        st = self._state
         return ProgressEvent(
             table=self._table.name,
             strategy=run.strategy,
             reason=run.reason,
-            phase=run.phase,
+            phase="done" if done else run.phase,
             records=run.records,
             pages=run.pages,
             requests=self._http.stats["requests"] - self._requests_at_start,
             expected_total=run.expected_total,
+            deletes_checked_ms=st.archived_through_ms,
+            deletes=run.deletes_note,
+            associations_checked_ms=st.associations_checked_ms,
+            associations=run.associations_note,
+            association_requests=run.association_requests,
+            association_changes=run.association_changes,
+            merged=run.merged,
+            complete=done and run.strategy == FULL,
         )
 
     def _emit_group(
@@ -421,6 +278,12 @@ class TableReader:
     ) -> Iterator[ReadEvent]:
         everything = [r for _, records in group for r in records]
         assoc = {} if deleted else self.associations([str(r["id"]) for r in everything])
+        merged = merged_ids(everything) if self._merges and not deleted else []
+        if merged:
+            # reported before the checkpoints of the pages that carried them
+            gone = build_batch(self._layout, [{"id": m} for m in merged], deleted=True)
+            yield BatchEvent(self._table.name, gone, True)
+            run.merged += len(merged)
         # one conversion for the group (Arrow casts have a fixed cost), then a slice per page
         whole = build_batch(self._layout, everything, associations=assoc, deleted=deleted)
         offset = 0
@@ -442,7 +305,10 @@ class TableReader:
                 if all(p["done"] for p in run.partitions):
                     run.phase, run.after = DONE, None
             elif page.next_pos is None:  # the phase ends with this page
-                run.phase = LIVE if run.phase == ARCHIVED else DONE
+                if run.phase == ARCHIVED:
+                    run.phase = LIVE
+                else:
+                    run.phase = ASSOCIATIONS if run.associations_pass else DONE
                 run.after = None
             elif run.strategy == INCREMENTAL and run.phase == LIVE:
                 run.floor = page.next_pos
@@ -463,6 +329,8 @@ class TableReader:
         group: list[tuple[Page, list[dict[str, Any]]]] = []
         for page in pages:
             records = page.materialize()
+            if deleted:
+                run.archived_listed += len(records)
             if keep is not None:
                 records = [r for r in records if keep(r)]
             group.append((page, records))
@@ -502,7 +370,7 @@ class TableReader:
             archived = walk(
                 self._table.name,
                 self._opts.queue_pages,
-                lambda after: self._list_page(after, True),
+                lambda after: self._fetch.list_page(after, True),
                 run.after,
                 None,
                 False,
@@ -513,18 +381,22 @@ class TableReader:
                 pages = walk(
                     self._table.name,
                     self._opts.queue_pages,
-                    lambda floor: self._search_page(run, floor or "0"),
+                    lambda floor: self._fetch.search_page(run, floor or "0"),
                     run.floor,
                     first,
                     True,
                 )
             else:
-                pages = self._full_pages(run)
+                pages = self._fetch.full_pages(run)
             yield from self._phase(run, pages, deleted=False)
+        if run.phase == ASSOCIATIONS:
+            yield from self._refresh_associations(run)
         if run.archived_pass:
             st.archived_through_ms = until
+            st.archived_count = run.archived_listed
         if run.strategy == FULL:
             st.table_size = run.records
+            st.associations_checked_ms = run.sync_start_ms
         # never past the start of the sync: the end of the window that was read
         end = run.window_end_ms if run.window_end_ms is not None else run.sync_start_ms
         if run.strategy == INCREMENTAL and st.cursor_ms is not None:
@@ -532,22 +404,32 @@ class TableReader:
         st.cursor_ms = end
         st.run = None
         yield self._checkpoint(final=True)
-        yield ProgressEvent(
-            table=self._table.name,
-            strategy=run.strategy,
-            reason=run.reason,
-            phase="done",
-            records=run.records,
-            pages=run.pages,
-            requests=self._http.stats["requests"] - self._requests_at_start,
-            expected_total=run.expected_total,
-        )
+        yield self._progress(run, done=True)
+
+    def _refresh_associations(self, run: RunState) -> Iterator[ReadEvent]:
+        """Re-read the known records whose association lists changed in HubSpot (a resumed
+        read repeats the whole comparison: re-reading a record twice is harmless)."""
+        assert self._known is not None
+        before = self._http.stats["requests"]
+        for diff in changed_associations(self._known, self._layout, self.associations):
+            records = batch_read(self._http, self._table.object_type, diff.ids, self._properties)
+            if records:
+                batch = build_batch(self._layout, records, associations=diff.current)
+                yield BatchEvent(self._table.name, batch)
+                run.records += len(records)
+                run.association_changes += len(records)
+            run.association_requests = self._http.stats["requests"] - before
+            yield self._checkpoint()
+        run.association_requests = self._http.stats["requests"] - before
+        run.phase = DONE
+        self._state.associations_checked_ms = run.sync_start_ms
+        yield self._progress(run)
 
     # ------------------------------------------------------------------ preview
 
     def preview(self, limit: int) -> list[dict[str, Any]]:
         """Up to ``limit`` live records with their associations (one list page)."""
-        page = self._list_page(None, False, limit=max(1, min(limit, LIST_PAGE)))
+        page = self._fetch.list_page(None, False, limit=max(1, min(limit, LIST_PAGE)))
         return page.materialize()[:limit]
 
 

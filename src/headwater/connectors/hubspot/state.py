@@ -6,10 +6,12 @@
      "cursor_ms": 1767225600000,   # start of the next incremental window
      "table_size": 20000,          # live records at the end of the last full read
      "archived_through_ms": ...,   # deletions up to here were reported
+     "archived_count": 340,        # archived records the last deletes check listed
+     "associations_checked_ms": ...,  # when association lists were last compared
      "run": {                      # present while a read is unfinished
         "strategy": "incremental", "reason": "...", "sync_start_ms": ..., "phase": "live",
         "after": null,             # list cursor of the current phase (full reads, archived pass)
-        "window_start_ms": ..., "window_end_ms": ...,  # window [start, end), end <= sync start
+        "window_start_ms": ..., "window_end_ms": ...,  # window [start, end), end = sync start
         "floor": "10234",          # search id floor: next page is hs_object_id > floor
         "records": 9800, "pages": 49, "deleted": 0, "expected_total": 25000}}
 
@@ -30,6 +32,7 @@ FULL = "full"
 INCREMENTAL = "incremental"
 LIVE = "live"
 ARCHIVED = "archived"
+ASSOCIATIONS = "associations"
 DONE = "done"
 VERSION = 1
 
@@ -46,6 +49,13 @@ class RunState:
     partitions: list[dict[str, Any]] | None = None
     archived_pass: bool = True
     archived_since_ms: int | None = None
+    archived_listed: int = 0
+    associations_pass: bool = False
+    deletes_note: str = ""
+    associations_note: str = ""
+    merged: int = 0
+    association_requests: int = 0
+    association_changes: int = 0
     floor: str = "0"
     records: int = 0
     pages: int = 0
@@ -63,6 +73,8 @@ class StreamState:
     cursor_ms: int | None = None
     table_size: int | None = None
     archived_through_ms: int | None = None
+    archived_count: int | None = None
+    associations_checked_ms: int | None = None
     run: RunState | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -77,10 +89,14 @@ class StreamState:
         cursor = data.get("cursor_ms")
         size = data.get("table_size")
         through = data.get("archived_through_ms")
+        archived = data.get("archived_count")
+        associations = data.get("associations_checked_ms")
         return cls(
             cursor_ms=int(cursor) if cursor is not None else None,
             table_size=int(size) if size is not None else None,
             archived_through_ms=int(through) if through is not None else None,
+            archived_count=int(archived) if archived is not None else None,
+            associations_checked_ms=int(associations) if associations is not None else None,
             run=RunState.from_json(run) if isinstance(run, Mapping) else None,
         )
 
@@ -90,5 +106,7 @@ class StreamState:
             "cursor_ms": self.cursor_ms,
             "table_size": self.table_size,
             "archived_through_ms": self.archived_through_ms,
+            "archived_count": self.archived_count,
+            "associations_checked_ms": self.associations_checked_ms,
             "run": asdict(self.run) if self.run is not None else None,
         }
