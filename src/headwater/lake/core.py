@@ -246,8 +246,15 @@ class Lake:
         state: Mapping[str, Any] | None = None,
         committed_at: datetime | None = None,
         discard_staging: bool = True,
+        reconcile: bool = False,
     ) -> CommitResult:
         """Apply a run's staged data to the dataset's table in one Delta transaction.
+
+        With ``reconcile`` (the run read every record of the source, live and deleted), rows
+        whose key the run did not contain are gone from the source (purged, GDPR-deleted,
+        merged away): a merge dataset removes them, or flags them deleted in flag mode, in the
+        same transaction. A run that staged nothing never reconciles (it would empty the
+        table on a read that returned nothing); history datasets are not reconciled.
 
         ``state`` (the source cursor after the run) is recorded in the commit, so
         :meth:`applied_commit` can return it if the caller crashed before saving it. Save the
@@ -271,7 +278,9 @@ class Lake:
                 if dt is not None and dt.transaction_version(app_id) is not None:
                     result = self._recorded(dt, staged.run_id, table, options)
                 else:
-                    result = self._apply(dt, staged, table, options, flow_id, state, now)
+                    result = self._apply(
+                        dt, staged, table, options, flow_id, state, now, reconcile=reconcile
+                    )
             except CommitFailedError as exc:
                 last_error = exc
                 log.info("commit of run %s lost a race (attempt %d)", staged.run_id, attempt)
@@ -331,8 +340,14 @@ class Lake:
         drop_flag: bool,
         metadata: dict[str, Any],
         commit: CommitProperties,
-    ) -> tuple[int, int, int]:
+        *,
+        reconcile: bool = False,
+    ) -> tuple[int, int, int, int]:
         """MERGE by rewriting only the files holding a key of the run, in one transaction.
+
+        Reconciling, every file is read, and its rows without a key of the run are dropped
+        (delete mode) or flagged deleted (flag mode). Returns (inserted, updated, deleted,
+        reconciled).
 
         Each table file's key column is read; a file without a key of the run is left alone.
         A file with one is streamed into new files without the matched rows and removed. The
@@ -350,6 +365,9 @@ class Lake:
         matched: list[pa.Array] = []
         carry: list[pa.RecordBatch] = []
         now_ms = int(time.time() * 1000)
+        flag = source.deleted_column if reconcile and not drop_flag else None
+        flag_at = stored.get_field_index(flag) if flag is not None else -1
+        reconciled = 0
         with TableFileWriter(
             uri,
             stored,
@@ -363,8 +381,13 @@ class Lake:
                 # Files written by delta-rs may read back as string views: compare as stored.
                 file_keys = parquet.read(columns=[pk]).column(0).cast(keys.type)
                 file_hits = pc.is_in(file_keys, value_set=keys).combine_chunks()
-                if not pc.any(file_hits).as_py():
+                if not pc.any(file_hits).as_py() and not reconcile:
                     continue
+                if reconcile and flag_at >= 0:
+                    flags = parquet.read(columns=[stored.field(flag_at).name]).column(0)
+                    unseen = pc.and_(pc.invert(file_hits), pc.invert(pc.fill_null(flags, False)))
+                    if not pc.any(file_hits).as_py() and not pc.any(unseen).as_py():
+                        continue  # nothing of the run, and its unseen rows are flagged already
                 removes.append(
                     RemoveAction(str(entry["path"]), True, now_ms, int(entry["size_bytes"]), {})
                 )
@@ -377,7 +400,17 @@ class Lake:
                     batch = _conform_batch(raw, stored)
                     hit = file_hits.slice(offset, batch.num_rows)
                     offset += batch.num_rows
-                    files.write(batch.filter(pc.invert(hit)))
+                    rest = batch.filter(pc.invert(hit))
+                    if reconcile and flag_at < 0:
+                        reconciled += rest.num_rows  # gone from the source: not copied
+                    elif reconcile and rest.num_rows:
+                        was = pc.fill_null(rest.column(flag_at), False)
+                        reconciled += int(pc.sum(pc.invert(was)).as_py() or 0)
+                        field = rest.schema.field(flag_at)
+                        flagged = pa.array([True] * rest.num_rows, field.type)
+                        files.write(rest.set_column(flag_at, field, flagged))
+                    else:
+                        files.write(rest)
                     hits = batch.filter(hit)
                     if hits.num_rows:
                         matched.append(hits.column(pk))
@@ -403,8 +436,14 @@ class Lake:
             )
         updated = n_matched - deleted
         inserted = source.rows_out - updated
+        deleted += reconciled
         metadata[_META_STAGE].update(
-            {"rowsInserted": inserted, "rowsUpdated": updated, "rowsDeleted": deleted}
+            {
+                "rowsInserted": inserted,
+                "rowsUpdated": updated,
+                "rowsDeleted": deleted,
+                "rowsReconciled": reconciled,
+            }
         )
         # No rebasing onto a newer version: a concurrent commit may have added one of the
         # run's keys, so any concurrent commit fails this one and the run is planned again.
@@ -416,7 +455,7 @@ class Lake:
         dt.create_write_transaction(
             [*removes, *adds], mode="append", schema=stored, commit_properties=strict
         )
-        return inserted, updated, deleted
+        return inserted, updated, deleted, reconciled
 
     def _write_files(
         self, uri: str, reader: pa.RecordBatchReader, schema: pa.Schema
@@ -460,6 +499,11 @@ class Lake:
             deleted = int(stage.get("rowsDeleted", 0))
         else:
             inserted, updated, deleted = int(metrics.get("num_added_rows", 0)), 0, 0
+        reconciled = int(stage.get("rowsReconciled", 0))
+        if info.get("operation") == "MERGE" and reconciled and "rowsInserted" not in stage:
+            # flagged rows were counted as updates by delta-rs
+            flagged = min(reconciled, updated) if stage.get("reconcileFlags") else 0
+            updated, deleted = updated - flagged, deleted + flagged
         state = info.get(_META_STATE)
         return CommitResult(
             run_id=run_id,
@@ -473,6 +517,7 @@ class Lake:
             rows_inserted=inserted,
             rows_updated=updated,
             rows_deleted=deleted,
+            rows_reconciled=reconciled,
             rows_written=inserted + updated,
             files_added=files,
             bytes_written=size,
@@ -490,9 +535,12 @@ class Lake:
         flow_id: str,
         state: Mapping[str, Any] | None,
         now: datetime,
+        *,
+        reconcile: bool = False,
     ) -> CommitResult:
         uri = self._uri(table)
         source = _Source.build(staged, options, now)
+        reconcile = reconcile and source is not None and options.mode is WriteMode.MERGE
         stored = None if dt is None else pa.schema(dt.schema().to_arrow())
         if source is None:
             # Nothing was staged; record the run (and its state) on an existing table only.
@@ -512,6 +560,9 @@ class Lake:
             and source.deleted_column is not None
         )
         ignore = [source.deleted_column] if drop_flag and source.deleted_column else []
+        if reconcile and not drop_flag and source.deleted_column is None:
+            log.warning("run %s: no deleted flag to reconcile with in flag mode", staged.run_id)
+            reconcile = False
         plan = (
             SchemaPlan(added=(), casts={})
             if stored is None
@@ -547,6 +598,7 @@ class Lake:
         options_arg = self._options()
 
         history_or_empty = options.mode is WriteMode.HISTORY or source.rows_selected == 0
+        reconciled = 0
         if dt is None:
             out_schema = source.output_schema(drop_deleted=drop_flag)
             actions = self._write_files(uri, source.reader(drop_deleted=drop_flag), out_schema)
@@ -585,10 +637,24 @@ class Lake:
             )
             inserted, updated, deleted = source.rows_out, 0, 0
         elif self.rewrite_merge and self._can_rewrite(dt, source, options, plan):
-            inserted, updated, deleted = self._rewrite_merge(
-                dt, uri, source, stored, options.primary_key[0], drop_flag, metadata, commit
+            inserted, updated, deleted, reconciled = self._rewrite_merge(
+                dt,
+                uri,
+                source,
+                stored,
+                options.primary_key[0],
+                drop_flag,
+                metadata,
+                commit,
+                reconcile=reconcile,
             )
         else:
+            if reconcile:
+                reconciled = _unseen_rows(
+                    dt, options.primary_key, source, None if drop_flag else source.deleted_column
+                )
+                metadata[_META_STAGE]["rowsReconciled"] = reconciled
+                metadata[_META_STAGE]["reconcileFlags"] = not drop_flag
             predicate = " AND ".join(f"t.{_quote(k)} = s.{_quote(k)}" for k in options.primary_key)
             merger = dt.merge(
                 source.reader(drop_deleted=False, for_delta_rs=True),
@@ -609,10 +675,20 @@ class Lake:
                 )
             else:
                 merger = merger.when_matched_update_all().when_not_matched_insert_all()
+            if reconcile and drop_flag:
+                merger = merger.when_not_matched_by_source_delete()
+            elif reconcile and source.deleted_column is not None:
+                flag = _quote(source.deleted_column)
+                merger = merger.when_not_matched_by_source_update(
+                    {flag: "true"}, f"t.{flag} IS NOT TRUE"
+                )
             metrics = merger.execute()
             inserted = int(metrics.get("num_target_rows_inserted", 0))
             updated = int(metrics.get("num_target_rows_updated", 0))
             deleted = int(metrics.get("num_target_rows_deleted", 0))
+            if reconcile and not drop_flag:
+                updated -= reconciled  # flagged rows are counted as deleted, not updated
+                deleted += reconciled
 
         after = DeltaTable(uri, storage_options=options_arg)
         if after.transaction_version(run_app_id(staged.run_id)) is None:
@@ -643,10 +719,25 @@ class Lake:
             rows_inserted=inserted,
             rows_updated=updated,
             rows_deleted=deleted,
+            rows_reconciled=reconciled,
             rows_written=inserted + updated,
             files_added=files,
             bytes_written=size,
         )
+
+
+def _unseen_rows(dt: DeltaTable, key: tuple[str, ...], source: _Source, flag: str | None) -> int:
+    """Rows of the table whose key the run lacks (not yet flagged, with ``flag``)."""
+    columns = [*key, *([flag] if flag else [])]
+    stored = dt.to_pyarrow_table(columns=columns)
+    if flag is not None:
+        stored = stored.filter(pc.invert(pc.fill_null(stored.column(flag), False)))
+    if len(key) == 1 and source.keys is not None:
+        seen = pc.is_in(stored.column(key[0]).cast(source.keys.type), value_set=source.keys)
+        return int(pc.sum(pc.invert(seen)).as_py() or 0)
+    run_keys = pa.Table.from_batches(list(source.reader(drop_deleted=False))).select(list(key))
+    matched: int = stored.join(run_keys, list(key), join_type="left semi").num_rows
+    return int(stored.num_rows) - matched
 
 
 def _stage_metrics(result: CommitResult) -> dict[str, Any]:

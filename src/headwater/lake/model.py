@@ -94,6 +94,8 @@ class CommitResult:
     """What one run's commit did to a dataset's table (fills the run's metrics).
 
     ``rows_rejected`` counts staged rows without a primary key (they cannot be merged).
+    ``rows_reconciled`` counts rows a reconciling commit removed or flagged because the run (a
+    complete read of the source) did not contain their key.
     ``already_applied`` is true when the run had been committed before (a retried commit);
     the counts are then those recorded by the original commit.
     """
@@ -109,6 +111,8 @@ class CommitResult:
     rows_inserted: int = 0
     rows_updated: int = 0
     rows_deleted: int = 0
+    #: of ``rows_deleted`` (or flagged), rows a complete read no longer saw in the source
+    rows_reconciled: int = 0
     rows_written: int = 0
     files_added: int = 0
     bytes_written: int = 0
@@ -125,6 +129,7 @@ class CommitResult:
             "rowsInserted": self.rows_inserted,
             "rowsUpdated": self.rows_updated,
             "rowsDeleted": self.rows_deleted,
+            "rowsReconciled": self.rows_reconciled,
             "rowsWritten": self.rows_written,
             "filesAdded": self.files_added,
             "bytesWritten": self.bytes_written,
