@@ -135,7 +135,7 @@ def test_a_concurrent_commit_makes_the_rewrite_merge_plan_again(
     import pyarrow as pa
     from deltalake import write_deltalake
 
-    import headwater.lake.core as core
+    import headwater.lake.merge as merge
     from headwater.lake.files import TableFileWriter
 
     lake = Lake(str(tmp_path / "lake"))
@@ -161,7 +161,7 @@ def test_a_concurrent_commit_makes_the_rewrite_merge_plan_again(
                 )
             return actions
 
-    monkeypatch.setattr(core, "TableFileWriter", InterferingWriter)
+    monkeypatch.setattr(merge, "TableFileWriter", InterferingWriter)
     result = run(lake, table, "r2", batch([contact(1, score=5), contact(2, score=7)]))
 
     assert interfered == [True]

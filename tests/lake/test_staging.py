@@ -152,6 +152,7 @@ def test_new_columns_mid_run_are_staged_and_committed(lake: Lake) -> None:
 def _commit_then_hang(root: str, marker: str) -> None:
     """Commit run-2 but stop after its files are written, before the Delta commit."""
     import headwater.lake.core as core
+    import headwater.lake.merge as merge
     from headwater.lake.files import TableFileWriter
 
     class Hanging(TableFileWriter):
@@ -162,6 +163,7 @@ def _commit_then_hang(root: str, marker: str) -> None:
             return actions
 
     core.TableFileWriter = Hanging  # type: ignore[misc]
+    merge.TableFileWriter = Hanging  # type: ignore[misc]
     Lake(root).commit("run-2", TableRef("o", "s", "d"), MERGE, flow_id="f")
 
 

@@ -23,15 +23,12 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote
 
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from deltalake import (
     CommitProperties,
     DeltaTable,
@@ -44,10 +41,15 @@ from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundErr
 from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
 
 from headwater.errors import DestinationError, RetriableSyncError
-from headwater.lake.files import TableFileWriter, table_filesystem
+from headwater.lake.files import TableFileWriter
+from headwater.lake.merge import (
+    META_STAGE,
+    TABLE_ROW_GROUP,
+    TARGET_FILE_SIZE,
+    rewrite_merge,
+    unseen_rows,
+)
 from headwater.lake.model import (
-    RUN_ID_COLUMN,
-    VALID_FROM_COLUMN,
     CommitResult,
     DeleteMode,
     TableRef,
@@ -56,12 +58,10 @@ from headwater.lake.model import (
 )
 from headwater.lake.schema import (
     SchemaPlan,
-    normalize_batch,
-    normalize_schema,
-    normalize_type,
     plan_evolution,
 )
-from headwater.lake.staging import SEQ_COLUMN, StagedRun
+from headwater.lake.source import RunSource, conform_batch
+from headwater.lake.staging import StagedRun
 from headwater.lake.storage import (
     delete_tree,
     is_local_uri,
@@ -81,16 +81,7 @@ _META_RUN = "headwater.runId"
 _META_FLOW = "headwater.flowId"
 _META_DATASET = "headwater.datasetId"
 _META_STATE = "headwater.state"
-_META_STAGE = "headwater.stage"
-
-#: Rows per batch read from staging while committing.
-READ_BATCH_ROWS = 16_384
-#: Parquet row groups of table files. delta-rs buffers a file until it reaches its target size
-#: and a row group until it is full, so both bound the memory of a write or MERGE
-#: (bench/lake.py: 8 MiB files and 16k-row groups halve the peak of a 200k-row MERGE).
-TABLE_ROW_GROUP = 16_384
-#: Target size of table files (also stored as the table's ``delta.targetFileSize``).
-TARGET_FILE_SIZE = 8 * 1024 * 1024
+_META_STAGE = META_STAGE
 #: How often a commit is retried after losing a race to another writer.
 COMMIT_ATTEMPTS = 5
 
@@ -317,7 +308,7 @@ class Lake:
 
     @staticmethod
     def _can_rewrite(
-        dt: DeltaTable, source: _Source, options: WriteOptions, plan: SchemaPlan
+        dt: DeltaTable, source: RunSource, options: WriteOptions, plan: SchemaPlan
     ) -> bool:
         """Whether the streaming copy-on-write MERGE applies (else delta-rs's MERGE runs)."""
         protocol = dt.protocol()
@@ -329,133 +320,6 @@ class Lake:
             and not protocol.reader_features
             and not dt.metadata().partition_columns
         )
-
-    def _rewrite_merge(
-        self,
-        dt: DeltaTable,
-        uri: str,
-        source: _Source,
-        stored: pa.Schema,
-        pk: str,
-        drop_flag: bool,
-        metadata: dict[str, Any],
-        commit: CommitProperties,
-        *,
-        reconcile: bool = False,
-    ) -> tuple[int, int, int, int]:
-        """MERGE by rewriting only the files holding a key of the run, in one transaction.
-
-        Reconciling, every file is read, and its rows without a key of the run are dropped
-        (delete mode) or flagged deleted (flag mode). Returns (inserted, updated, deleted,
-        reconciled).
-
-        Each table file's key column is read; a file without a key of the run is left alone.
-        A file with one is streamed into new files without the matched rows and removed. The
-        run's rows are then written (carrying the stored values of columns the run lacks), and
-        removes and adds commit together. Memory holds the run's keys, one file's keys and
-        one batch, instead of a join of the whole run against the table.
-        """
-        assert source.keys is not None
-        keys = source.keys
-        fs = table_filesystem(uri, self.storage_options)
-        out_names = set(source.output_schema(drop_deleted=drop_flag).names)
-        kept = [f.name for f in stored if f.name not in out_names]
-        files_now = pa.table(dt.get_add_actions(flatten=True)).select(["path", "size_bytes"])
-        removes: list[AddAction | RemoveAction] = []
-        matched: list[pa.Array] = []
-        carry: list[pa.RecordBatch] = []
-        now_ms = int(time.time() * 1000)
-        flag = source.deleted_column if reconcile and not drop_flag else None
-        flag_at = stored.get_field_index(flag) if flag is not None else -1
-        reconciled = 0
-        with TableFileWriter(
-            uri,
-            stored,
-            storage_options=self.storage_options,
-            target_size=TARGET_FILE_SIZE,
-            row_group_rows=TABLE_ROW_GROUP,
-        ) as files:
-            for entry in files_now.to_pylist():
-                path = unquote(str(entry["path"]))
-                parquet = pq.ParquetFile(fs.open_input_file(path))
-                # Files written by delta-rs may read back as string views: compare as stored.
-                file_keys = parquet.read(columns=[pk]).column(0).cast(keys.type)
-                file_hits = pc.is_in(file_keys, value_set=keys).combine_chunks()
-                if not pc.any(file_hits).as_py() and not reconcile:
-                    continue
-                if reconcile and flag_at >= 0:
-                    flags = parquet.read(columns=[stored.field(flag_at).name]).column(0)
-                    unseen = pc.and_(pc.invert(file_hits), pc.invert(pc.fill_null(flags, False)))
-                    if not pc.any(file_hits).as_py() and not pc.any(unseen).as_py():
-                        continue  # nothing of the run, and its unseen rows are flagged already
-                removes.append(
-                    RemoveAction(str(entry["path"]), True, now_ms, int(entry["size_bytes"]), {})
-                )
-                if not kept and pc.all(file_hits).as_py():
-                    # Every row is replaced by the run (a full refresh): nothing to copy.
-                    matched.append(file_keys.combine_chunks())
-                    continue
-                offset = 0
-                for raw in parquet.iter_batches(batch_size=READ_BATCH_ROWS):
-                    batch = _conform_batch(raw, stored)
-                    hit = file_hits.slice(offset, batch.num_rows)
-                    offset += batch.num_rows
-                    rest = batch.filter(pc.invert(hit))
-                    if reconcile and flag_at < 0:
-                        reconciled += rest.num_rows  # gone from the source: not copied
-                    elif reconcile and rest.num_rows:
-                        was = pc.fill_null(rest.column(flag_at), False)
-                        reconciled += int(pc.sum(pc.invert(was)).as_py() or 0)
-                        field = rest.schema.field(flag_at)
-                        flagged = pa.array([True] * rest.num_rows, field.type)
-                        files.write(rest.set_column(flag_at, field, flagged))
-                    else:
-                        files.write(rest)
-                    hits = batch.filter(hit)
-                    if hits.num_rows:
-                        matched.append(hits.column(pk))
-                        if kept:
-                            carry.append(hits.select([pk, *kept]))
-            carried = pa.Table.from_batches(carry) if carry else None
-            for batch in source.reader(drop_deleted=drop_flag):
-                out = _conform_batch(batch, stored)
-                if carried is not None:
-                    where = pc.index_in(out.column(pk), value_set=carried.column(pk))
-                    for name in kept:
-                        i = out.schema.get_field_index(name)
-                        values = carried.column(name).take(where).combine_chunks()
-                        out = out.set_column(i, out.schema.field(i), values)
-                files.write(out)
-            adds = files.close()
-        matched_keys = pa.chunked_array(matched, type=keys.type) if matched else None
-        n_matched = 0 if matched_keys is None else len(matched_keys)
-        deleted = 0
-        if drop_flag and matched_keys is not None and source.deleted_keys is not None:
-            deleted = int(
-                pc.sum(pc.is_in(matched_keys, value_set=source.deleted_keys)).as_py() or 0
-            )
-        updated = n_matched - deleted
-        inserted = source.rows_out - updated
-        deleted += reconciled
-        metadata[_META_STAGE].update(
-            {
-                "rowsInserted": inserted,
-                "rowsUpdated": updated,
-                "rowsDeleted": deleted,
-                "rowsReconciled": reconciled,
-            }
-        )
-        # No rebasing onto a newer version: a concurrent commit may have added one of the
-        # run's keys, so any concurrent commit fails this one and the run is planned again.
-        strict = CommitProperties(
-            custom_metadata=commit.custom_metadata,
-            app_transactions=commit.app_transactions,
-            max_commit_retries=0,
-        )
-        dt.create_write_transaction(
-            [*removes, *adds], mode="append", schema=stored, commit_properties=strict
-        )
-        return inserted, updated, deleted, reconciled
 
     def _write_files(
         self, uri: str, reader: pa.RecordBatchReader, schema: pa.Schema
@@ -469,7 +333,7 @@ class Lake:
             row_group_rows=TABLE_ROW_GROUP,
         ) as files:
             for batch in reader:
-                files.write(_conform_batch(batch, schema))
+                files.write(conform_batch(batch, schema))
             return files.close()
 
     def _recorded(
@@ -539,7 +403,7 @@ class Lake:
         reconcile: bool = False,
     ) -> CommitResult:
         uri = self._uri(table)
-        source = _Source.build(staged, options, now)
+        source = RunSource.build(staged, options, now)
         reconcile = reconcile and source is not None and options.mode is WriteMode.MERGE
         stored = None if dt is None else pa.schema(dt.schema().to_arrow())
         if source is None:
@@ -553,7 +417,7 @@ class Lake:
                     table_version=None,
                     state=state,
                 )
-            source = _Source.empty(stored, staged.run_id)
+            source = RunSource.empty(stored, staged.run_id)
         drop_flag = (
             options.mode is WriteMode.MERGE
             and options.on_delete is DeleteMode.DELETE
@@ -637,8 +501,9 @@ class Lake:
             )
             inserted, updated, deleted = source.rows_out, 0, 0
         elif self.rewrite_merge and self._can_rewrite(dt, source, options, plan):
-            inserted, updated, deleted, reconciled = self._rewrite_merge(
+            inserted, updated, deleted, reconciled = rewrite_merge(
                 dt,
+                self.storage_options,
                 uri,
                 source,
                 stored,
@@ -650,7 +515,7 @@ class Lake:
             )
         else:
             if reconcile:
-                reconciled = _unseen_rows(
+                reconciled = unseen_rows(
                     dt, options.primary_key, source, None if drop_flag else source.deleted_column
                 )
                 metadata[_META_STAGE]["rowsReconciled"] = reconciled
@@ -695,7 +560,7 @@ class Lake:
             # The MERGE changed nothing, so delta-rs skipped the commit; record the run anyway.
             write_deltalake(
                 after,
-                _Source.empty(pa.schema(after.schema().to_arrow()), staged.run_id).reader(False),
+                RunSource.empty(pa.schema(after.schema().to_arrow()), staged.run_id).reader(False),
                 mode="append",
                 commit_properties=commit,
             )
@@ -724,20 +589,6 @@ class Lake:
             files_added=files,
             bytes_written=size,
         )
-
-
-def _unseen_rows(dt: DeltaTable, key: tuple[str, ...], source: _Source, flag: str | None) -> int:
-    """Rows of the table whose key the run lacks (not yet flagged, with ``flag``)."""
-    columns = [*key, *([flag] if flag else [])]
-    stored = dt.to_pyarrow_table(columns=columns)
-    if flag is not None:
-        stored = stored.filter(pc.invert(pc.fill_null(stored.column(flag), False)))
-    if len(key) == 1 and source.keys is not None:
-        seen = pc.is_in(stored.column(key[0]).cast(source.keys.type), value_set=source.keys)
-        return int(pc.sum(pc.invert(seen)).as_py() or 0)
-    run_keys = pa.Table.from_batches(list(source.reader(drop_deleted=False))).select(list(key))
-    matched: int = stored.join(run_keys, list(key), join_type="left semi").num_rows
-    return int(stored.num_rows) - matched
 
 
 def _stage_metrics(result: CommitResult) -> dict[str, Any]:
@@ -780,259 +631,3 @@ def _added_files(
             files += 1
             size += int(add.get("size", 0))
     return files, size
-
-
-class _Source:
-    """A run's staged rows as they will be written: reduced, cleaned, streamed."""
-
-    def __init__(
-        self,
-        staged: StagedRun | None,
-        schema: pa.Schema,
-        *,
-        run_id: str,
-        options: WriteOptions | None,
-        deleted_column: str | None,
-        winners: pa.Array | None,
-        key_columns: tuple[str, ...],
-        rows_staged: int,
-        rows_selected: int,
-        duplicates: int,
-        rejected: int,
-        now: datetime,
-    ) -> None:
-        self._staged = staged
-        self._read_schema = schema
-        # Rows to keep: the winning sequence numbers (repeated keys), keys must be non-null.
-        self._winners = winners
-        self._key_columns = key_columns
-        self._run_id = run_id
-        self._options = options
-        self._now = now
-        self.deleted_column = deleted_column
-        self.rows_staged = rows_staged
-        self.rows_selected = rows_selected
-        self.duplicates = duplicates
-        self.rejected = rejected
-        self.casts: dict[str, pa.DataType] = {}
-        self.rows_out = 0
-        #: The run's (single-column) primary keys after reduction, and those flagged deleted.
-        self.keys: pa.Array | None = None
-        self.deleted_keys: pa.Array | None = None
-        self._history = options is not None and options.mode is WriteMode.HISTORY
-        if self._history:
-            base = [f for f in schema if f.name not in (VALID_FROM_COLUMN, RUN_ID_COLUMN)]
-            self._read_schema = pa.schema(base)
-            schema = pa.schema(
-                [
-                    *base,
-                    pa.field(VALID_FROM_COLUMN, pa.timestamp("us", tz="UTC")),
-                    pa.field(RUN_ID_COLUMN, pa.string()),
-                ]
-            )
-        self.schema = normalize_schema(schema)
-
-    @classmethod
-    def empty(cls, schema: pa.Schema, run_id: str) -> _Source:
-        return cls(
-            None,
-            normalize_schema(schema),
-            run_id=run_id,
-            options=None,
-            deleted_column=None,
-            winners=None,
-            key_columns=(),
-            rows_staged=0,
-            rows_selected=0,
-            duplicates=0,
-            rejected=0,
-            now=datetime.now(UTC),
-        )
-
-    @classmethod
-    def build(cls, staged: StagedRun, options: WriteOptions, now: datetime) -> _Source | None:
-        full = staged.stored_schema()
-        if full is None:
-            return None
-        names = set(full.names)
-        missing = [k for k in options.primary_key if k not in names]
-        if missing:
-            msg = f"primary-key column(s) {', '.join(missing)} missing from the staged data"
-            raise DestinationError(msg)
-        schema = pa.schema([f for f in full if f.name != SEQ_COLUMN])
-        deleted = options.deleted_column if options.deleted_column in names else None
-        if deleted is not None and not pa.types.is_boolean(full.field(deleted).type):
-            msg = f"deleted-flag column {deleted!r} must be boolean, not {full.field(deleted).type}"
-            raise DestinationError(msg)
-
-        flag_columns = [deleted] if deleted is not None else []
-        key_schema = pa.schema(
-            [full.field(c) for c in (*options.primary_key, SEQ_COLUMN, *flag_columns)]
-        )
-        keys = pa.Table.from_batches(
-            list(staged.read_batches(key_schema, batch_size=READ_BATCH_ROWS * 4)), key_schema
-        )
-        staged_rows = keys.num_rows
-        valid = None
-        for k in options.primary_key:
-            cond = pc.is_valid(keys.column(k))
-            valid = cond if valid is None else pc.and_(valid, cond)
-        if valid is not None and pc.sum(pc.invert(valid)).as_py():
-            keys = keys.filter(valid)
-        rejected = staged_rows - keys.num_rows
-        if len(options.primary_key) == 1:
-            distinct = int(pc.count_distinct(keys.column(options.primary_key[0])).as_py())
-        else:
-            distinct = keys.group_by(list(options.primary_key)).aggregate([]).num_rows
-        winners: pa.Array | None = None
-        if distinct < keys.num_rows:
-            grouped = keys.group_by(list(options.primary_key), use_threads=False).aggregate(
-                [(SEQ_COLUMN, "max")]
-            )
-            winners = grouped.column(f"{SEQ_COLUMN}_max").combine_chunks()
-            keys = keys.filter(pc.is_in(keys.column(SEQ_COLUMN), value_set=winners))
-        source = cls(
-            staged,
-            schema,
-            run_id=staged.run_id,
-            options=options,
-            deleted_column=deleted,
-            winners=winners,
-            key_columns=options.primary_key if rejected else (),
-            rows_staged=staged_rows,
-            rows_selected=distinct,
-            duplicates=_duplicates(staged_rows, rejected, distinct),
-            rejected=rejected,
-            now=now,
-        )
-        if len(options.primary_key) == 1:
-            pk = options.primary_key[0]
-            source.keys = _normalize_array(keys.column(pk).combine_chunks())
-            if deleted is not None:
-                flags = pc.fill_null(keys.column(deleted), False)
-                source.deleted_keys = _normalize_array(
-                    keys.filter(flags).column(pk).combine_chunks()
-                )
-        return source
-
-    def reader(self, drop_deleted: bool, *, for_delta_rs: bool = False) -> pa.RecordBatchReader:
-        """The rows to write, as a stream of batches with :attr:`output_schema`.
-
-        delta-rs pulls a reader from inside its own async runtime, where the lake's direct
-        file reads (through delta-rs's object store) cannot run; ``for_delta_rs`` reads the
-        staged files through a PyArrow dataset opened beforehand instead (that imports
-        pyarrow.dataset, and pandas with it, which the common paths avoid).
-        """
-        out_schema = self.output_schema(drop_deleted=drop_deleted)
-        # Open the staged files now, not lazily inside delta-rs's runtime.
-        staged: Iterator[pa.RecordBatch] = iter(())
-        if self._staged is not None:
-            read_schema = pa.schema([*self._read_schema, pa.field(SEQ_COLUMN, pa.int64())])
-            if for_delta_rs:
-                dataset = self._staged.dataset()
-                if dataset is not None:
-                    import pyarrow.dataset as pads
-
-                    staged = dataset.scanner(
-                        columns=read_schema.names,
-                        batch_size=READ_BATCH_ROWS,
-                        batch_readahead=1,
-                        fragment_readahead=1,
-                        fragment_scan_options=pads.ParquetFragmentScanOptions(pre_buffer=False),
-                    ).to_batches()
-            else:
-                staged = self._staged.read_batches(read_schema, batch_size=READ_BATCH_ROWS)
-        return pa.RecordBatchReader.from_batches(
-            out_schema, self._batches(staged, out_schema, drop_deleted)
-        )
-
-    def output_schema(self, *, drop_deleted: bool) -> pa.Schema:
-        fields = []
-        for f in self.schema:
-            if drop_deleted and f.name == self.deleted_column:
-                continue
-            fields.append(pa.field(f.name, self.casts.get(f.name, f.type), nullable=True))
-        return pa.schema(fields)
-
-    def _batches(
-        self, staged: Iterator[pa.RecordBatch], out_schema: pa.Schema, drop_deleted: bool
-    ) -> Iterator[pa.RecordBatch]:
-        now = pa.scalar(self._now, pa.timestamp("us", tz="UTC"))
-        for read in staged:
-            # Stored types first: delta-rs-written parts may read back as string views,
-            # which pyarrow's filter kernels reject.
-            staged_batch = normalize_batch(read)
-            keep = None
-            if self._winners is not None:
-                keep = pc.is_in(staged_batch.column(SEQ_COLUMN), value_set=self._winners)
-            for k in self._key_columns:
-                cond = pc.is_valid(staged_batch.column(k))
-                keep = cond if keep is None else pc.and_(keep, cond)
-            kept_rows = staged_batch if keep is None else staged_batch.filter(keep)
-            raw = kept_rows.drop_columns([SEQ_COLUMN])
-            if raw.num_rows == 0:
-                continue
-            batch = normalize_batch(raw)
-            if self.deleted_column is not None:
-                idx = batch.schema.get_field_index(self.deleted_column)
-                flags = pc.fill_null(batch.column(idx), False)
-                if drop_deleted:
-                    batch = batch.filter(pc.invert(flags))
-                    if batch.num_rows == 0:
-                        continue
-                    idx = batch.schema.get_field_index(self.deleted_column)
-                    flags = pc.fill_null(batch.column(idx), False)
-                batch = batch.set_column(idx, batch.schema.field(idx), flags)
-            if self._history:
-                valid_from = self._valid_from(batch, now)
-                batch = batch.append_column(VALID_FROM_COLUMN, valid_from)
-                batch = batch.append_column(
-                    RUN_ID_COLUMN, pa.array([self._run_id] * batch.num_rows, pa.string())
-                )
-            arrays = [
-                _cast(batch.column(batch.schema.get_field_index(f.name)), f.type)
-                for f in out_schema
-            ]
-            out = pa.RecordBatch.from_arrays(arrays, schema=out_schema)
-            self.rows_out += out.num_rows
-            yield out
-
-    def _valid_from(self, batch: pa.RecordBatch, now: pa.Scalar) -> pa.Array:
-        column = self._options.valid_from_column if self._options else None
-        if column is None or batch.schema.get_field_index(column) < 0:
-            return pa.array([now.as_py()] * batch.num_rows, pa.timestamp("us", tz="UTC"))
-        values = batch.column(batch.schema.get_field_index(column))
-        if not pa.types.is_timestamp(values.type):
-            msg = f"valid-from column {column!r} must be a timestamp, not {values.type}"
-            raise DestinationError(msg)
-        values = values.cast(pa.timestamp("us", tz=values.type.tz)).cast(
-            pa.timestamp("us", tz="UTC")
-        )
-        return pc.fill_null(values, now)
-
-
-def _duplicates(staged: int, rejected: int, distinct: int) -> int:
-    """Rows dropped because a later staged version of the same key exists."""
-    return max(0, staged - rejected - distinct)
-
-
-def _conform_batch(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
-    """``batch`` with exactly ``schema``'s columns and types (missing columns are null)."""
-    if batch.schema.equals(schema, check_metadata=False):
-        return batch
-    arrays = []
-    for f in schema:
-        idx = batch.schema.get_field_index(f.name)
-        arrays.append(
-            pa.nulls(batch.num_rows, f.type) if idx < 0 else _cast(batch.column(idx), f.type)
-        )
-    return pa.RecordBatch.from_arrays(arrays, schema=schema)
-
-
-def _normalize_array(array: pa.Array) -> pa.Array:
-    """``array`` cast to the lake's type for it (keys compare with stored columns)."""
-    return _cast(array, normalize_type(array.type))
-
-
-def _cast(array: pa.Array, target: pa.DataType) -> pa.Array:
-    return array if array.type.equals(target) else array.cast(target)
