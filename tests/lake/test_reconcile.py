@@ -78,3 +78,12 @@ def test_history_datasets_are_not_reconciled(lake: Lake, table: TableRef) -> Non
 
 def test_reconcile_with_merge_options_is_the_default_dataset(lake: Lake, table: TableRef) -> None:
     assert MERGE.on_delete is DeleteMode.DELETE
+
+
+def test_scan_yields_the_columns_the_table_has(lake: Lake, table: TableRef) -> None:
+    assert list(lake.scan(table, ["Id"])) == []  # no table yet
+    run(lake, table, "r1", batch([contact(i) for i in range(1, 4)]))
+    run(lake, table, "r2", batch([contact(i) for i in range(3, 6)]))
+    got = list(lake.scan(table, ["Id", "Score", "Not_There"]))
+    assert all(b.schema.names == ["Id", "Score"] for b in got)
+    assert sorted(i for b in got for i in b.column(0).to_pylist()) == ["1", "2", "3", "4", "5"]

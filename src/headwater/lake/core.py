@@ -23,12 +23,14 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 from deltalake import (
     CommitProperties,
     DeltaTable,
@@ -41,7 +43,7 @@ from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundErr
 from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
 
 from headwater.errors import DestinationError, RetriableSyncError
-from headwater.lake.files import TableFileWriter
+from headwater.lake.files import TableFileWriter, table_filesystem
 from headwater.lake.merge import (
     META_STAGE,
     TABLE_ROW_GROUP,
@@ -60,7 +62,7 @@ from headwater.lake.schema import (
     SchemaPlan,
     plan_evolution,
 )
-from headwater.lake.source import RunSource, conform_batch
+from headwater.lake.source import READ_BATCH_ROWS, RunSource, conform_batch
 from headwater.lake.staging import StagedRun
 from headwater.lake.storage import (
     delete_tree,
@@ -168,6 +170,22 @@ class Lake:
         """The table's current rows as a PyArrow dataset (lazy; works for object stores)."""
         dt = self.open_table(table)
         return None if dt is None else dt.to_pyarrow_dataset()
+
+    def scan(self, table: TableRef, columns: Sequence[str]) -> Iterator[pa.RecordBatch]:
+        """The table's rows, as batches of those of ``columns`` it has, file by file (nothing
+        when the table does not exist yet). Memory holds one batch."""
+        dt = self.open_table(table)
+        if dt is None:
+            return
+        names = set(pa.schema(dt.schema().to_arrow()).names)
+        wanted = [c for c in columns if c in names]
+        if not wanted:
+            return
+        fs = table_filesystem(dt.table_uri, self.storage_options)
+        paths = pa.table(dt.get_add_actions(flatten=True)).column("path").to_pylist()
+        for path in paths:
+            parquet = pq.ParquetFile(fs.open_input_file(unquote(str(path))))
+            yield from parquet.iter_batches(batch_size=READ_BATCH_ROWS, columns=wanted)
 
     def maintain(
         self, table: TableRef, *, retention_hours: int = 168, compact: bool = True
