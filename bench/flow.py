@@ -117,8 +117,7 @@ def main() -> None:
         engine=engine,
         box=SecretBox(generate_key()),
         lake=Lake(str(home / "lake")),
-        hubspot_search_lag_ms=0,
-        hubspot_archived_every_ms=0,
+        hubspot_deletes_every_ms=0,
         # the emulator runs with rate limits off, as in bench/connector.py
         hubspot_limiters=LimiterRegistry(budget=1_000_000, search_per_s=1_000),
     )
@@ -145,7 +144,7 @@ def main() -> None:
             params={"accessToken": emu.private_app_token},
             base_url=emu.base_url,
             limiter_registry=LimiterRegistry(budget=1_000_000, search_per_s=1_000),
-            read_options=ReadOptions(search_lag_ms=0, archived_every_ms=0),
+            read_options=ReadOptions(deletes_every_ms=0),
         ) as conn:
             from headwater.connectors.events import BatchEvent
 
