@@ -23,12 +23,6 @@ import numpy as np
 
 from headwater.emulator.hubspot import render
 from headwater.emulator.hubspot.auth import APP_ID, USER_EMAIL, USER_ID, AccessToken, RefreshToken
-from headwater.emulator.hubspot.catalog import (
-    IGNORED_ASSOCIATION_NAMES,
-    LEGACY_ONLY_PROPERTY_SETS,
-    ObjectType,
-    Pipeline,
-)
 from headwater.emulator.hubspot.config import EmulatorConfig
 from headwater.emulator.hubspot.data import ObjectStore, PropPlan, iso_ms, parse_time_ms
 from headwater.emulator.hubspot.faults import FaultPlan, Faults, parse_fault_spec
@@ -42,6 +36,12 @@ from headwater.emulator.hubspot.http import (
 )
 from headwater.emulator.hubspot.legacy import legacy_record
 from headwater.emulator.hubspot.lists import ContactList
+from headwater.emulator.hubspot.portal_metadata import (
+    IGNORED_ASSOCIATION_NAMES,
+    LEGACY_ONLY_PROPERTY_SETS,
+    ObjectType,
+    Pipeline,
+)
 from headwater.emulator.hubspot.search import SearchError, run_search
 from headwater.emulator.hubspot.state import PortalState, UnknownObjectTypeError
 

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from headwater.emulator.hubspot import words
-from headwater.emulator.hubspot.catalog import ObjectType, PropDef
+from headwater.emulator.hubspot.portal_metadata import ObjectType, PropDef
 
 MASK64 = (1 << 64) - 1
 DATA_START_MS = 1_672_531_200_000  # 2023-01-01T00:00:00Z: first generated createdAt

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from headwater.emulator.hubspot.catalog import CATALOG_CREATED_MS
 from headwater.emulator.hubspot.data import ObjectStore, iso_ms, mix, salt
+from headwater.emulator.hubspot.portal_metadata import METADATA_CREATED_MS
 
 PROCESSING_TYPES = ("MANUAL", "DYNAMIC", "SNAPSHOT")
 LIST_NAMES = (
@@ -82,7 +82,7 @@ def build_lists(seed: int, count: int = 30) -> list[ContactList]:
     for i in range(count):
         h = mix(salt(seed, "list", i))
         stride = 2 + h % 48
-        created = CATALOG_CREATED_MS + i * 3 * 86_400_000
+        created = METADATA_CREATED_MS + i * 3 * 86_400_000
         out.append(
             ContactList(
                 list_id=i + 1,

@@ -6,18 +6,18 @@ from __future__ import annotations
 from typing import Any
 
 from headwater.emulator.hubspot.associations import AssociationGraph
-from headwater.emulator.hubspot.catalog import (
-    CATALOG_CREATED_ISO,
-    CATALOG_CREATED_MS,
-    CATALOG_UPDATED_ISO,
-    CATALOG_UPDATED_MS,
+from headwater.emulator.hubspot.data import iso_ms
+from headwater.emulator.hubspot.portal_metadata import (
     EPOCH_ISO,
+    METADATA_CREATED_ISO,
+    METADATA_CREATED_MS,
+    METADATA_UPDATED_ISO,
+    METADATA_UPDATED_MS,
     ObjectType,
     Owner,
     Pipeline,
     PropDef,
 )
-from headwater.emulator.hubspot.data import iso_ms
 
 
 def property_v3(p: PropDef, order: int) -> dict[str, Any]:
@@ -46,8 +46,8 @@ def property_v3(p: PropDef, order: int) -> dict[str, Any]:
             "readOnlyValue": p.read_only,
             "readOnlyOptions": p.hubspot_defined,
         },
-        "createdAt": CATALOG_CREATED_ISO,
-        "updatedAt": CATALOG_UPDATED_ISO,
+        "createdAt": METADATA_CREATED_ISO,
+        "updatedAt": METADATA_UPDATED_ISO,
         "archived": False,
     }
     if p.referenced_object_type:
@@ -97,8 +97,8 @@ def property_legacy(p: PropDef, order: int) -> dict[str, Any]:
         "hubspotDefined": p.hubspot_defined or None,
         "hasUniqueValue": p.unique,
         "deleted": False,
-        "createdAt": CATALOG_CREATED_MS,
-        "updatedAt": CATALOG_UPDATED_MS,
+        "createdAt": METADATA_CREATED_MS,
+        "updatedAt": METADATA_UPDATED_MS,
         "createdUserId": None,
         "updatedUserId": None,
         "showCurrencySymbol": p.number_display_hint == "currency" or None,
@@ -146,14 +146,14 @@ def _stage_metadata(p: Pipeline, extra: str) -> dict[str, str]:
 
 
 def pipeline_v3(p: Pipeline) -> dict[str, Any]:
-    created = EPOCH_ISO if p.default else CATALOG_CREATED_ISO
+    created = EPOCH_ISO if p.default else METADATA_CREATED_ISO
     return {
         "id": p.id,
         "label": p.label,
         "displayOrder": p.display_order,
         "archived": False,
         "createdAt": created,
-        "updatedAt": CATALOG_UPDATED_ISO,
+        "updatedAt": METADATA_UPDATED_ISO,
         "stages": [pipeline_stage_v3(p, i) for i in range(len(p.stages))],
     }
 
@@ -166,14 +166,14 @@ def pipeline_stage_v3(p: Pipeline, i: int) -> dict[str, Any]:
         "displayOrder": i,
         "metadata": _stage_metadata(p, extra),
         "writePermissions": "CRM_PERMISSIONS_ENFORCEMENT",
-        "createdAt": EPOCH_ISO if p.default else CATALOG_CREATED_ISO,
-        "updatedAt": CATALOG_UPDATED_ISO,
+        "createdAt": EPOCH_ISO if p.default else METADATA_CREATED_ISO,
+        "updatedAt": METADATA_UPDATED_ISO,
         "archived": False,
     }
 
 
 def pipeline_legacy(p: Pipeline, type_id: str) -> dict[str, Any]:
-    created = 0 if p.default else CATALOG_CREATED_MS
+    created = 0 if p.default else METADATA_CREATED_MS
     return {
         "pipelineId": p.id,
         "label": p.label,
@@ -182,7 +182,7 @@ def pipeline_legacy(p: Pipeline, type_id: str) -> dict[str, Any]:
         "objectType": "DEAL" if p.object_type == "deals" else "TICKET",
         "objectTypeId": type_id,
         "createdAt": created,
-        "updatedAt": CATALOG_UPDATED_MS,
+        "updatedAt": METADATA_UPDATED_MS,
         "default": p.default,
         "stages": [
             {
@@ -192,7 +192,7 @@ def pipeline_legacy(p: Pipeline, type_id: str) -> dict[str, Any]:
                 "active": True,
                 "metadata": _stage_metadata(p, extra),
                 "createdAt": created,
-                "updatedAt": CATALOG_UPDATED_MS,
+                "updatedAt": METADATA_UPDATED_MS,
             }
             for i, (sid, label, extra) in enumerate(p.stages)
         ],
@@ -213,8 +213,8 @@ def schema(
                     "name": label.v3_name,
                     "fromObjectTypeId": t.type_id,
                     "toObjectTypeId": types[dst].type_id,
-                    "createdAt": CATALOG_CREATED_ISO,
-                    "updatedAt": CATALOG_UPDATED_ISO,
+                    "createdAt": METADATA_CREATED_ISO,
+                    "updatedAt": METADATA_UPDATED_ISO,
                 }
             )
     return {
@@ -231,8 +231,8 @@ def schema(
         "restorable": True,
         "metaType": "PORTAL_SPECIFIC",
         "portalId": portal_id,
-        "createdAt": CATALOG_CREATED_ISO,
-        "updatedAt": CATALOG_UPDATED_ISO,
+        "createdAt": METADATA_CREATED_ISO,
+        "updatedAt": METADATA_UPDATED_ISO,
         "properties": [property_v3(p, i) for i, p in enumerate(t.properties)],
         "associations": assoc,
     }

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from headwater.emulator.hubspot.catalog import ObjectType
 from headwater.emulator.hubspot.data import I64, BoolArray, ObjectStore, PropPlan, parse_time_ms
+from headwater.emulator.hubspot.portal_metadata import ObjectType
 
 SEARCH_CAP = 10_000
 MAX_LIMIT = 200

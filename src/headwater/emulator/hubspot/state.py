@@ -15,17 +15,17 @@ import numpy as np
 from headwater.emulator.clock import Clock, ManualClock, OffsetClock
 from headwater.emulator.hubspot.associations import AssociationGraph
 from headwater.emulator.hubspot.auth import AuthRegistry
-from headwater.emulator.hubspot.catalog import (
-    PIPELINES,
-    ObjectType,
-    build_object_types,
-    build_owners,
-)
 from headwater.emulator.hubspot.config import EmulatorConfig
 from headwater.emulator.hubspot.data import ObjectStore, mix, salt
 from headwater.emulator.hubspot.faults import FaultPlan
 from headwater.emulator.hubspot.limits import RateLimiter
 from headwater.emulator.hubspot.lists import build_lists
+from headwater.emulator.hubspot.portal_metadata import (
+    PIPELINES,
+    ObjectType,
+    build_object_types,
+    build_owners,
+)
 
 
 class UnknownObjectTypeError(LookupError):

@@ -1,4 +1,4 @@
-"""The emulated portal's metadata: object types, property catalogues, owners, pipelines, schemas.
+"""The emulated portal's metadata: object types, property definitions, owners, pipelines, schemas.
 
 Everything here is static data (a function of the portal id only); record values are generated in
 :mod:`headwater.emulator.hubspot.data` from these definitions.
@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 
 # ISO strings of fixed metadata timestamps
 EPOCH_ISO = "1970-01-01T00:00:00Z"
-CATALOG_CREATED_ISO = "2019-08-06T02:41:08.029Z"
-CATALOG_UPDATED_ISO = "2024-01-10T00:00:00.000Z"
-CATALOG_CREATED_MS = 1_565_059_268_029
-CATALOG_UPDATED_MS = 1_704_844_800_000
+METADATA_CREATED_ISO = "2019-08-06T02:41:08.029Z"
+METADATA_UPDATED_ISO = "2024-01-10T00:00:00.000Z"
+METADATA_CREATED_MS = 1_565_059_268_029
+METADATA_UPDATED_MS = 1_704_844_800_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +44,7 @@ class PropDef:
 
 @dataclass(frozen=True, slots=True)
 class ObjectType:
-    """One CRM object type with its addressing aliases and catalogue."""
+    """One CRM object type with its addressing aliases and property definitions."""
 
     name: str  # plural path name, or the custom object's short name
     singular: str
@@ -891,7 +891,7 @@ EMPTY_TYPES: tuple[tuple[str, str, str, tuple[tuple[str, str, str, str], ...]], 
         (("hs_split_percentage", "Split percentage", "number", "number"),),
     ),
 )
-# Legacy property catalogues that are not CRM object types (Airbyte reads ``form`` for its
+# Legacy property sets that are not CRM object types (Airbyte reads ``form`` for its
 # dynamic schemas and cannot handle an empty list). The field set is the emulator's choice.
 FORM_PROPS = (
     PropDef("guid", "Form GUID", "string", "text", "form", "const:", 100, read_only=True),
