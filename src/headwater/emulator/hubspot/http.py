@@ -8,6 +8,8 @@ from typing import Any
 from urllib.parse import parse_qsl, quote
 
 JSON_TYPE = b"application/json;charset=utf-8"
+# ASGI scope extension under which the server hands its transport to the app (for connection faults)
+TRANSPORT_KEY = "headwater.transport"
 
 
 def dumps(obj: Any) -> bytes:

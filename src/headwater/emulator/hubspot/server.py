@@ -15,8 +15,9 @@ import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from headwater.emulator.clock import Clock
-from headwater.emulator.hubspot.app import TRANSPORT_KEY, HubSpotEmulatorApp, create_app
+from headwater.emulator.hubspot.app import HubSpotEmulatorApp, create_app
 from headwater.emulator.hubspot.config import EmulatorConfig
+from headwater.emulator.hubspot.http import TRANSPORT_KEY
 from headwater.emulator.hubspot.state import PortalState
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import collections
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -103,31 +104,36 @@ class PortalState:
         idx = (start + np.arange(min(n, candidates.size)) * step) % candidates.size
         return sorted({int(candidates[i]) for i in idx})
 
-    def touch(
-        self, object_type: str, n: int | None = None, ids: list[int] | None = None
+    def _change(
+        self,
+        object_type: str,
+        n: int | None,
+        ids: list[int] | None,
+        change: Callable[[ObjectStore, int, int], None],
     ) -> list[int]:
-        """Bump the last-modified time of ``ids`` (or of ``n`` live records) to now."""
+        """Apply ``change(store, id, now)`` to ``ids`` (or to ``n`` live records) -> the ids."""
         with self.lock:
             store = self.stores[self.resolve(object_type).name]
             chosen = ids if ids is not None else self._pick(store, n or 0, archived=False)
             now = self.now_ms()
             for rid in chosen:
                 if store.exists(rid):
-                    store.touch(rid, now, self.indexing_delay_ms)
+                    change(store, rid, now)
             return list(chosen)
+
+    def touch(
+        self, object_type: str, n: int | None = None, ids: list[int] | None = None
+    ) -> list[int]:
+        """Bump the last-modified time of ``ids`` (or of ``n`` live records) to now."""
+        delay = self.indexing_delay_ms
+        return self._change(object_type, n, ids, lambda s, rid, now: s.touch(rid, now, delay))
 
     def archive(
         self, object_type: str, n: int | None = None, ids: list[int] | None = None
     ) -> list[int]:
         """Archive ``ids`` (or ``n`` live records)."""
-        with self.lock:
-            store = self.stores[self.resolve(object_type).name]
-            chosen = ids if ids is not None else self._pick(store, n or 0, archived=False)
-            now = self.now_ms()
-            for rid in chosen:
-                if store.exists(rid):
-                    store.archive(rid, now, self.indexing_delay_ms)
-            return list(chosen)
+        delay = self.indexing_delay_ms
+        return self._change(object_type, n, ids, lambda s, rid, now: s.archive(rid, now, delay))
 
     def create(self, object_type: str, properties: dict[str, str | None]) -> int:
         with self.lock:
