@@ -8,7 +8,7 @@ import json
 import numpy as np
 
 from headwater.emulator.hubspot import EmulatorConfig, ManualClock, PortalState
-from headwater.emulator.hubspot.data import iso_ms, iso_ms_array, mix, mix_array
+from headwater.emulator.hubspot.values import iso_ms, iso_ms_array, mix, mix_array
 
 
 def test_numpy_and_python_hashes_agree() -> None:

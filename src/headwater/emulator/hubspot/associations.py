@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from headwater.emulator.hubspot.data import ObjectStore, mix, mix_array, salt
+from headwater.emulator.hubspot.data import ObjectStore
 from headwater.emulator.hubspot.portal_metadata import RELATIONS, ObjectType, Relation
+from headwater.emulator.hubspot.values import mix, mix_array, salt
 
 
 @dataclass(frozen=True, slots=True)

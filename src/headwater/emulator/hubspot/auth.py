@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-from headwater.emulator.hubspot.data import mix, salt
+from headwater.emulator.hubspot.values import mix, salt
 
 ALL_SCOPES: tuple[str, ...] = (
     "oauth",

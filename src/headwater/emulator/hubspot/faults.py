@@ -20,7 +20,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from headwater.emulator.hubspot.data import mix, salt
+from headwater.emulator.hubspot.values import mix, salt
 
 STATUS_KINDS = ("429", "429r", "500", "502", "503", "504")
 KINDS = (*STATUS_KINDS, "latency", "slow", "reset", "truncate", "empty", "repeat")

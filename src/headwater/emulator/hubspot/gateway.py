@@ -6,12 +6,12 @@ from __future__ import annotations
 import re
 
 from headwater.emulator.hubspot.auth import AccessToken
-from headwater.emulator.hubspot.data import iso_ms
 from headwater.emulator.hubspot.faults import Faults
 from headwater.emulator.hubspot.http import HttpError, Request, Response, dumps
 from headwater.emulator.hubspot.limits import Decision
 from headwater.emulator.hubspot.routing import Match, bad_type
 from headwater.emulator.hubspot.state import PortalState, UnknownObjectTypeError
+from headwater.emulator.hubspot.values import iso_ms
 
 PAT_SHAPE = re.compile(r"^pat-[a-z]{2}\d-[0-9a-z-]{8,}$")
 AUTH_FAILURE = [(b"x-hubspot-auth-failure", b"401 Unauthorized")]

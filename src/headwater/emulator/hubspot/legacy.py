@@ -7,8 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from headwater.emulator.hubspot.associations import AssociationGraph
-from headwater.emulator.hubspot.data import ObjectStore, parse_time_ms
+from headwater.emulator.hubspot.data import ObjectStore
 from headwater.emulator.hubspot.portal_metadata import ObjectType
+from headwater.emulator.hubspot.values import parse_time_ms
 
 ID_KEY = {"deals": "dealId", "companies": "companyId"}
 ASSOC_KEYS = {

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from headwater.emulator.hubspot.data import ObjectStore, iso_ms, mix, salt
+from headwater.emulator.hubspot.data import ObjectStore
 from headwater.emulator.hubspot.portal_metadata import METADATA_CREATED_MS
+from headwater.emulator.hubspot.values import iso_ms, mix, salt
 
 PROCESSING_TYPES = ("MANUAL", "DYNAMIC", "SNAPSHOT")
 LIST_NAMES = (

@@ -7,10 +7,11 @@ from typing import Any
 
 import numpy as np
 
-from headwater.emulator.hubspot.data import ObjectStore, PropPlan, iso_ms
+from headwater.emulator.hubspot.data import ObjectStore, PropPlan
 from headwater.emulator.hubspot.http import Request, dumps
 from headwater.emulator.hubspot.portal_metadata import IGNORED_ASSOCIATION_NAMES, ObjectType
 from headwater.emulator.hubspot.state import PortalState
+from headwater.emulator.hubspot.values import iso_ms
 
 INLINE_ASSOC_MAX = 100
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from headwater.emulator.hubspot.associations import AssociationGraph
-from headwater.emulator.hubspot.data import iso_ms
 from headwater.emulator.hubspot.portal_metadata import (
     EPOCH_ISO,
     METADATA_CREATED_ISO,
@@ -18,6 +17,7 @@ from headwater.emulator.hubspot.portal_metadata import (
     Pipeline,
     PropDef,
 )
+from headwater.emulator.hubspot.values import iso_ms
 
 
 def property_v3(p: PropDef, order: int) -> dict[str, Any]:

@@ -15,8 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from headwater.emulator.hubspot.data import I64, BoolArray, ObjectStore, PropPlan, parse_time_ms
+from headwater.emulator.hubspot.data import ObjectStore, PropPlan
 from headwater.emulator.hubspot.portal_metadata import ObjectType
+from headwater.emulator.hubspot.values import I64, BoolArray, parse_time_ms
 
 SEARCH_CAP = 10_000
 MAX_LIMIT = 200

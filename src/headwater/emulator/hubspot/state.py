@@ -17,7 +17,7 @@ from headwater.emulator.clock import Clock, ManualClock, OffsetClock
 from headwater.emulator.hubspot.associations import AssociationGraph
 from headwater.emulator.hubspot.auth import AuthRegistry
 from headwater.emulator.hubspot.config import EmulatorConfig
-from headwater.emulator.hubspot.data import ObjectStore, mix, salt
+from headwater.emulator.hubspot.data import ObjectStore
 from headwater.emulator.hubspot.faults import FaultPlan
 from headwater.emulator.hubspot.limits import RateLimiter
 from headwater.emulator.hubspot.lists import build_lists
@@ -27,6 +27,7 @@ from headwater.emulator.hubspot.portal_metadata import (
     build_object_types,
     build_owners,
 )
+from headwater.emulator.hubspot.values import mix, salt
 
 
 class UnknownObjectTypeError(LookupError):

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from headwater.emulator.hubspot.data import iso_ms, parse_time_ms
 from headwater.emulator.hubspot.faults import parse_fault_spec
 from headwater.emulator.hubspot.http import Request, Response, json_response
 from headwater.emulator.hubspot.routes.metadata import custom_types
 from headwater.emulator.hubspot.routing import Ctx, Handler, Route, RouteTable, error
 from headwater.emulator.hubspot.state import PortalState
+from headwater.emulator.hubspot.values import iso_ms, parse_time_ms
 
 ADMIN_PREFIX = "/_emulator"
 

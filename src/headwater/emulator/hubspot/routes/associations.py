@@ -8,7 +8,6 @@ from collections.abc import Callable
 from typing import Any
 
 from headwater.emulator.hubspot.associations import Link
-from headwater.emulator.hubspot.data import iso_ms
 from headwater.emulator.hubspot.http import Response, json_response
 from headwater.emulator.hubspot.portal_metadata import ObjectType
 from headwater.emulator.hubspot.routing import (
@@ -21,6 +20,7 @@ from headwater.emulator.hubspot.routing import (
     under,
     validation_error,
 )
+from headwater.emulator.hubspot.values import iso_ms
 
 ASSOC_BATCH_MAX = 1000
 ASSOC_PAGE = 500

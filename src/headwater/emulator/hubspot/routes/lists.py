@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from headwater.emulator.hubspot.data import iso_ms
 from headwater.emulator.hubspot.http import Response, json_response
 from headwater.emulator.hubspot.lists import ContactList
 from headwater.emulator.hubspot.routing import (
@@ -15,6 +14,7 @@ from headwater.emulator.hubspot.routing import (
     int_param,
     validation_error,
 )
+from headwater.emulator.hubspot.values import iso_ms
 
 SCOPE = "crm.lists.read"
 SEARCH_OFFSET_CAP = 10_000

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from headwater.emulator.hubspot import render
-from headwater.emulator.hubspot.data import iso_ms
 from headwater.emulator.hubspot.http import Response, json_response
 from headwater.emulator.hubspot.portal_metadata import (
     LEGACY_ONLY_PROPERTY_SETS,
@@ -23,6 +22,7 @@ from headwater.emulator.hubspot.routing import (
     validation_error,
 )
 from headwater.emulator.hubspot.state import PortalState
+from headwater.emulator.hubspot.values import iso_ms
 
 SCHEMAS_SCOPE = "crm.schemas.custom.read"
 OWNERS_SCOPE = "crm.objects.owners.read"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from headwater.emulator.hubspot.data import ObjectStore, PropPlan, iso_ms
+from headwater.emulator.hubspot.data import ObjectStore, PropPlan
 from headwater.emulator.hubspot.http import Response, dumps, json_response, raw_json
 from headwater.emulator.hubspot.legacy import legacy_record
 from headwater.emulator.hubspot.portal_metadata import ObjectType
@@ -24,6 +24,7 @@ from headwater.emulator.hubspot.routing import (
     validation_error,
 )
 from headwater.emulator.hubspot.search import run_search
+from headwater.emulator.hubspot.values import iso_ms
 
 LIST_MAX = 100
 HISTORY_MAX = 50
