@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -14,27 +13,14 @@ from headwater.emulator.hubspot import (
     FaultRule,
     RunningEmulator,
     parse_fault_spec,
-    serve_in_thread,
 )
 
-from .helpers import api
-
-SMALL = {
-    "contacts": 500,
-    "companies": 20,
-    "deals": 20,
-    "tickets": 20,
-    "engagements": 5,
-    "line_items": 5,
-    "custom_records": 5,
-    "products": 5,
-}
+from .helpers import api, small_config
 
 
 @pytest.fixture(scope="module")
-def emu() -> Iterator[RunningEmulator]:
-    with serve_in_thread(EmulatorConfig(**SMALL)) as running:
-        yield running
+def emu_config() -> EmulatorConfig:
+    return small_config(contacts=500, clock=None)  # real time: latency faults are measured
 
 
 def _plan(emu: RunningEmulator, *rules: FaultRule) -> None:

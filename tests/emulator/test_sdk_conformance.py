@@ -12,7 +12,9 @@ from hubspot.crm.contacts.exceptions import ApiException as ContactsApiException
 from hubspot.crm.objects import BatchReadInputSimplePublicObjectId, PublicObjectSearchRequest
 from hubspot.oauth.exceptions import ApiException as OAuthApiException
 
-from headwater.emulator.hubspot import RunningEmulator
+from headwater.emulator.hubspot import EmulatorConfig, RunningEmulator
+
+from .helpers import small_config
 
 
 def _client(emu: RunningEmulator, token: str | None = None) -> hubspot.Client:
@@ -20,6 +22,21 @@ def _client(emu: RunningEmulator, token: str | None = None) -> hubspot.Client:
     if token is not None:
         kwargs["access_token"] = token
     return hubspot.Client.create(**kwargs)
+
+
+@pytest.fixture(scope="module")
+def emu_config() -> EmulatorConfig:
+    return small_config(
+        seed=7,
+        contacts=1_200,
+        companies=300,
+        deals=400,
+        tickets=200,
+        engagements=150,
+        custom_records=120,
+        line_items=5_000,
+        products=200,
+    )
 
 
 @pytest.fixture(scope="module")

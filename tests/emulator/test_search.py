@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -14,29 +14,16 @@ from headwater.emulator.hubspot import (
     ManualClock,
     PortalState,
     RunningEmulator,
-    serve_in_thread,
 )
 from headwater.emulator.hubspot.search import SearchError, run_search
 
-from .helpers import api
+from .helpers import api, small_config
 
 
 @pytest.fixture(scope="module")
-def big() -> Iterator[RunningEmulator]:
-    with serve_in_thread(
-        EmulatorConfig(
-            seed=3,
-            contacts=12_500,
-            companies=50,
-            deals=50,
-            tickets=50,
-            engagements=10,
-            custom_records=10,
-            line_items=10,
-            clock=ManualClock(),
-        )
-    ) as emu:
-        yield emu
+def emu_config() -> EmulatorConfig:
+    # more contacts than one search query can page through
+    return small_config(seed=3, contacts=12_500, companies=50, deals=50, tickets=50)
 
 
 def _live_contacts(emu: RunningEmulator) -> int:
@@ -44,13 +31,13 @@ def _live_contacts(emu: RunningEmulator) -> int:
     return int((~store.archived[: store.size]).sum())
 
 
-def test_search_refuses_to_page_past_10000_results(big: RunningEmulator) -> None:
+def test_search_refuses_to_page_past_10000_results(emu: RunningEmulator) -> None:
     body = {"sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}], "limit": 200}
-    with api(big) as c:
+    with api(emu) as c:
         ok = c.post("/crm/v3/objects/contacts/search", json={**body, "after": "9800"})
         assert ok.status_code == 200
         page = ok.json()
-        assert page["total"] == _live_contacts(big) > 10_000  # total is never capped
+        assert page["total"] == _live_contacts(emu) > 10_000  # total is never capped
         assert len(page["results"]) == 200
         assert page["paging"]["next"]["after"] == "10000"
         for after in ("10000", 9900, "12000"):
@@ -62,11 +49,11 @@ def test_search_refuses_to_page_past_10000_results(big: RunningEmulator) -> None
             assert "10000" in err["message"]
 
 
-def test_id_window_restart_reads_every_record_once(big: RunningEmulator) -> None:
+def test_id_window_restart_reads_every_record_once(emu: RunningEmulator) -> None:
     """Airbyte's workaround: top-level filters, integer after, restart at last id + 1."""
     seen: list[int] = []
     floor, after = 0, 0
-    with api(big) as c:
+    with api(emu) as c:
         while True:
             r = c.post(
                 "/crm/v3/objects/contact/search",
@@ -88,12 +75,12 @@ def test_id_window_restart_reads_every_record_once(big: RunningEmulator) -> None
             after = int(data["paging"]["next"]["after"])
             if after + 200 > 10_000:
                 floor, after = seen[-1] + 1, 0
-    assert len(seen) == len(set(seen)) == _live_contacts(big)
+    assert len(seen) == len(set(seen)) == _live_contacts(emu)
     assert seen == sorted(seen)
 
 
-def test_search_request_variants_and_limits(big: RunningEmulator) -> None:
-    with api(big) as c:
+def test_search_request_variants_and_limits(emu: RunningEmulator) -> None:
+    with api(emu) as c:
         desc = c.post(
             "/crm/v3/objects/contacts/search", json={"sorts": ["-hs_object_id"], "limit": 3}
         ).json()
@@ -157,7 +144,7 @@ def test_search_request_variants_and_limits(big: RunningEmulator) -> None:
                 "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
             },
         ).json()
-        live = {rid for rid in (5, 7, 11) if not big.state.stores["contacts"].is_archived(rid)}
+        live = {rid for rid in (5, 7, 11) if not emu.state.stores["contacts"].is_archived(rid)}
         assert [int(x["id"]) for x in ored["results"]] == sorted(live)
         token = c.post(
             "/crm/v3/objects/contacts/search",
@@ -183,24 +170,10 @@ def test_search_request_variants_and_limits(big: RunningEmulator) -> None:
         assert all("seo" in x["properties"]["hw_interests"].split(";") for x in multi["results"])
 
 
-def test_search_lags_writes_by_the_indexing_delay() -> None:
+def test_search_lags_writes_by_the_indexing_delay(start: Callable[..., RunningEmulator]) -> None:
     clock = ManualClock()
-    with (
-        serve_in_thread(
-            EmulatorConfig(
-                contacts=500,
-                companies=10,
-                deals=10,
-                tickets=10,
-                engagements=5,
-                line_items=5,
-                custom_records=5,
-                indexing_delay=30,
-                clock=clock,
-            )
-        ) as emu,
-        api(emu) as c,
-    ):
+    emu = start(indexing_delay=30, clock=clock)
+    with api(emu) as c:
         start = clock.now_ms()
         touched = emu.state.touch("contacts", 5)
         query = {
