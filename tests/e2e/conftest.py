@@ -197,6 +197,8 @@ def _emulators() -> Iterator[Callable[[int], Emulator]]:
                 "--contacts",
                 str(contacts),
                 *SMALL,
+                "--search-index-lag-ms",
+                "0",  # ENGINE_ENV sets the connector's search lag to 0 too
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,

@@ -21,6 +21,7 @@ def test_admin_touch_archive_and_counters(emu: RunningEmulator) -> None:
             "/_emulator/touch", json={"objectType": "companies", "count": 7}
         ).json()["ids"]
         assert len(touched) == 7
+        clock.advance(emu.state.search_lag_ms / 1000)  # search sees writes after the index lag
         found = c.post(
             "/crm/v3/objects/companies/search",
             json={

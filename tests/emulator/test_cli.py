@@ -17,16 +17,21 @@ HEADWATER = Path(sys.executable).with_name("headwater")
 
 @contextmanager
 def _serve(*args: str, stop: int = signal.SIGTERM) -> Iterator[tuple[dict[str, object], list[str]]]:
-    """Run the CLI; yield its first stdout line (parsed if JSON) and, after the stop, its stderr."""
+    """Run the CLI; yield its ready output (the JSON line parsed, or the text block up to the
+    ``Admin:`` line) and, after the stop, its stderr."""
     cmd = [str(HEADWATER), "emulator", "hubspot", "--port", "0", *args]
     stderr: list[str] = []
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
         assert proc.stdout is not None
         assert proc.stderr is not None
         line = proc.stdout.readline()
+        text = line
+        while line and not line.startswith("{") and not line.lstrip().startswith("Admin:"):
+            line = proc.stdout.readline()
+            text += line
         try:
-            assert line, "the emulator did not start"
-            yield (json.loads(line) if line.startswith("{") else {"text": line}), stderr
+            assert text, "the emulator did not start"
+            yield (json.loads(text) if text.startswith("{") else {"text": text}), stderr
         finally:
             proc.send_signal(stop)
             proc.wait(timeout=15)
@@ -71,13 +76,34 @@ def test_cli_prints_one_json_line_and_serves_until_sigterm() -> None:
             },
         ).json()
         assert token["expires_in"] == 1800
-        assert httpx.get(f"{base}/_emulator/info").json()["records"]["contacts"] == 2500
+        counts = httpx.get(f"{base}/_emulator/info").json()
+        # --contacts N means N live contacts; the archived seed records come on top
+        assert counts["records"]["contacts"] == 2500
+        assert counts == {**counts, "records": info["records"], "archived": info["archived"]}
+        assert 0 < counts["archived"]["contacts"] < 60
+        live, after = 0, None
+        while True:
+            page = httpx.get(
+                f"{base}/crm/v3/objects/contacts",
+                params={"limit": 100, **({"after": after} if after else {})},
+                headers={"Authorization": f"Bearer {info['private_app_token']}"},
+            ).json()
+            live += len(page["results"])
+            if "paging" not in page:
+                break
+            after = page["paging"]["next"]["after"]
+        assert live == 2500
     assert "Traceback" not in stderr[0]
 
 
 def test_cli_human_output_and_bad_options() -> None:
-    with _serve("--contacts", "10", "--token-ttl", "60", stop=signal.SIGINT) as (info, _):
-        assert str(info["text"]).startswith("HubSpot emulator listening on http://127.0.0.1:")
+    with _serve(
+        "--contacts", "10", "--token-ttl", "60", "--search-index-lag-ms", "0", stop=signal.SIGINT
+    ) as (info, _):
+        text = str(info["text"])
+        assert text.startswith("HubSpot emulator listening on http://127.0.0.1:")
+        assert "contacts=10 (+" in text
+        assert "Search index lag: 0 ms" in text
     bad = subprocess.run(
         [str(HEADWATER), "emulator", "hubspot", "--rate-limit", "sometimes"],
         capture_output=True,

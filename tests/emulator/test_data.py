@@ -89,3 +89,17 @@ def test_a_million_contacts_cost_timestamps_only() -> None:
     assert last is not None
     assert last.endswith("@" + last.split("@")[1])
     assert "1000000@" in last
+
+
+def test_record_counts_are_live_records_and_archived_ones_come_on_top() -> None:
+    for seed in (1, 42):
+        state = PortalState(
+            EmulatorConfig(seed=seed, contacts=5_000, companies=1, deals=0, tickets=137)
+        )
+        for name, wanted in (("contacts", 5_000), ("companies", 1), ("deals", 0), ("tickets", 137)):
+            store = state.stores[name]
+            live = int((~store.archived[: store.size]).sum())
+            assert live == wanted, (seed, name)
+            assert store.counts() == (wanted, store.size - wanted)
+        assert state.record_counts()["records"]["contacts"] == 5_000
+        assert 0 < state.record_counts()["archived"]["contacts"] < 5_000 * 2 // 100

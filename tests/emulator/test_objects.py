@@ -169,6 +169,7 @@ def test_writes_are_visible_to_list_read_and_search(c: httpx.Client, emu: Runnin
     ).json()
     assert patched["properties"]["firstname"] == "Renamed"
     assert patched["updatedAt"] > patched["createdAt"]
+    emu.clock.advance(emu.state.search_lag_ms / 1000)  # type: ignore[attr-defined]
     found = c.post(
         "/crm/v3/objects/contacts/search",
         json={

@@ -170,15 +170,17 @@ def test_search_request_variants_and_limits(emu: RunningEmulator) -> None:
         assert all("seo" in x["properties"]["hw_interests"].split(";") for x in multi["results"])
 
 
-def test_search_lags_writes_by_the_indexing_delay(start: Callable[..., RunningEmulator]) -> None:
+def test_search_lags_writes_by_the_configured_index_lag(
+    start: Callable[..., RunningEmulator],
+) -> None:
     clock = ManualClock()
-    emu = start(indexing_delay=30, clock=clock)
+    emu = start(search_index_lag_ms=30_000, clock=clock)
     with api(emu) as c:
-        start = clock.now_ms()
+        since = clock.now_ms()
         touched = emu.state.touch("contacts", 5)
         query = {
             "filters": [
-                {"propertyName": "lastmodifieddate", "operator": "GTE", "value": str(start)}
+                {"propertyName": "lastmodifieddate", "operator": "GTE", "value": str(since)}
             ],
             "limit": 100,
         }
@@ -421,6 +423,7 @@ def _pool_state() -> PortalState:
                 line_items=5,
                 custom_records=5,
                 clock=ManualClock(),
+                search_index_lag_ms=0,  # the writes below are searched at once
             )
         )
         state.update(
@@ -436,3 +439,26 @@ def _pool_state() -> PortalState:
         state.update("contacts", 4, {"hs_lead_status": "NEW", "city": "PARIS"})
         _POOL.append(state)
     return _POOL[0]
+
+
+def test_by_default_search_lags_writes_as_hubspot_does(
+    start: Callable[..., RunningEmulator],
+) -> None:
+    assert 0 < EmulatorConfig().search_lag_ms <= 2_000
+    assert EmulatorConfig(indexing_delay=2.5).search_lag_ms == 2_500  # the older spelling
+    clock = ManualClock()
+    emu = start(clock=clock)
+    lag = emu.state.search_lag_ms
+    with api(emu) as c:
+        created = c.post(
+            "/crm/v3/objects/contacts", json={"properties": {"email": "lag@headwater.test"}}
+        ).json()
+        query = {
+            "filters": [{"propertyName": "email", "operator": "EQ", "value": "lag@headwater.test"}]
+        }
+        assert c.get(f"/crm/v3/objects/contacts/{created['id']}").status_code == 200  # at once
+        assert c.post("/crm/v3/objects/contacts/search", json=query).json()["total"] == 0
+        clock.advance((lag - 1) / 1000)
+        assert c.post("/crm/v3/objects/contacts/search", json=query).json()["total"] == 0
+        clock.advance(0.001)
+        assert c.post("/crm/v3/objects/contacts/search", json=query).json()["total"] == 1

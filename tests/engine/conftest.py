@@ -21,7 +21,13 @@ def client(ctx: ServiceContext) -> Iterator[TestClient]:
 def emu() -> Iterator:
     with serve_in_thread(
         EmulatorConfig(
-            seed=11, contacts=3_000, companies=200, deals=100, tickets=50, rate_limit="none"
+            seed=11,
+            contacts=3_000,
+            companies=200,
+            deals=100,
+            tickets=50,
+            rate_limit="none",
+            search_index_lag_ms=0,  # the tests set the connector's search lag to 0 too
         )
     ) as running:
         yield running

@@ -21,12 +21,16 @@ def hubspot(
     port: Annotated[int, typer.Option(help="Port to listen on (0 picks a free one).")] = 8090,
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     seed: Annotated[int, typer.Option(help="Seed of the generated portal.")] = 42,
-    contacts: Annotated[int, typer.Option(min=0)] = 20_000,
-    companies: Annotated[int, typer.Option(min=0)] = 2_000,
-    deals: Annotated[int, typer.Option(min=0)] = 5_000,
-    tickets: Annotated[int, typer.Option(min=0)] = 3_000,
-    products: Annotated[int, typer.Option(min=0)] = 200,
-    line_items: Annotated[int, typer.Option("--line-items", min=0)] = 5_000,
+    contacts: Annotated[
+        int, typer.Option(min=0, help="Live contacts (archived ones come on top).")
+    ] = 20_000,
+    companies: Annotated[int, typer.Option(min=0, help="Live companies.")] = 2_000,
+    deals: Annotated[int, typer.Option(min=0, help="Live deals.")] = 5_000,
+    tickets: Annotated[int, typer.Option(min=0, help="Live tickets.")] = 3_000,
+    products: Annotated[int, typer.Option(min=0, help="Live products.")] = 200,
+    line_items: Annotated[
+        int, typer.Option("--line-items", min=0, help="Live line items.")
+    ] = 5_000,
     engagements: Annotated[
         int, typer.Option(min=0, help="Calls, emails, meetings, notes and tasks (each).")
     ] = 2_000,
@@ -48,9 +52,19 @@ def hubspot(
     token_ttl: Annotated[
         int, typer.Option("--token-ttl", min=1, help="OAuth access-token lifetime (s).")
     ] = 1800,
+    search_index_lag_ms: Annotated[
+        int | None,
+        typer.Option(
+            "--search-index-lag-ms",
+            min=0,
+            help="Milliseconds before a write reaches search; GET and list see it at once.  "
+            "[default: 1000, HubSpot's usual lag]",
+        ),
+    ] = None,
     indexing_delay: Annotated[
-        float, typer.Option("--indexing-delay", min=0, help="Seconds before writes reach search.")
-    ] = 0.0,
+        float | None,
+        typer.Option("--indexing-delay", min=0, hidden=True, help="Seconds; an older spelling."),
+    ] = None,
     faults: Annotated[
         str, typer.Option(help='Fault plan, e.g. "429:0.02,503:0.01,latency:20ms,reset:0.001".')
     ] = "",
@@ -74,6 +88,8 @@ def hubspot(
         plan = FaultPlan.parse(faults, seed=seed)
     except ValueError as exc:
         _usage_error(f"--faults: {exc}")
+    if search_index_lag_ms is None:
+        search_index_lag_ms = EmulatorConfig.search_index_lag_ms
     config = EmulatorConfig(
         seed=seed,
         contacts=contacts,
@@ -89,6 +105,7 @@ def hubspot(
         daily_limit=daily_limit,
         retry_after=retry_after,
         token_ttl=token_ttl,
+        search_index_lag_ms=search_index_lag_ms,
         indexing_delay=indexing_delay,
         faults=plan,
         host=host,
@@ -111,7 +128,16 @@ def hubspot(
             typer.echo(f"  OAuth client secret: {info['oauth_client_secret']}")
             typer.echo(f"  OAuth refresh token: {info['refresh_token']}")
             typer.echo(f"  Private-app token:   {info['private_app_token']}")
-            typer.echo(f"  Records: {', '.join(f'{k}={v}' for k, v in info['records'].items())}")
+            archived = info["archived"]
+            typer.echo(
+                "  Records (live, + archived): "
+                + ", ".join(
+                    f"{k}={v} (+{archived[k]})"
+                    for k, v in info["records"].items()
+                    if v or archived[k]
+                )
+            )
+            typer.echo(f"  Search index lag: {config.search_lag_ms} ms")
             typer.echo(
                 f"  Admin: {base_url}/_emulator/info  (touch, archive, clock, faults, stats)"
             )

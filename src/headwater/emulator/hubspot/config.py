@@ -8,6 +8,9 @@ from headwater.emulator.clock import Clock
 from headwater.emulator.hubspot.auth import ALL_SCOPES
 from headwater.emulator.hubspot.faults import FaultPlan
 
+# HubSpot's search index usually catches up with a write within a second or two.
+DEFAULT_SEARCH_INDEX_LAG_MS = 1_000
+
 
 @dataclass
 class EmulatorConfig:
@@ -17,7 +20,12 @@ class EmulatorConfig:
     headers), ``"oauth-app"`` (110 requests per rolling 10 s, no daily headers) or ``"private-app"``
     (190 per 10 s plus the daily headers). ``burst_limit`` overrides the 10 s budget;
     ``daily_limit`` enables a daily quota. ``faults`` is a :class:`FaultPlan` or its CLI spec
-    string. ``indexing_delay`` (seconds) delays when writes become visible to search.
+    string.
+
+    Each record count is the number of *live* records; about 0.8 % more start archived on top.
+    ``search_index_lag_ms`` is how long a write takes to reach search (HubSpot indexes
+    asynchronously; GET and list see the write at once). ``indexing_delay`` is the same in
+    seconds, kept for older callers; when set it wins.
     """
 
     seed: int = 42
@@ -38,15 +46,23 @@ class EmulatorConfig:
     retry_after: bool = False
     token_ttl: int = 1800
     faults: FaultPlan | str | None = None
-    indexing_delay: float = 0.0
+    search_index_lag_ms: int = DEFAULT_SEARCH_INDEX_LAG_MS
+    indexing_delay: float | None = None
     clock: Clock | None = None
     scopes: tuple[str, ...] = ALL_SCOPES
     max_url_length: int = 16_300
     host: str = "127.0.0.1"
     port: int = 0
 
+    @property
+    def search_lag_ms(self) -> int:
+        """The effective search-index lag in milliseconds."""
+        if self.indexing_delay is not None:
+            return round(self.indexing_delay * 1000)
+        return self.search_index_lag_ms
+
     def counts(self) -> dict[str, int]:
-        """Generated record count per object type."""
+        """Live record count per object type (archived seed records come on top)."""
         e = self.engagements
         return {
             "contacts": self.contacts,
@@ -64,5 +80,5 @@ class EmulatorConfig:
         }
 
     def count(self, object_type: str) -> int:
-        """Generated records of one type (0 for the standard types the portal does not use)."""
+        """Live records of one type (0 for the standard types the portal does not use)."""
         return self.counts().get(object_type, 0)

@@ -61,16 +61,39 @@ class PropPlan:
 SOURCE_GEN, SOURCE_ID, SOURCE_CREATED, SOURCE_UPDATED = 0, 1, 2, 3
 
 
+def starts_archived(h: U64) -> BoolArray:
+    """Which generated records (by record hash) start archived: about 0.8 % of them."""
+    flags: BoolArray = (h >> np.uint64(40)) % np.uint64(1000) < np.uint64(ARCHIVED_PER_MILLE)
+    return flags
+
+
+def generated_count(record_salt: int, live: int) -> int:
+    """How many ids to generate for exactly ``live`` of them to start live: the archived seed
+    records come on top of the live ones."""
+    if live <= 0:
+        return 0
+    n = live + live // 64 + 64
+    while True:
+        h = mix_array(np.arange(1, n + 1, dtype=np.uint64) ^ np.uint64(record_salt))
+        live_so_far = np.cumsum(~starts_archived(h))
+        if live_so_far[-1] >= live:
+            return int(np.searchsorted(live_so_far, live)) + 1
+        n *= 2
+
+
 class ObjectStore:
     """All records of one object type: generated ones, plus overrides from writes."""
 
     def __init__(
-        self, otype: ObjectType, seed: int, count: int, owner_ids: tuple[str, ...] = ()
+        self, otype: ObjectType, seed: int, live: int, owner_ids: tuple[str, ...] = ()
     ) -> None:
         self.type = otype
         self.seed = seed
-        self.generated = count
         self.record_salt = salt(seed, otype.type_id)
+        count = generated_count(self.record_salt, live)
+        self.generated = (
+            count  # ids 1..generated are generated: ``live`` live ones, the rest archived
+        )
         self._plans: dict[str, PropPlan] = {}
         for p in otype.properties:
             source = {"id": SOURCE_ID, "created": SOURCE_CREATED, "updated": SOURCE_UPDATED}.get(
@@ -96,7 +119,7 @@ class ObjectStore:
         # a third of the records were never modified after creation
         lag[(h >> np.uint64(50)) % np.uint64(3) == 0] = 0
         updated = created + lag
-        archived = (h >> np.uint64(40)) % np.uint64(1000) < np.uint64(ARCHIVED_PER_MILLE)
+        archived = starts_archived(h)
         archived_at = np.where(archived, updated + 86_400_000, 0).astype(np.int64)
         capacity = count + 64
         self.created: I64 = np.zeros(capacity, dtype=np.int64)
@@ -328,6 +351,11 @@ class ObjectStore:
     def exists(self, rid: int) -> bool:
         return 1 <= rid <= self.size
 
+    def counts(self) -> tuple[int, int]:
+        """``(live, archived)`` records."""
+        n_archived = int(self.archived[: self.size].sum())
+        return self.size - n_archived, n_archived
+
     def is_archived(self, rid: int) -> bool:
         return bool(self.archived[rid - 1])
 
@@ -335,7 +363,14 @@ class ObjectStore:
         if n <= len(self.created):
             return
         new = max(n, len(self.created) * 2)
-        for attr in ("created", "updated", "archived", "archived_at", "s_updated", "s_archived"):
+        for attr in (
+            "created",
+            "updated",
+            "archived",
+            "archived_at",
+            "s_updated",
+            "s_archived",
+        ):
             arr = getattr(self, attr)
             grown = np.zeros(new, dtype=arr.dtype)
             grown[: len(arr)] = arr

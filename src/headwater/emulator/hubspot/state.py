@@ -75,7 +75,7 @@ class PortalState:
             self.faults = config.faults
         else:
             self.faults = FaultPlan.parse(config.faults or "", seed=config.seed)
-        self.indexing_delay_ms = round(config.indexing_delay * 1000)
+        self.search_lag_ms = config.search_lag_ms
         self.request_counts: collections.Counter[str] = collections.Counter()
         self.status_counts: collections.Counter[int] = collections.Counter()
         self._pick_counter = 0
@@ -126,25 +126,25 @@ class PortalState:
         self, object_type: str, n: int | None = None, ids: list[int] | None = None
     ) -> list[int]:
         """Bump the last-modified time of ``ids`` (or of ``n`` live records) to now."""
-        delay = self.indexing_delay_ms
+        delay = self.search_lag_ms
         return self._change(object_type, n, ids, lambda s, rid, now: s.touch(rid, now, delay))
 
     def archive(
         self, object_type: str, n: int | None = None, ids: list[int] | None = None
     ) -> list[int]:
         """Archive ``ids`` (or ``n`` live records)."""
-        delay = self.indexing_delay_ms
+        delay = self.search_lag_ms
         return self._change(object_type, n, ids, lambda s, rid, now: s.archive(rid, now, delay))
 
     def create(self, object_type: str, properties: dict[str, str | None]) -> int:
         with self.lock:
             store = self.stores[self.resolve(object_type).name]
-            return store.create(properties, self.now_ms(), self.indexing_delay_ms)
+            return store.create(properties, self.now_ms(), self.search_lag_ms)
 
     def update(self, object_type: str, rid: int, properties: dict[str, str | None]) -> None:
         with self.lock:
             store = self.stores[self.resolve(object_type).name]
-            store.update(rid, properties, self.now_ms(), self.indexing_delay_ms)
+            store.update(rid, properties, self.now_ms(), self.search_lag_ms)
 
     def set_time_ms(self, value: int) -> None:
         setter = getattr(self.clock, "set_ms", None)
@@ -163,7 +163,15 @@ class PortalState:
             "statuses": {str(k): v for k, v in sorted(self.status_counts.items())},
             "total": sum(self.request_counts.values()),
             "now": self.now_ms(),
-            "records": {name: s.size for name, s in self.stores.items()},
+            **self.record_counts(),
+        }
+
+    def record_counts(self) -> dict[str, dict[str, int]]:
+        """Live and archived records per type."""
+        counts = {name: s.counts() for name, s in self.stores.items()}
+        return {
+            "records": {name: live for name, (live, _) in counts.items()},
+            "archived": {name: archived for name, (_, archived) in counts.items()},
         }
 
     def reset_counters(self) -> None:

@@ -17,7 +17,8 @@ ADMIN_PREFIX = "/_emulator"
 
 
 def portal_info(state: PortalState) -> dict[str, Any]:
-    """Base credentials and record counts (``/_emulator/info`` and the CLI's ready line)."""
+    """Base credentials and record counts, live and archived (``/_emulator/info`` and the CLI's
+    ready line)."""
     auth = state.auth
     return {
         "portal_id": state.portal_id,
@@ -27,7 +28,7 @@ def portal_info(state: PortalState) -> dict[str, Any]:
         "private_app_token": auth.private_app_token,
         "scopes": list(auth.scopes),
         "custom_object": next((t.fully_qualified_name for t in custom_types(state)), None),
-        "records": {name: s.size for name, s in state.stores.items()},
+        **state.record_counts(),
     }
 
 
