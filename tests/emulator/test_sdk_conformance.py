@@ -326,3 +326,99 @@ def test_lists_through_the_sdk(client: hubspot.Client) -> None:
     members = client.crm.lists.memberships_api.get_page(found.lists[0].list_id, limit=50)
     assert members.results
     assert members.results[0].membership_timestamp is not None
+
+
+# --------------------------------------------------------------------------- writes (last: they change the portal)
+
+
+def _unassociated(emu: RunningEmulator, src: str, dst: str) -> tuple[int, int]:
+    graph = emu.state.graph
+    for a in range(1, 200):
+        linked = {link.to_id for link in graph.links(src, dst, a)}
+        b = next(b for b in range(1, 200) if b not in linked)
+        if not emu.state.stores[src].is_archived(a) and not emu.state.stores[dst].is_archived(b):
+            return a, b
+    raise AssertionError("no unassociated pair")
+
+
+def test_association_writes_v4_basic_and_batch(
+    client: hubspot.Client, emu: RunningEmulator
+) -> None:
+    from hubspot.crm.associations.v4 import (
+        AssociationSpec,
+        BatchInputPublicAssociationMultiArchive,
+        BatchInputPublicAssociationMultiPost,
+        BatchInputPublicDefaultAssociationMultiPost,
+    )
+
+    basic = client.crm.associations.v4.basic_api
+    batch = client.crm.associations.v4.batch_api
+    contact, company = _unassociated(emu, "contacts", "companies")
+    made = basic.create_default("contacts", contact, "companies", company)
+    assert made.status == "COMPLETE"
+    assert {r.association_spec.association_type_id for r in made.results} == {279, 280}
+    labelled = basic.create(
+        "contacts",
+        contact,
+        "companies",
+        company,
+        [AssociationSpec(association_category="HUBSPOT_DEFINED", association_type_id=1)],
+    )
+    assert labelled.labels == ["Primary"]
+    assert int(labelled.to_object_id) == company
+    basic.archive("contacts", contact, "companies", company)
+    page = basic.get_page("contacts", contact, "companies")
+    assert company not in [int(r.to_object_id) for r in page.results]
+
+    deal, contact2 = _unassociated(emu, "deals", "contacts")
+    created = batch.create(
+        "deals",
+        "contacts",
+        BatchInputPublicAssociationMultiPost(
+            inputs=[
+                {
+                    "from": {"id": str(deal)},
+                    "to": {"id": str(contact2)},
+                    "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 3}],
+                }
+            ]
+        ),
+    )
+    assert created.status == "COMPLETE"
+    assert [int(r.from_object_id) for r in created.results] == [deal]
+    batch.archive_labels(
+        "deals",
+        "contacts",
+        BatchInputPublicAssociationMultiPost(
+            inputs=[
+                {
+                    "from": {"id": str(deal)},
+                    "to": {"id": str(contact2)},
+                    "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 3}],
+                }
+            ]
+        ),
+    )
+    defaults = batch.create_default(
+        "deals",
+        "contacts",
+        BatchInputPublicDefaultAssociationMultiPost(
+            inputs=[{"from": {"id": str(deal)}, "to": {"id": str(contact2)}}]
+        ),
+    )
+    assert defaults.results
+    batch.archive(
+        "deals",
+        "contacts",
+        BatchInputPublicAssociationMultiArchive(
+            inputs=[{"from": {"id": str(deal)}, "to": [{"id": str(contact2)}]}]
+        ),
+    )
+    left = batch.get_page(
+        "deals",
+        "contacts",
+        batch_input_public_fetch_associations_batch_request=BatchInputPublicFetchAssociationsBatchRequest(
+            inputs=[{"id": str(deal)}]
+        ),
+    )
+    assert contact2 not in [t.to_object_id for r in left.results for t in r.to]

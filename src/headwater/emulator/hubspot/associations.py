@@ -1,12 +1,17 @@
-"""Generated associations between object types, invertible so both directions are cheap.
+"""Associations between object types: generated ones, invertible so both directions are cheap, and
+the ones written through the API on top.
 
 Source record ``a`` of a relation links to ``m(a)`` target ids ``((a - 1) + k * off) % N + 1``
 (``k < m(a)``), where ``m(a)`` and presence come from the record hash. The reverse direction solves
 the same congruence for every ``k`` with numpy, so a company's contacts are found without scanning.
+
+A write sets the complete set of types between two records, in both directions at once (an empty
+set removes the association). As at HubSpot, it changes no record's last-modified time.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,6 +54,8 @@ class AssociationGraph:
             if r.source in stores and r.target in stores:
                 self._rel[(r.source, r.target)] = (r, True)
                 self._rel[(r.target, r.source)] = (r, False)
+        # written through the API: (source, target) -> source id -> target id -> types now
+        self._written: dict[tuple[str, str], dict[int, dict[int, tuple[AssocType, ...]]]] = {}
 
     def pairs(self) -> list[tuple[str, str]]:
         return list(self._rel)
@@ -100,6 +107,21 @@ class AssociationGraph:
 
     def links(self, source: str, target: str, rid: int) -> list[Link]:
         """Associations of record ``rid`` of ``source`` to ``target`` records, ascending by id."""
+        generated = self._generated(source, target, rid)
+        written = self._written.get((source, target))
+        mine = written.get(rid) if written is not None else None
+        if not mine:
+            return generated
+        targets = self._stores[target]
+        by_id = {link.to_id: link for link in generated}
+        for to_id, types in list(mine.items()):  # a test thread may be writing
+            if types and not targets.archived[to_id - 1]:
+                by_id[to_id] = Link(to_id, types)
+            else:
+                by_id.pop(to_id, None)
+        return [by_id[k] for k in sorted(by_id)]
+
+    def _generated(self, source: str, target: str, rid: int) -> list[Link]:
         entry = self._rel.get((source, target))
         if entry is None:
             return []
@@ -139,3 +161,48 @@ class AssociationGraph:
             for a, primary in sorted(found.items())
             if not sources.archived[a - 1]
         ]
+
+    # ------------------------------------------------------------------ writes
+
+    def default_type(self, source: str, target: str) -> AssocType:
+        """The most generic (unlabeled) type from ``source`` to ``target``; KeyError if none."""
+        labels = self.labels(source, target)
+        if not labels:
+            raise KeyError((source, target))
+        return labels[-1]
+
+    def types_between(self, source: str, target: str, a: int, b: int) -> tuple[AssocType, ...]:
+        for link in self.links(source, target, a):
+            if link.to_id == b:
+                return link.types
+        return ()
+
+    def set_types(self, source: str, target: str, a: int, b: int, type_ids: Iterable[int]) -> None:
+        """Make ``a`` (of ``source``) and ``b`` (of ``target``) associated by exactly these types,
+        in both directions; no types removes the association. A label always comes with the
+        unlabeled type, and a record keeps one primary (e.g. one primary company per contact).
+        ``KeyError`` when the two types cannot be associated or a type id is not theirs."""
+        r, forward = self._rel[(source, target)]
+        labels = self.labels(source, target)
+        known = {t.type_id for t in labels}
+        wanted = set(type_ids)
+        if wanted - known:
+            raise KeyError(sorted(wanted - known))
+        if wanted:
+            wanted.add(labels[-1].type_id)
+        types = tuple(t for t in labels if t.type_id in wanted)
+        self._write(source, target, a, b, types)
+        if any(t.label == "Primary" for t in types):
+            holder, other = (a, b) if forward else (b, a)
+            for link in self.links(r.source, r.target, holder):
+                if link.to_id != other and any(t.label == "Primary" for t in link.types):
+                    rest = tuple(t for t in link.types if t.label != "Primary")
+                    self._write(r.source, r.target, holder, link.to_id, rest)
+
+    def _write(
+        self, source: str, target: str, a: int, b: int, types: tuple[AssocType, ...]
+    ) -> None:
+        by_label = {t.label: t for t in self.labels(target, source)}
+        reverse = tuple(by_label[t.label] for t in types)
+        self._written.setdefault((source, target), {}).setdefault(a, {})[b] = types
+        self._written.setdefault((target, source), {}).setdefault(b, {})[a] = reverse

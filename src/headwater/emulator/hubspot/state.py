@@ -146,6 +146,32 @@ class PortalState:
             store = self.stores[self.resolve(object_type).name]
             store.update(rid, properties, self.now_ms(), self.search_lag_ms)
 
+    def associate(
+        self, source: str, a: int, target: str, b: int, type_ids: list[int] | None = None
+    ) -> None:
+        """Add association types between ``a`` and ``b`` (the default, unlabeled type when
+        ``type_ids`` is None). Records' last-modified times do not move, as at HubSpot."""
+        with self.lock:
+            src, dst = self.resolve(source).name, self.resolve(target).name
+            ids = type_ids if type_ids is not None else [self.graph.default_type(src, dst).type_id]
+            current = [t.type_id for t in self.graph.types_between(src, dst, a, b)]
+            self.graph.set_types(src, dst, a, b, [*current, *ids])
+
+    def dissociate(
+        self, source: str, a: int, target: str, b: int, type_ids: list[int] | None = None
+    ) -> None:
+        """Remove association types between ``a`` and ``b`` (all of them when ``type_ids`` is None).
+        Removing labels leaves the unlabeled association in place; removing the unlabeled type
+        removes the association."""
+        with self.lock:
+            src, dst = self.resolve(source).name, self.resolve(target).name
+            removed = set(type_ids) if type_ids is not None else None
+            keep: list[int] = []
+            if removed is not None and self.graph.default_type(src, dst).type_id not in removed:
+                current = self.graph.types_between(src, dst, a, b)
+                keep = [t.type_id for t in current if t.type_id not in removed]
+            self.graph.set_types(src, dst, a, b, keep)
+
     def set_time_ms(self, value: int) -> None:
         setter = getattr(self.clock, "set_ms", None)
         if setter is None:
