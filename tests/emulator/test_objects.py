@@ -288,3 +288,157 @@ def test_legacy_deals_and_companies_offset_paging(c: httpx.Client, emu: RunningE
     assert "has-more" in companies
     one = c.get(f"/companies/v2/companies/{companies['companies'][0]['companyId']}").json()
     assert one["properties"]["name"]["value"]
+
+
+# --------------------------------------------------------------------------- merges and purges
+
+
+def _search_ids(c: httpx.Client, object_type: str, ids: list[int]) -> set[int]:
+    found = c.post(
+        f"/crm/v3/objects/{object_type}/search",
+        json={
+            "filters": [
+                {"propertyName": "hs_object_id", "operator": "IN", "values": [str(i) for i in ids]}
+            ],
+            "limit": 200,
+        },
+    ).json()
+    return {int(x["id"]) for x in found["results"]}
+
+
+def test_merge_replaces_both_records_with_a_new_one(c: httpx.Client, emu: RunningEmulator) -> None:
+    """HubSpot's merge today: a new record with a new id, and both old ids point at it."""
+    lag_s = emu.state.search_lag_ms / 1000
+    primary, secondary, third = live_ids(emu, "contacts")[10:13]
+    c.patch(f"/crm/v3/objects/contacts/{primary}", json={"properties": {"jobtitle": None}})
+    p = c.get(f"/crm/v3/objects/contacts/{primary}", params={"properties": "email,jobtitle"})
+    s = c.get(f"/crm/v3/objects/contacts/{secondary}", params={"properties": "email,jobtitle"})
+    companies = {
+        link.to_id
+        for rid in (primary, secondary)
+        for link in emu.state.graph.links("contacts", "companies", rid)
+    }
+    r = c.post(
+        "/crm/v3/objects/contacts/merge",
+        json={"primaryObjectId": str(primary), "objectIdToMerge": str(secondary)},
+    )
+    assert r.status_code == 200
+    merged = r.json()
+    new_id = int(merged["id"])
+    assert new_id not in (primary, secondary)
+    assert {"id", "properties", "createdAt", "updatedAt", "archived"} <= set(merged)
+    read = c.get(
+        f"/crm/v3/objects/contacts/{new_id}",
+        params={"properties": "email,jobtitle,hs_merged_object_ids", "associations": "companies"},
+    ).json()
+    assert read["properties"]["hs_merged_object_ids"] == f"{primary};{secondary}"
+    assert read["properties"]["email"] == p.json()["properties"]["email"]  # the primary's value
+    assert read["properties"]["jobtitle"] == s.json()["properties"]["jobtitle"]  # filled in
+    assert read["createdAt"] == min(p.json()["createdAt"], s.json()["createdAt"])
+    inline = {int(x["id"]) for x in read["associations"]["companies"]["results"]}
+    assert inline == companies
+    # the old ids answer with the new record, and leave every list
+    for old in (primary, secondary):
+        assert c.get(f"/crm/v3/objects/contacts/{old}").json()["id"] == str(new_id)
+    assert (
+        c.get(f"/crm/v3/objects/contacts/{primary}", params={"archived": "true"}).status_code == 404
+    )
+    listed = {int(x["id"]) for x in all_pages(c, "/crm/v3/objects/contacts", {"limit": 100})}
+    archived = {
+        int(x["id"])
+        for x in all_pages(c, "/crm/v3/objects/contacts", {"limit": 100, "archived": "true"})
+    }
+    assert new_id in listed
+    assert not {primary, secondary} & (listed | archived)
+    assert _search_ids(c, "contacts", [primary, secondary, new_id]) == {primary, secondary}
+    emu.clock.advance(lag_s)  # type: ignore[attr-defined]
+    assert _search_ids(c, "contacts", [primary, secondary, new_id]) == {new_id}
+    # merging again accumulates every absorbed id
+    again = c.post(
+        "/crm/v3/objects/contacts/merge",
+        json={"primaryObjectId": str(third), "objectIdToMerge": str(primary)},  # an old id
+    ).json()
+    chained = c.get(
+        f"/crm/v3/objects/contacts/{again['id']}", params={"properties": "hs_merged_object_ids"}
+    ).json()
+    ids = sorted(int(x) for x in chained["properties"]["hs_merged_object_ids"].split(";"))
+    assert ids == sorted([primary, secondary, third, new_id])
+    assert c.get(f"/crm/v3/objects/contacts/{secondary}").json()["id"] == again["id"]
+    batch = c.post(
+        "/crm/v3/objects/contacts/batch/read",
+        json={"inputs": [{"id": str(secondary)}], "properties": ["email"]},
+    ).json()
+    assert [x["id"] for x in batch["results"]] == [again["id"]]
+
+
+def test_merge_refusals(c: httpx.Client, emu: RunningEmulator) -> None:
+    one, two = live_ids(emu, "deals")[:2]
+    assert (
+        c.post(
+            "/crm/v3/objects/deals/merge",
+            json={"primaryObjectId": str(one), "objectIdToMerge": str(one)},
+        ).status_code
+        == 400
+    )
+    assert (
+        c.post(
+            "/crm/v3/objects/deals/merge",
+            json={"primaryObjectId": str(one), "objectIdToMerge": "999999"},
+        ).status_code
+        == 404
+    )
+    assert (
+        c.post("/crm/v3/objects/deals/merge", json={"primaryObjectId": str(one)}).status_code == 400
+    )
+    line_items = live_ids(emu, "line_items")[:2]
+    refused = c.post(
+        "/crm/v3/objects/line_items/merge",
+        json={"primaryObjectId": str(line_items[0]), "objectIdToMerge": str(line_items[1])},
+    )
+    assert refused.status_code == 400
+    ok = c.post(
+        "/crm/objects/2026-03/deals/merge",
+        json={"primaryObjectId": str(one), "objectIdToMerge": str(two)},
+    )
+    assert ok.status_code == 200
+
+
+def test_gdpr_delete_skips_the_archived_list(c: httpx.Client, emu: RunningEmulator) -> None:
+    lag_s = emu.state.search_lag_ms / 1000
+    by_id, by_email = live_ids(emu, "contacts")[20:22]
+    email = c.get(f"/crm/v3/objects/contacts/{by_email}", params={"properties": "email"}).json()
+    companies = [link.to_id for link in emu.state.graph.links("contacts", "companies", by_id)]
+    assert (
+        c.post("/crm/v3/objects/contacts/gdpr-delete", json={"objectId": str(by_id)}).status_code
+        == 204
+    )
+    r = c.post(
+        "/crm/v3/objects/contacts/gdpr-delete",
+        json={"objectId": email["properties"]["email"], "idProperty": "email"},
+    )
+    assert r.status_code == 204
+    for rid in (by_id, by_email):
+        assert c.get(f"/crm/v3/objects/contacts/{rid}").status_code == 404
+        assert (
+            c.get(f"/crm/v3/objects/contacts/{rid}", params={"archived": "true"}).status_code == 404
+        )
+    listed = {int(x["id"]) for x in all_pages(c, "/crm/v3/objects/contacts", {"limit": 100})}
+    archived = {
+        int(x["id"])
+        for x in all_pages(c, "/crm/v3/objects/contacts", {"limit": 100, "archived": "true"})
+    }
+    assert not {by_id, by_email} & (listed | archived)
+    emu.clock.advance(lag_s)  # type: ignore[attr-defined]
+    assert not _search_ids(c, "contacts", [by_id, by_email])
+    for company in companies:  # its associations went with it
+        back = {link.to_id for link in emu.state.graph.links("companies", "contacts", company)}
+        assert by_id not in back
+    unknown = c.post(
+        "/crm/v3/objects/contacts/gdpr-delete",
+        json={"objectId": "nobody@example.test", "idProperty": "email"},
+    )
+    assert unknown.status_code == 204  # HubSpot blocks an unknown address for the future
+    assert (
+        c.post("/crm/v3/objects/contacts/gdpr-delete", json={"objectId": "999999"}).status_code
+        == 404
+    )

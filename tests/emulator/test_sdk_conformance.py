@@ -422,3 +422,35 @@ def test_association_writes_v4_basic_and_batch(
         ),
     )
     assert contact2 not in [t.to_object_id for r in left.results for t in r.to]
+
+
+def test_merge_every_mergeable_package_and_gdpr_delete(
+    client: hubspot.Client, emu: RunningEmulator
+) -> None:
+    from hubspot.crm.contacts import PublicGdprDeleteInput, PublicMergeInput
+    from hubspot.crm.contacts.exceptions import NotFoundException
+
+    crm = client.crm
+    for package, object_type in (
+        (crm.contacts, "contacts"),
+        (crm.companies, "companies"),
+        (crm.deals, "deals"),
+        (crm.tickets, "tickets"),
+    ):
+        store = emu.state.stores[object_type]
+        primary, secondary = [i for i in range(150, 200) if not store.is_archived(i)][:2]
+        merged = package.basic_api.merge(
+            public_merge_input=PublicMergeInput(
+                primary_object_id=str(primary), object_id_to_merge=str(secondary)
+            )
+        )
+        assert int(merged.id) > store.generated, object_type
+        again = package.basic_api.get_by_id(str(secondary), properties=["hs_merged_object_ids"])
+        assert again.id == merged.id
+        assert again.properties["hs_merged_object_ids"] == f"{primary};{secondary}"
+    victim = next(i for i in range(100, 150) if not emu.state.stores["contacts"].is_archived(i))
+    crm.contacts.basic_api.purge(
+        public_gdpr_delete_input=PublicGdprDeleteInput(object_id=str(victim))
+    )
+    with pytest.raises(NotFoundException):
+        crm.contacts.basic_api.get_by_id(str(victim))

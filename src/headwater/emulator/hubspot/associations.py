@@ -206,3 +206,26 @@ class AssociationGraph:
         reverse = tuple(by_label[t.label] for t in types)
         self._written.setdefault((source, target), {}).setdefault(a, {})[b] = types
         self._written.setdefault((target, source), {}).setdefault(b, {})[a] = reverse
+
+    def merge(self, object_type: str, primary: int, secondary: int, merged: int) -> None:
+        """Give the record ``merged`` the associations of both records it replaces. Those of the
+        primary record come first: where it has a primary label (say, a contact's primary
+        company), the secondary record's primary labels of that kind are dropped."""
+        for source, target in list(self._rel):
+            if source != object_type:
+                continue
+            _, forward = self._rel[(source, target)]
+            wanted: dict[int, set[int]] = {}
+            has_primary = False
+            for rid in (primary, secondary):
+                links = self.links(source, target, rid)
+                for link in links:
+                    keep = [
+                        t.type_id
+                        for t in link.types
+                        if not (forward and has_primary and t.label == "Primary")
+                    ]
+                    wanted.setdefault(link.to_id, set()).update(keep)
+                has_primary = any(t.label == "Primary" for link in links for t in link.types)
+            for to_id, ids in wanted.items():
+                self.set_types(source, target, merged, to_id, ids)

@@ -126,6 +126,9 @@ class ObjectStore:
         self.updated: I64 = np.zeros(capacity, dtype=np.int64)
         self.archived: BoolArray = np.zeros(capacity, dtype=np.bool_)
         self.archived_at: I64 = np.zeros(capacity, dtype=np.int64)
+        # merged-away and GDPR-deleted records: archived, but in neither list, nor found by id
+        self.gone: BoolArray = np.zeros(capacity, dtype=np.bool_)
+        self.merged_into: dict[int, int] = {}
         self.created[:count] = created
         self.updated[:count] = updated
         self.archived[:count] = archived
@@ -349,12 +352,20 @@ class ObjectStore:
     # ------------------------------------------------------------------ existence
 
     def exists(self, rid: int) -> bool:
-        return 1 <= rid <= self.size
+        return 1 <= rid <= self.size and not self.gone[rid - 1]
+
+    def canonical(self, rid: int) -> int:
+        """The id a merged-away record now answers as (itself when it was never merged)."""
+        while rid in self.merged_into:
+            rid = self.merged_into[rid]
+        return rid
 
     def counts(self) -> tuple[int, int]:
-        """``(live, archived)`` records."""
-        n_archived = int(self.archived[: self.size].sum())
-        return self.size - n_archived, n_archived
+        """``(live, archived)`` records; merged-away and deleted ones are neither."""
+        archived = self.archived[: self.size]
+        gone = int(self.gone[: self.size].sum())
+        n_archived = int(archived.sum()) - gone
+        return self.size - n_archived - gone, n_archived
 
     def is_archived(self, rid: int) -> bool:
         return bool(self.archived[rid - 1])
@@ -368,6 +379,7 @@ class ObjectStore:
             "updated",
             "archived",
             "archived_at",
+            "gone",
             "s_updated",
             "s_archived",
         ):
@@ -407,6 +419,15 @@ class ObjectStore:
         self.archived_at[rid - 1] = now_ms
         self._index(rid, now_ms, delay_ms)
 
+    def vanish(self, rid: int, now_ms: int, delay_ms: int, merged_into: int | None = None) -> None:
+        """Remove a record without passing through the archived list (a merge or a GDPR delete).
+        With ``merged_into``, reads of ``rid`` answer with that record from now on."""
+        self.gone[rid - 1] = True
+        self.archived[rid - 1] = True
+        if merged_into is not None:
+            self.merged_into[rid] = merged_into
+        self._index(rid, now_ms, delay_ms)
+
     def _index(self, rid: int, now_ms: int, delay_ms: int) -> None:
         ov = self.overrides.get(rid)
         event = (
@@ -440,7 +461,7 @@ class ObjectStore:
         """The id of the ``offset``-th record (0-based) with the given archived state, or one past
         the last id when there are fewer."""
         flags = self.archived[: self.size]
-        hits = np.flatnonzero(flags if archived else ~flags)
+        hits = np.flatnonzero(flags & ~self.gone[: self.size] if archived else ~flags)
         return int(hits[offset]) + 1 if 0 <= offset < hits.size else self.size + 1
 
     def next_ids(self, after: int, limit: int, *, archived: bool) -> list[int]:
@@ -453,7 +474,10 @@ class ObjectStore:
             stop = min(self.size, start + width - 1)
             width *= 2
             window = flags[start - 1 : stop]
-            hits = np.flatnonzero(window) if archived else np.flatnonzero(~window)
+            if archived:
+                hits = np.flatnonzero(window & ~self.gone[start - 1 : stop])
+            else:
+                hits = np.flatnonzero(~window)
             out.extend(int(i) + start for i in hits[: limit - len(out)])
             start = stop + 1
         return out

@@ -70,6 +70,10 @@ class ObjectType:
         """Key used for this type in inline ``associations`` (plural name, or the FQN)."""
         return self.fully_qualified_name or self.name
 
+    @property
+    def mergeable(self) -> bool:
+        return "hs_merged_object_ids" in self.prop_index
+
     def prop(self, name: str) -> PropDef | None:
         i = self.prop_index.get(name)
         return None if i is None else self.properties[i]
@@ -264,8 +268,24 @@ def _system(created: str, updated: str) -> tuple[PropDef, ...]:
     )
 
 
+MERGED_IDS = "hs_merged_object_ids"
+# carried by the types HubSpot can merge (contacts, companies, deals, tickets, custom objects)
+MERGED_IDS_PROP = PropDef(
+    MERGED_IDS,
+    "Merged record IDs",
+    "enumeration",
+    "checkbox",
+    "system",
+    "const:",
+    100,
+    read_only=True,
+    description="The list of record IDs that have been merged into this record.",
+)
+
+
 CONTACT_PROPS = (
     *_system("createdate", "lastmodifieddate"),
+    MERGED_IDS_PROP,
     PropDef("firstname", "First Name", "string", "text", "contactinformation", "first_name", 2),
     PropDef("lastname", "Last Name", "string", "text", "contactinformation", "last_name", 2),
     PropDef(
@@ -382,6 +402,7 @@ CONTACT_PROPS = (
 
 COMPANY_PROPS = (
     *_system("createdate", "hs_lastmodifieddate"),
+    MERGED_IDS_PROP,
     PropDef(
         "name",
         "Company name",
@@ -478,6 +499,7 @@ TICKET_STAGES = (
 
 DEAL_PROPS = (
     *_system("createdate", "hs_lastmodifieddate"),
+    MERGED_IDS_PROP,
     PropDef("dealname", "Deal Name", "string", "text", "dealinformation", "deal_name", 0),
     PropDef(
         "amount",
@@ -570,6 +592,7 @@ DEAL_PROPS = (
 
 TICKET_PROPS = (
     *_system("createdate", "hs_lastmodifieddate"),
+    MERGED_IDS_PROP,
     PropDef("subject", "Ticket name", "string", "text", "ticketinformation", "sentence", 0),
     PropDef(
         "content", "Ticket description", "string", "textarea", "ticketinformation", "sentence", 20
@@ -785,6 +808,7 @@ def _engagement_props(kind: str) -> tuple[PropDef, ...]:
 
 PET_PROPS = (
     *_system("hs_createdate", "hs_lastmodifieddate"),
+    MERGED_IDS_PROP,
     PropDef(
         "name", "Name", "string", "text", "pet_information", "pet_name", 0, hubspot_defined=False
     ),

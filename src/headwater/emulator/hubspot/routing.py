@@ -256,7 +256,8 @@ def int_param(value: str | None, default: int, name: str) -> int:
 
 
 def lookup(t: ObjectType, store: ObjectStore, raw_id: str, id_property: str | None) -> int | None:
-    """The record id that ``raw_id`` names: an id, or the value of a unique ``id_property``."""
+    """The record id that ``raw_id`` names: an id, or the value of a unique ``id_property``. The
+    id of a merged-away record names the record it was merged into, as at HubSpot."""
     if id_property and id_property != "hs_object_id":
         prop = t.prop(id_property)
         if prop is None or not prop.unique:
@@ -272,7 +273,7 @@ def lookup(t: ObjectType, store: ObjectStore, raw_id: str, id_property: str | No
                 return rid
         return None
     try:
-        rid = int(raw_id)
+        rid = store.canonical(int(raw_id))
     except ValueError:
         return None
     return rid if store.exists(rid) else None

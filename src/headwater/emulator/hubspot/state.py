@@ -22,6 +22,7 @@ from headwater.emulator.hubspot.faults import FaultPlan
 from headwater.emulator.hubspot.limits import RateLimiter
 from headwater.emulator.hubspot.lists import build_lists
 from headwater.emulator.hubspot.portal_metadata import (
+    MERGED_IDS,
     PIPELINES,
     ObjectType,
     build_object_types,
@@ -146,6 +147,44 @@ class PortalState:
             store = self.stores[self.resolve(object_type).name]
             store.update(rid, properties, self.now_ms(), self.search_lag_ms)
 
+    def merge(self, object_type: str, primary: int, secondary: int) -> int:
+        """Merge two live records as HubSpot now does (its changelog "Updated merge functionality
+        for contacts and companies"): a new record with a new id replaces both. It takes the primary record's values (the secondary's where the
+        primary has none), the older create date, the associations of both, and lists both ids
+        and the ids they had absorbed in ``hs_merged_object_ids``. Both old ids leave lists and
+        search, and reads of them answer with the new record. Returns the new id."""
+        with self.lock:
+            t = self.resolve(object_type)
+            store = self.stores[t.name]
+            now, delay = self.now_ms(), self.search_lag_ms
+            props: dict[str, str | None] = {}
+            for p in t.properties:
+                if p.gen in ("id", "created", "updated") or p.name == MERGED_IDS:
+                    continue
+                value = store.value(primary, p.name)
+                props[p.name] = value if value is not None else store.value(secondary, p.name)
+            absorbed = {primary, secondary}
+            for rid in (primary, secondary):
+                absorbed.update(
+                    int(x) for x in (store.value(rid, MERGED_IDS) or "").split(";") if x
+                )
+            props[MERGED_IDS] = ";".join(str(i) for i in sorted(absorbed))
+            merged = store.create(props, now, delay)
+            store.created[merged - 1] = min(
+                store.created[primary - 1], store.created[secondary - 1]
+            )
+            self.graph.merge(t.name, primary, secondary, merged)
+            for rid in (primary, secondary):
+                store.vanish(rid, now, delay, merged_into=merged)
+            return merged
+
+    def gdpr_delete(self, object_type: str, rid: int) -> None:
+        """Delete a record for good: it leaves lists and search without passing through the
+        archived list, its associations go with it, and reads of its id answer 404."""
+        with self.lock:
+            store = self.stores[self.resolve(object_type).name]
+            store.vanish(rid, self.now_ms(), self.search_lag_ms)
+
     def associate(
         self, source: str, a: int, target: str, b: int, type_ids: list[int] | None = None
     ) -> None:
@@ -193,7 +232,7 @@ class PortalState:
         }
 
     def record_counts(self) -> dict[str, dict[str, int]]:
-        """Live and archived records per type."""
+        """Live and archived records per type (merged-away and GDPR-deleted ones are neither)."""
         counts = {name: s.counts() for name, s in self.stores.items()}
         return {
             "records": {name: live for name, (live, _) in counts.items()},

@@ -270,6 +270,52 @@ def h_batch_write(ctx: Ctx) -> Response:
     return raw_json(head + "}", 201 if op == "create" else 200)
 
 
+def _live_record(
+    t: ObjectType, store: ObjectStore, raw: Any, id_property: str | None = None
+) -> int:
+    rid = lookup(t, store, str(raw or ""), id_property)
+    if rid is None or store.is_archived(rid):
+        raise not_found(str(raw))
+    return rid
+
+
+def h_merge(ctx: Ctx) -> Response:
+    """``POST .../merge``: a new record replaces both (see :meth:`PortalState.merge`)."""
+    t, store = ctx.object_type()
+    if not t.mergeable:
+        raise validation_error(f"Records of {t.name} cannot be merged")
+    body = ctx.req.json()
+    if (
+        not isinstance(body, dict)
+        or not body.get("primaryObjectId")
+        or not body.get("objectIdToMerge")
+    ):
+        raise validation_error("primaryObjectId and objectIdToMerge are required")
+    primary = _live_record(t, store, body["primaryObjectId"])
+    secondary = _live_record(t, store, body["objectIdToMerge"])
+    if primary == secondary:
+        raise validation_error("A record cannot be merged with itself")
+    merged = ctx.state.merge(t.name, primary, secondary)
+    return raw_json(record_json(ctx.state, t, store, merged, store.plans(t.default_props)))
+
+
+def h_gdpr_delete(ctx: Ctx) -> Response:
+    """``POST .../gdpr-delete``: the record is gone for good, without passing through the archived
+    list. An email that names no record is answered 204 (HubSpot blocks it for the future)."""
+    t, store = ctx.object_type()
+    body = ctx.req.json()
+    if not isinstance(body, dict) or not body.get("objectId"):
+        raise validation_error("objectId is required")
+    id_property = body.get("idProperty")
+    rid = lookup(t, store, str(body["objectId"]), id_property)
+    if rid is None:
+        if id_property == "email":
+            return Response(204, b"", None)
+        raise not_found(str(body["objectId"]))
+    ctx.state.gdpr_delete(t.name, rid)
+    return Response(204, b"", None)
+
+
 # --------------------------------------------------------------------------- legacy v1/v2 records
 
 
@@ -357,6 +403,17 @@ ROUTES: RouteTable = (
             defaults=(("op", op),),
         )
         for op in BATCH_WRITE_OPS
+    ),
+    Route(
+        "POST", under(OBJECTS, "/merge"), h_merge, "objects.merge", scope_type="type", write=True
+    ),
+    Route(
+        "POST",
+        under(OBJECTS, "/gdpr-delete"),
+        h_gdpr_delete,
+        "objects.gdpr_delete",
+        scope_type="type",
+        write=True,
     ),
     Route("GET", RECORD, h_read, "objects.read", scope_type="type"),
     Route("PATCH", RECORD, h_update, "objects.update", scope_type="type", write=True),
