@@ -67,18 +67,30 @@ def starts_archived(h: U64) -> BoolArray:
     return flags
 
 
-def generated_count(record_salt: int, live: int) -> int:
-    """How many ids to generate for exactly ``live`` of them to start live: the archived seed
-    records come on top of the live ones."""
-    if live <= 0:
-        return 0
-    n = live + live // 64 + 64
-    while True:
-        h = mix_array(np.arange(1, n + 1, dtype=np.uint64) ^ np.uint64(record_salt))
-        live_so_far = np.cumsum(~starts_archived(h))
-        if live_so_far[-1] >= live:
-            return int(np.searchsorted(live_so_far, live)) + 1
-        n *= 2
+def generated_hashes(record_salt: int, live: int) -> U64:
+    """The record hashes of ids ``1..n``, where ``n`` is just enough for ``live`` of them to start
+    live: the archived seed records come on top of the live ones.
+
+    Hashed 64k ids at a time into one array, stopping at the cut, so that the only allocation the
+    size of the portal is the array of hashes the store needs anyway (a million-record portal
+    would otherwise leave its temporaries with the allocator)."""
+    h = np.empty(live + live // 64 + 64 if live > 0 else 0, dtype=np.uint64)
+    seen, start, chunk = 0, 0, 1 << 16
+    while seen < live:
+        if start == h.size:  # more archived than planned for: grow
+            grown = np.empty(h.size * 2, dtype=np.uint64)
+            grown[: h.size] = h
+            h = grown
+        stop = min(start + chunk, h.size)
+        part = mix_array(np.arange(start + 1, stop + 1, dtype=np.uint64) ^ np.uint64(record_salt))
+        h[start:stop] = part
+        alive = ~starts_archived(part)
+        n = int(np.count_nonzero(alive))
+        if seen + n >= live:
+            out: U64 = h[: start + int(np.flatnonzero(alive)[live - seen - 1]) + 1]
+            return out
+        seen, start = seen + n, stop
+    return h[:0]
 
 
 class ObjectStore:
@@ -90,10 +102,9 @@ class ObjectStore:
         self.type = otype
         self.seed = seed
         self.record_salt = salt(seed, otype.type_id)
-        count = generated_count(self.record_salt, live)
-        self.generated = (
-            count  # ids 1..generated are generated: ``live`` live ones, the rest archived
-        )
+        h = generated_hashes(self.record_salt, live)
+        count = int(h.size)  # ids 1..count: ``live`` live ones, the rest archived
+        self.generated = count
         self._plans: dict[str, PropPlan] = {}
         for p in otype.properties:
             source = {"id": SOURCE_ID, "created": SOURCE_CREATED, "updated": SOURCE_UPDATED}.get(
@@ -111,7 +122,6 @@ class ObjectStore:
             self._plans[p.name] = plan
         self._plan_cache: dict[tuple[str, ...], list[PropPlan]] = {}
         ids = np.arange(1, count + 1, dtype=np.uint64)
-        h = mix_array(ids ^ np.uint64(self.record_salt))
         step = max(DATA_SPAN_MS // max(count, 1), 1)
         base = DATA_START_MS + (ids.astype(np.int64) - 1) * step
         created = base + (h % np.uint64(step)).astype(np.int64)
