@@ -40,7 +40,8 @@ RULES: dict[str, frozenset[str]] = {
     "connectors": frozenset({"domain"}),
     "lake": frozenset({"domain"}),
     "store": frozenset({"domain"}),
-    "services": frozenset({"domain", "connectors", "lake", "store"}),
+    "mapping": frozenset({"domain"}),  # Data Prep's language on Arrow, beside domain
+    "services": frozenset({"domain", "connectors", "lake", "store", "mapping"}),
     "engine": frozenset({"domain", "connectors", "lake", "store", "services"}),
     "runtime": frozenset({"domain", "connectors", "lake", "store", "services", "settings"}),
     "api": frozenset({"domain", "services", "ui"}),  # create_app mounts the web UI
