@@ -253,7 +253,7 @@ def parse(text: str) -> Node:
     except ExpressionError:
         raise
     except UnexpectedCharacters as exc:
-        at = int(exc.pos_in_stream)
+        at: int = getattr(exc, "pos_in_stream", 0) or 0
         raise ExpressionError(f"unexpected character {text[at]!r} at position {at}", at) from None
     except UnexpectedEOF:
         raise ExpressionError("the expression ends too early", len(text)) from None
