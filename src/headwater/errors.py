@@ -32,7 +32,14 @@
     │   ├── NotFoundError             404 (unknown id, or hidden by tenancy)
     │   │   └── SandboxNotFoundError  2100
     │   ├── PreconditionFailedError   412 1404 (stale etag)
-    │   └── InternalError             500 1102
+    │   ├── InternalError             500 1102
+    │   ├── SchemaRegistryError       Schema Registry errors in Adobe's XDM envelope (XDM-{code})
+    │   │   ├── XdmNotFoundError      404 XDM-1010
+    │   │   ├── XdmAcceptError        400 XDM-1006 (Accept header invalid)
+    │   │   ├── XdmTitleNotUniqueError 400 XDM-1521
+    │   │   ├── XdmNamespaceError     400 XDM-1021 (custom fields outside _{TENANT_ID})
+    │   │   └── XdmInvalidError       400 XDM-1000 (any other invalid resource)
+    │   └── MappingSetInvalidError    400 2250 (a mapping set that cannot apply)
     └── SyncError                     raised while moving data
         ├── FatalSyncError            do not retry the run
         │   ├── SourceAuthError       credentials revoked / invalid / missing scopes
@@ -76,6 +83,7 @@ __all__ = [
     "InvalidTransitionError",
     "LeaseLostError",
     "LimitWithCountError",
+    "MappingSetInvalidError",
     "MissingApiKeyError",
     "MissingIfMatchError",
     "MissingOrgError",
@@ -89,6 +97,7 @@ __all__ = [
     "RetriableSourceError",
     "RetriableSyncError",
     "SandboxNotFoundError",
+    "SchemaRegistryError",
     "ServiceError",
     "SkippableSyncError",
     "SortError",
@@ -98,6 +107,11 @@ __all__ = [
     "TableNotFoundError",
     "UnsupportedPatchOpError",
     "ValidationError",
+    "XdmAcceptError",
+    "XdmInvalidError",
+    "XdmNamespaceError",
+    "XdmNotFoundError",
+    "XdmTitleNotUniqueError",
 ]
 
 
@@ -202,6 +216,8 @@ class ServiceError(HeadwaterError):
     code: ClassVar[str] = "1102"
     http_status: ClassVar[int] = 500
     title: ClassVar[str] = "Internal error"
+    #: the service part of the error type (``FLOW-{code}-{status}``, ``XDM-…``)
+    error_prefix: ClassVar[str] = "FLOW"
 
     def __init__(
         self,
@@ -331,6 +347,48 @@ class InternalError(ServiceError):
     code = "1102"
     http_status = 500
     title = "Internal error"
+
+
+class SchemaRegistryError(ServiceError):
+    """Rendered in the Schema Registry's envelope: ``type`` ``…/XDM-{code}-{status}``, ``detail``
+    and ``report.detailed-message`` (Adobe's ``help/xdm/troubleshooting-guide.md``)."""
+
+    error_prefix = "XDM"
+    code = "1000"
+    http_status = 400
+    title = "Bad request"
+
+
+class XdmNotFoundError(SchemaRegistryError):
+    code = "1010"
+    http_status = 404
+    title = "Resource not found"
+
+
+class XdmAcceptError(SchemaRegistryError):
+    code = "1006"
+    title = "Accept header invalid"
+
+
+class XdmTitleNotUniqueError(SchemaRegistryError):
+    code = "1521"
+    title = "Title not unique"
+
+
+class XdmNamespaceError(SchemaRegistryError):
+    code = "1021"
+    title = "Namespace validation error"
+
+
+class XdmInvalidError(SchemaRegistryError):
+    """An invalid resource for which Adobe documents no specific code (Headwater's ``1000``)."""
+
+
+class MappingSetInvalidError(ValidationError):
+    """A mapping set refused because entries cannot apply; ``details`` names each entry."""
+
+    code = "2250"
+    title = "Mapping validation error"
 
 
 # --------------------------------------------------------------------------- sync

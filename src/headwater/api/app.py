@@ -15,10 +15,11 @@ from headwater.api.routes import (
     health,
     ims,
     metrics,
+    schemaregistry,
     specs,
     webhooks,
 )
-from headwater.domain.paths import CATALOG_PATH, FLOW_SERVICE_PATH
+from headwater.domain.paths import CATALOG_PATH, FLOW_SERVICE_PATH, SCHEMA_REGISTRY_PATH
 from headwater.services.context import ServiceContext
 from headwater.services.identity import Gateway
 from headwater.services.metrics import HttpMetrics
@@ -54,6 +55,7 @@ def create_app(ctx: ServiceContext, *, max_body: int = 1024 * 1024) -> FastAPI:
     app.include_router(connections.router, prefix=FLOW_SERVICE_PATH)
     app.include_router(dataflows.router, prefix=FLOW_SERVICE_PATH)
     app.include_router(datasets.router, prefix=CATALOG_PATH)
+    app.include_router(schemaregistry.router, prefix=SCHEMA_REGISTRY_PATH)
     app.include_router(webhooks.router, prefix=FLOW_SERVICE_PATH)
     app.include_router(metrics.router)
     ui.install(app)  # the web UI at /ui, over the same services

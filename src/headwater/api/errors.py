@@ -46,6 +46,20 @@ def service_error_body(exc: ServiceError, request_id: str) -> dict[str, Any]:
         report["type"] = exc.resource_type
     if exc.details:
         report["details"] = [dict(d) for d in exc.details]
+    if exc.error_prefix != "FLOW":
+        # Schema Registry shape: http:// type base, registryRequestId, sub-errors, detail
+        report = {
+            "registryRequestId": request_id,
+            "detailed-message": exc.message,
+            "sub-errors": [dict(d) for d in exc.details],
+        }
+        return {
+            "type": f"http://ns.adobe.com/aep/errors/{exc.error_prefix}-{code}-{status}",
+            "title": exc.title,
+            "status": status,
+            "report": report,
+            "detail": exc.message,
+        }
     return {
         "type": f"{ERROR_TYPE_BASE}FLOW-{code}-{status}",
         "title": exc.title,

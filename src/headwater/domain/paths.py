@@ -9,3 +9,7 @@ PROTECTED_PREFIX = "/data/foundation/"
 FLOW_SERVICE_PATH = "/data/foundation/flowservice"
 #: The Catalog Service subset (datasets and batches).
 CATALOG_PATH = "/data/foundation/catalog"
+#: The Schema Registry subset (tenant schemas and field groups, standard classes).
+SCHEMA_REGISTRY_PATH = "/data/foundation/schemaregistry"
+#: Data Prep (mapping sets and the expression language).
+DATA_PREP_PATH = "/data/foundation/conversion"
