@@ -359,7 +359,7 @@ class SchemaRegistryError(ServiceError):
     title = "Bad request"
 
 
-class XdmNotFoundError(SchemaRegistryError):
+class XdmNotFoundError(SchemaRegistryError, NotFoundError):
     code = "1010"
     http_status = 404
     title = "Resource not found"

@@ -11,6 +11,7 @@ from headwater.api.middleware import RequestContextMiddleware
 from headwater.api.routes import (
     connections,
     dataflows,
+    dataprep,
     datasets,
     health,
     ims,
@@ -19,7 +20,12 @@ from headwater.api.routes import (
     specs,
     webhooks,
 )
-from headwater.domain.paths import CATALOG_PATH, FLOW_SERVICE_PATH, SCHEMA_REGISTRY_PATH
+from headwater.domain.paths import (
+    CATALOG_PATH,
+    DATA_PREP_PATH,
+    FLOW_SERVICE_PATH,
+    SCHEMA_REGISTRY_PATH,
+)
 from headwater.services.context import ServiceContext
 from headwater.services.identity import Gateway
 from headwater.services.metrics import HttpMetrics
@@ -56,6 +62,7 @@ def create_app(ctx: ServiceContext, *, max_body: int = 1024 * 1024) -> FastAPI:
     app.include_router(dataflows.router, prefix=FLOW_SERVICE_PATH)
     app.include_router(datasets.router, prefix=CATALOG_PATH)
     app.include_router(schemaregistry.router, prefix=SCHEMA_REGISTRY_PATH)
+    app.include_router(dataprep.router, prefix=DATA_PREP_PATH)
     app.include_router(webhooks.router, prefix=FLOW_SERVICE_PATH)
     app.include_router(metrics.router)
     ui.install(app)  # the web UI at /ui, over the same services

@@ -431,7 +431,7 @@ def _hash_builder(sql_fn: str) -> Builder:
             con = duckdb.connect()
             try:
                 con.register("hw_input", pa.table({"v": data}))
-                out = con.sql(f"SELECT {sql_fn}(v) AS h FROM hw_input").fetch_arrow_table()
+                out = con.sql(f"SELECT {sql_fn}(v) AS h FROM hw_input").to_arrow_table()
             finally:
                 con.close()
             hashed = out.column("h")
