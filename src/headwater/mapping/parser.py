@@ -260,10 +260,9 @@ def parse(text: str) -> Node:
     except UnexpectedInput as exc:
         pos = getattr(exc, "pos_in_stream", None) or 0
         token = getattr(exc, "token", None)
-        what = (
-            f"unexpected {str(token)!r}" if token is not None and str(token) else "unexpected end"
-        )
-        raise ExpressionError(f"{what} at position {pos}", pos) from None
+        if token is None or getattr(token, "type", "") == "$END" or not str(token):
+            raise ExpressionError("the expression ends too early", len(text)) from None
+        raise ExpressionError(f"unexpected {str(token)!r} at position {pos}", pos) from None
     except LarkError as exc:
         inner = getattr(exc, "orig_exc", None)
         if isinstance(inner, ExpressionError):
