@@ -6,6 +6,9 @@ and types follow Adobe's public XDM definitions (``adobe/xdm``: ``components/cla
 profile.schema.json``, ``components/fieldgroups/profile/profile-person-details`` and
 ``profile-personal-details``, the ``person``, ``person-name``, ``address``, ``emailaddress`` and
 ``phonenumber`` data types, and the ``record``/``auditable`` behaviours for ``_id`` and ``_repo``).
+The XDM Business Account and Business Opportunity classes (``components/classes/b2b/``) carry
+their scalar fields; their composite ``accountKey``/``opportunityKey`` and the source-system audit
+fields are left out.
 """
 
 from __future__ import annotations
