@@ -1,33 +1,53 @@
-"""Adobe's ``aepp`` 0.6.0, unmodified, against ``headwater serve``: its Schema Registry and Data
-Prep modules create the tutorial's schema and HubSpot contacts mapping set, read them back and
-preview a mapping, over real HTTP."""
+"""Adobe's ``aepp`` 0.6.0, unmodified, against the API served by uvicorn on a local port: its
+Schema Registry and Data Prep modules create the tutorial's schema and HubSpot contacts mapping
+set, read them back and preview a mapping, over real HTTP."""
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import uvicorn
 
+from headwater.api.app import create_app
 from tests.api.test_dataprep import _contacts_input_schema, _tutorial_mapping_set
 from tests.api.test_schemaregistry import TUTORIAL_SCHEMA
+from tests.e2e.conftest import free_port
 
 aepp = pytest.importorskip("aepp", reason="aepp is a dev dependency")
 
 
 @pytest.fixture
-def configured(live: Any) -> Any:
+def configured(ctx: Any, ident: Any) -> Iterator[Any]:
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(ctx), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started
     aepp.configure(
-        org_id=live.org_id,
-        client_id=live.client_id,
+        org_id=ident.org_id,
+        client_id=ident.client_id,
         secret="unused",
         sandbox="prod",
         environment="support",
-        endpoint=live.base_url,
-        accesstoken=live.token,
+        endpoint=f"http://127.0.0.1:{port}",
+        accesstoken=ident.token,
     )
     aepp.config.config_object["connectionType"] = "support"
     aepp.config.config_object["date_limit"] = 2**41
-    return live
+    try:
+        yield ident
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
 
 
 @pytest.mark.e2e
