@@ -181,10 +181,25 @@ def to_boolean(arr: pa.Array) -> Converted:
     return Converted(values, failed, "is not a boolean")
 
 
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
 def parse_integer(arr: pa.Array, target: pa.DataType = pa.int64()) -> Converted:
     ok = pc.match_substring_regex(arr, _INT_RE)
     clean, failed = _mask_invalid(arr, ok)
-    wide = pc.cast(pc.utf8_trim_whitespace(clean), pa.int64())
+    text = pc.utf8_trim_whitespace(clean)
+    # up to 38 digits parse exactly as decimals; the int64 range is checked before the cast
+    digits = pc.utf8_length(pc.replace_substring_regex(text, r"^[+-]?0*", ""))
+    fits = pc.less_equal(digits, 38)
+    text, too_long = _mask_invalid(text, fits)
+    dec = pc.cast(pc.replace_substring(text, "+", ""), pa.decimal128(38, 0))
+    in_64 = pc.and_(
+        pc.greater_equal(dec, pa.scalar(_INT64_MIN, pa.decimal128(38, 0))),
+        pc.less_equal(dec, pa.scalar(_INT64_MAX, pa.decimal128(38, 0))),
+    )
+    dec, out_64 = _mask_invalid(dec, in_64)
+    failed = pc.or_kleene(pc.or_kleene(failed, too_long), out_64)
+    wide = pc.cast(dec, pa.int64())
     if target != pa.int64():
         bits = target.bit_width - 1
         in_range = pc.and_(pc.greater_equal(wide, -(2**bits)), pc.less_equal(wide, 2**bits - 1))
@@ -236,7 +251,11 @@ def coerce(arr: pa.Array, target: pa.DataType) -> Converted:
             return Converted(pc.cast(values, target), failed, f"is not a {d}")
     if d in _NUMERIC and s in _NUMERIC:
         if pa.types.is_integer(target) and pa.types.is_floating(src):
-            integral = pc.equal(pc.floor(arr), arr)
+            bits = target.bit_width - 1
+            integral = pc.and_(
+                pc.equal(pc.floor(arr), arr),
+                pc.and_(pc.greater_equal(arr, -float(2**bits)), pc.less(arr, float(2**bits))),
+            )
             arr2, failed = _mask_invalid(arr, integral)
             return Converted(pc.cast(arr2, target, safe=False), failed, "is not an integer")
         if pa.types.is_integer(target) and pa.types.is_integer(src):
