@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from headwater.mapping import ast
-from headwater.mapping.types import coerce, type_name
+from headwater.mapping.types import coerce, convertible, type_name
 
 #: an Arrow array of the batch's length, or a scalar standing for every row
 Data: TypeAlias = Any
@@ -87,6 +87,16 @@ def convert(env: Env, val: Val, target: pa.DataType, what: str) -> Val:
     data = val.data
     if data.type == target:
         return val
+    if not convertible(data.type, target):
+        # a conversion the types rule out: every value fails (nulls stay null)
+        fails = (
+            *val.fails,
+            (
+                pc.fill_null(pc.is_valid(env.broadcast(data)), False),
+                f"{what} cannot convert {type_name(data.type)} to {type_name(target)}",
+            ),
+        )
+        return Val(pa.scalar(None, target), fails)
     if isinstance(data, pa.Scalar):
         out = coerce(pa.array([data.as_py()], data.type), target)
         value = out.values[0]

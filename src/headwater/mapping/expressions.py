@@ -208,6 +208,10 @@ def compile_node(
         return _binary(node.op, left, right, text)
     if isinstance(node, ast.Conditional):
         cond = compile_node(node.cond, schema, aliases)
+        if cond.type is not None and type_name(cond.type) not in {"boolean", "string", "null"}:
+            raise CompileError(
+                "type-mismatch", f"'?:' needs a boolean condition, not {describe(cond.type)}"
+            )
         a = compile_node(node.then, schema, aliases)
         b = compile_node(node.otherwise, schema, aliases)
         out_type = common_type([a.type, b.type], "?:")
@@ -340,7 +344,18 @@ def _binary(op: str, left: Compiled, right: Compiled, text: str) -> Compiled:
 
         def run_compare(env: Env) -> Val:
             a, b = left.run(env), right.run(env)
-            goal = target or common_type([a.data.type, b.data.type], op)
+            goal = target
+            if goal is None:
+                try:
+                    goal = common_type([a.data.type, b.data.type], op) or pa.string()
+                except CompileError:
+                    goal = pa.string()
+            if (
+                pa.types.is_null(goal)
+                or pa.types.is_null(a.data.type)
+                or pa.types.is_null(b.data.type)
+            ):
+                return Val(pa.scalar(None, pa.bool_()), join_fails(a, b))
             a, b = unify(env, [a, b], goal, text)
             return Val(kernel(a.data, b.data), join_fails(a, b))
 
@@ -354,9 +369,15 @@ def _binary(op: str, left: Compiled, right: Compiled, text: str) -> Compiled:
         a = convert(env, left.run(env), out, text)
         b = convert(env, right.run(env), out, text)
         if op == "%":
-            q = pc.floor(pc.divide(pc.cast(a.data, pa.float64()), pc.cast(b.data, pa.float64())))
-            data = pc.subtract(a.data, pc.cast(pc.multiply(q, pc.cast(b.data, pa.float64())), out))
-            return Val(data, join_fails(a, b))
+            # Java's remainder (sign of the dividend); x % 0 is null
+            af = pc.cast(a.data, pa.float64())
+            bf = pc.cast(b.data, pa.float64())
+            bf = pc.if_else(pc.equal(bf, 0.0), pa.scalar(None, pa.float64()), bf)
+            rem = pc.subtract(af, pc.multiply(bf, pc.trunc(pc.divide(af, bf))))
+            if pa.types.is_integer(out):
+                rem = pc.if_else(pc.is_finite(rem), rem, pa.scalar(None, pa.float64()))
+                rem = pc.cast(rem, out, safe=False)
+            return Val(rem, join_fails(a, b))
         if op == "/":
             zero = pc.equal(b.data, 0)
             safe_b = pc.if_else(zero, pa.scalar(None, out), b.data)

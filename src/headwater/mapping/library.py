@@ -229,13 +229,17 @@ def _decode(args: list[Compiled], text: str) -> Compiled:
     default = rest[-1] if len(rest) % 2 == 1 else None
     values = [v for _, v in pairs] + ([default] if default else [])
     out_type = common_type([v.type for v in values], "decode")
+    key_types = [common_type([key.type, cand.type], "decode") for cand, _ in pairs]
 
     def run(env: Env) -> Val:
         k = key.run(env)
         result = default.run(env) if default else Val(pa.scalar(None, out_type or pa.string()))
-        for cand, value in reversed(pairs):
+        for (cand, value), kt in reversed(list(zip(pairs, key_types, strict=True))):
             cv = cand.run(env)
-            kk, cc = unify(env, [k, cv], common_type([k.data.type, cv.data.type], text), text)
+            goal = kt if kt is not None else pa.string()
+            if pa.types.is_null(goal):
+                continue
+            kk, cc = unify(env, [k, cv], goal, text)
             cond = Val(pc.equal(kk.data, cc.data), (*kk.fails, *cc.fails))
             result = if_else(env, cond, value.run(env), result, out_type, text)
         return result
@@ -313,15 +317,26 @@ def _nullify(_args: list[Compiled], text: str) -> Compiled:
     return Compiled(pa.null(), lambda _env: Val(pa.scalar(None, pa.null())), const=None, text=text)
 
 
+_ORDERED = {"null", "string", "byte", "short", "int", "long", "number", "date", "date-time"}
+
 for _name, _kernel in (("min", pc.min_element_wise), ("max", pc.max_element_wise)):
 
     def _make(kernel: object, name: str) -> object:
         def build(args: list[Compiled], text: str) -> Compiled:
             out_type = common_type([a.type for a in args], name)
+            for a in args:
+                if a.type is not None and type_name(a.type) not in _ORDERED:
+                    raise CompileError(
+                        "type-mismatch", f"{name}: cannot compare {describe(a.type)} values"
+                    )
 
             def run(env: Env) -> Val:
                 vals = unify(env, [a.run(env) for a in args], out_type, text)
-                data = [env.broadcast(v.data) for v in vals]
+                data = [env.broadcast(v.data) for v in vals if not pa.types.is_null(v.data.type)]
+                if not data:
+                    return Val(pa.scalar(None, pa.null()), join_fails(*vals))
+                if len({d.type for d in data}) > 1:
+                    data = [pc.cast(d, pa.float64()) for d in data]
                 return Val(kernel(*data), join_fails(*vals))  # type: ignore[operator]
 
             return Compiled(out_type, run, text=text)
