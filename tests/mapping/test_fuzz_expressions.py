@@ -7,7 +7,13 @@ import pyarrow as pa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from headwater.mapping import MappingError, compile_set, unique_functions, unparse
+from headwater.mapping import (
+    MappingError,
+    compile_set,
+    schema_from_properties,
+    unique_functions,
+    unparse,
+)
 from headwater.mapping.ast import Binary, Call, Conditional, Field, Literal, Method, Unary
 
 TABLE = pa.table(
@@ -65,4 +71,33 @@ def test_random_expressions_compile_or_are_refused_and_never_crash(tree):
     except MappingError:
         return
     result = ms.apply(TABLE)
+    assert result.table.num_rows + result.failed_count == TABLE.num_rows
+
+
+TYPED = schema_from_properties(
+    {
+        "i": {"type": "integer", "minimum": 1, "maximum": 32767},
+        "num": {"type": "number"},
+        "flag": {"type": "boolean"},
+        "when": {"type": "string", "format": "date-time"},
+        "day": {"type": "string", "format": "date"},
+        "text": {"type": "string"},
+        "list": {"type": "array", "items": {"type": "string"}},
+    }
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.recursive(_leaf, _extend, max_leaves=5), st.sampled_from(TYPED.names))
+def test_random_expressions_into_typed_destinations_never_crash(tree, dest):
+    try:
+        ms = compile_set(
+            [{"sourceType": "EXPRESSION", "source": unparse(tree), "destination": dest}],
+            input_schema=TABLE.schema,
+            output_schema=TYPED,
+        )
+    except MappingError:
+        return
+    result = ms.apply(TABLE)
+    assert result.table.schema == TYPED
     assert result.table.num_rows + result.failed_count == TABLE.num_rows
