@@ -283,3 +283,51 @@ def test_many_batches_keep_row_numbers():
     r = run([attr("y", "person.birthYear")], t)
     assert sorted(e.row for e in r.errors) == [1, 2]
     assert values(r, "person", "birthYear") == [1, 4]
+
+
+def test_object_copy_as_adobe_documents_it():
+    """``address -> addr`` copies same-named fields; ``address.line1 -> addr.addrLine1`` refines it
+    (help/data-prep/functions.md, *Object copy*)."""
+    out = schema_from_properties(
+        {
+            "addr": {
+                "type": "object",
+                "properties": {
+                    "addrLine1": {"type": "string"},
+                    "city": {"type": "string"},
+                    "state": {"type": "string"},
+                    "zip": {"type": "integer"},
+                },
+            }
+        }
+    )
+    rows = [
+        {
+            "address": {
+                "line1": "4191 Ridgebrook Way",
+                "city": "San Jose",
+                "state": "California",
+                "zip": "95110",
+            }
+        },
+        {"address": {"line1": "1 Main St", "city": "Reno", "state": "Nevada", "zip": "none"}},
+    ]
+    t = pa.Table.from_batches([pa.RecordBatch.from_struct_array(pa.array(rows))])
+    r = run([attr("address", "addr"), attr("address.line1", "addr.addrLine1")], t, output=out)
+    assert r.table.to_pylist() == [
+        {
+            "addr": {
+                "addrLine1": "4191 Ridgebrook Way",
+                "city": "San Jose",
+                "state": "California",
+                "zip": 95110,
+            }
+        }
+    ]
+    assert [e.row for e in r.errors] == [1]
+    with pytest.raises(MappingError, match="mapped twice"):
+        compile_set(
+            [attr("address.city", "addr.city"), attr("address.city", "addr.city")],
+            input_schema=t.schema,
+            output_schema=out,
+        )

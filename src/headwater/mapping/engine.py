@@ -199,6 +199,7 @@ def check(
     dests = _dest_types(output_schema)
     targets: list[Target] = []
     seen: dict[tuple[str, ...], int] = {}
+    copies: dict[tuple[str, ...], bool] = {}
     for e in entries:
         path = tuple(e.destination.split("."))
         try:
@@ -211,6 +212,7 @@ def check(
             issues.append(MappingIssue(e.index, exc.kind, exc.message, e.source, e.destination))
             continue
         dest_type: pa.DataType | None = None
+        copy_dest = False
         if output_schema is not None:
             dest_type = dests.get(path)
             if dest_type is None:
@@ -224,7 +226,9 @@ def check(
                     )
                 )
                 continue
-            if pa.types.is_struct(dest_type) or (
+            copy_ok = expr.type is not None and pa.types.is_struct(expr.type)
+            copy_dest = pa.types.is_struct(dest_type) and copy_ok
+            if (pa.types.is_struct(dest_type) and not copy_ok) or (
                 expr.type is not None and not convertible(expr.type, dest_type)
             ):
                 issues.append(
@@ -238,7 +242,14 @@ def check(
                     )
                 )
                 continue
-        if path in seen or any(path[: len(p)] == p or p[: len(path)] == path for p in seen):
+        # a child may refine an object copied whole (Adobe's ``address -> addr`` plus
+        # ``address.line1 -> addr.addrLine1``); otherwise a destination is written once
+        clash = path in seen or any(
+            (path[: len(p)] == p and not copies.get(p))
+            or (p[: len(path)] == path and not copy_dest)
+            for p in seen
+        )
+        if clash:
             issues.append(
                 MappingIssue(
                     e.index,
@@ -250,6 +261,7 @@ def check(
             )
             continue
         seen[path] = e.index
+        copies[path] = copy_dest
         cols = tuple(
             ".".join(((aliases or {}).get(p[0], p[0]), *p[1:]))
             if input_schema is not None and input_schema.get_field_index(p[0]) < 0
@@ -392,16 +404,33 @@ class MappingSet:
         return pa.Table.from_arrays([_from_tree(tree[k], n) for k in names], names=names)
 
     def _build(
-        self, fld: pa.Field, path: tuple[str, ...], columns: dict[tuple[str, ...], pa.Array], n: int
+        self,
+        fld: pa.Field,
+        path: tuple[str, ...],
+        columns: dict[tuple[str, ...], pa.Array],
+        n: int,
+        base: pa.Array | None = None,
     ) -> pa.Array:
+        deeper = any(len(p) > len(path) and p[: len(path)] == path for p in columns)
         if path in columns:
-            return columns[path]
+            if not deeper:
+                return columns[path]
+            base = columns[path]  # an object copy refined by child mappings
         if pa.types.is_struct(fld.type):
-            if not any(p[: len(path)] == path for p in columns):
-                return pa.nulls(n, fld.type)
-            children = [self._build(c, (*path, c.name), columns, n) for c in fld.type]
+            if not deeper:
+                return base if base is not None else pa.nulls(n, fld.type)
+            children = [
+                self._build(
+                    c,
+                    (*path, c.name),
+                    columns,
+                    n,
+                    None if base is None else pc.struct_field(base, [i]),
+                )
+                for i, c in enumerate(fld.type)
+            ]
             return pa.StructArray.from_arrays(children, fields=list(fld.type))
-        return pa.nulls(n, fld.type)
+        return base if base is not None else pa.nulls(n, fld.type)
 
 
 def _from_tree(node: Any, n: int) -> pa.Array:

@@ -146,6 +146,10 @@ def convertible(src: pa.DataType, dst: pa.DataType) -> bool:
 def _nested_ok(src: pa.DataType, dst: pa.DataType) -> bool:
     if pa.types.is_list(src) and pa.types.is_list(dst):
         return convertible(src.value_type, dst.value_type)
+    if pa.types.is_struct(src) and pa.types.is_struct(dst):
+        # Adobe's object copy: fields with the same name are copied (and converted)
+        names = {f.name for f in src}
+        return all(convertible(src.field(f.name).type, f.type) for f in dst if f.name in names)
     return bool(src == dst)
 
 
@@ -268,6 +272,23 @@ def coerce(arr: pa.Array, target: pa.DataType) -> Converted:
         return Converted(pc.cast(arr, target), None)
     if s == "date-time" and d == "date-time":
         return Converted(pc.cast(arr, target), None)
+    if pa.types.is_struct(src) and pa.types.is_struct(target):
+        children: list[pa.Array] = []
+        failed_any: pa.Array | None = None
+        messages: list[str] = []
+        for f in target:
+            idx = src.get_field_index(f.name)
+            if idx < 0:
+                children.append(pa.nulls(len(arr), f.type))
+                continue
+            c = coerce(pc.struct_field(arr, [idx]), f.type)
+            children.append(c.values)
+            if c.failed is not None:
+                mask = pc.fill_null(c.failed, False)
+                failed_any = mask if failed_any is None else pc.or_(failed_any, mask)
+                messages.append(f"{f.name} {c.message}")
+        values = pa.StructArray.from_arrays(children, fields=list(target), mask=pc.is_null(arr))
+        return Converted(values, failed_any, "; ".join(messages))
     if pa.types.is_list(src) and pa.types.is_list(target):
         flat = coerce(pc.list_flatten(arr), target.value_type)
         offsets = arr.offsets
