@@ -12,7 +12,7 @@
     │   ├── OrgMismatchError          403 403025
     │   ├── ImsError                  token endpoint errors ({"error", "error_description"})
     │   └── ContentTypeError          400 (placeholder problem shape)
-    ├── ConfigurationError            the product is misconfigured (settings, key file)
+    ├── ConfigurationError            the product is misconfigured (settings, key file, profiles)
     ├── ServiceError                  answered in the Flow Service error envelope (code + status)
     │   ├── InvalidRequestError       400: the request is wrong; fix it and resend
     │   │   ├── ValidationError       400 with a list of field errors
@@ -40,17 +40,22 @@
     │   │   ├── XdmNamespaceError     400 XDM-1021 (custom fields outside _{TENANT_ID})
     │   │   └── XdmInvalidError       400 XDM-1000 (any other invalid resource)
     │   └── MappingSetInvalidError    400 2250 (a mapping set that cannot apply)
-    └── SyncError                     raised while moving data
-        ├── FatalSyncError            do not retry the run
-        │   ├── SourceAuthError       credentials revoked / invalid / missing scopes
-        │   ├── FatalSourceError      4xx from the source that retrying cannot fix
-        │   │   └── PaginationLoopError  the source repeated a cursor or moved it backwards
-        │   └── DestinationError      the lake refused the write (e.g. incompatible type change)
-        ├── RetriableSyncError        retry with backoff
-        │   ├── RetriableSourceError  429, 5xx, timeouts, connection resets
-        │   └── LeaseLostError        another worker owns the run now
-        └── SkippableSyncError        count it, keep going
-            └── InvalidRecordError
+    ├── SyncError                     raised while moving data
+    │   ├── FatalSyncError            do not retry the run
+    │   │   ├── SourceAuthError       credentials revoked / invalid / missing scopes
+    │   │   ├── FatalSourceError      4xx from the source that retrying cannot fix
+    │   │   │   └── PaginationLoopError  the source repeated a cursor or moved it backwards
+    │   │   └── DestinationError      the lake refused the write (e.g. incompatible type change)
+    │   ├── RetriableSyncError        retry with backoff
+    │   │   ├── RetriableSourceError  429, 5xx, timeouts, connection resets
+    │   │   ├── LeaseLostError        another worker owns the run now
+    │   │   └── Interrupted           the worker is stopping; the run resumes from its checkpoint
+    │   └── SkippableSyncError        count it, keep going
+    │       └── InvalidRecordError
+    └── CommandError                  a command cannot do what was asked (one line, exit status 1)
+        ├── UsageError                the arguments make no sense together (exit status 2)
+        ├── RemoteError               the API refused a request or could not be reached
+        └── QuickstartError           a quickstart step failed (a process did not start)
 
 Each :class:`ServiceError` carries ``code``, ``http_status`` and ``title`` class attributes, so the
 API layer only renders them (``headwater.api.errors``).
@@ -62,6 +67,7 @@ from typing import Any, ClassVar
 
 __all__ = [
     "AuthSpecNotFoundError",
+    "CommandError",
     "ConfigurationError",
     "ContentTypeError",
     "DependentsExistError",
@@ -75,6 +81,7 @@ __all__ = [
     "ImmutableFieldError",
     "ImsError",
     "InternalError",
+    "Interrupted",
     "InvalidApiKeyError",
     "InvalidRecordError",
     "InvalidRequestError",
@@ -94,6 +101,8 @@ __all__ = [
     "PatchError",
     "PayloadTooLargeError",
     "PreconditionFailedError",
+    "QuickstartError",
+    "RemoteError",
     "RetriableSourceError",
     "RetriableSyncError",
     "SandboxNotFoundError",
@@ -106,6 +115,7 @@ __all__ = [
     "SyncError",
     "TableNotFoundError",
     "UnsupportedPatchOpError",
+    "UsageError",
     "ValidationError",
     "XdmAcceptError",
     "XdmInvalidError",
@@ -437,6 +447,10 @@ class LeaseLostError(RetriableSyncError):
     run_code = "ENGINE-3409-409"
 
 
+class Interrupted(RetriableSyncError):  # noqa: N818 - control flow, not a failure
+    """The worker is shutting down; the run goes back to the queue at its last checkpoint."""
+
+
 class SkippableSyncError(SyncError):
     """One record or item failed; count it and continue."""
 
@@ -445,3 +459,36 @@ class SkippableSyncError(SyncError):
 
 class InvalidRecordError(SkippableSyncError):
     pass
+
+
+# --------------------------------------------------------------------------- command line
+
+
+class CommandError(HeadwaterError):
+    """A ``headwater`` command cannot do what was asked; shown as one ``error:`` line."""
+
+    #: The process exit status the command line ends with.
+    exit_status: ClassVar[int] = 1
+
+
+class UsageError(CommandError):
+    """The command line itself is wrong: options that make no sense together."""
+
+    exit_status = 2
+
+
+class RemoteError(CommandError):
+    """The API refused a request (``code`` is its Adobe code, e.g. ``FLOW-1101-404``, and
+    ``status`` its HTTP status), or could not be reached (no code, no status)."""
+
+    def __init__(self, message: str, *, code: str = "", status: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+
+    def __str__(self) -> str:
+        return f"{self.message} [{self.code}]" if self.code else self.message
+
+
+class QuickstartError(CommandError):
+    """A step of ``headwater quickstart`` failed: a process did not start or answer in time."""

@@ -20,7 +20,7 @@ from headwater.connectors.events import BatchEvent, CheckpointEvent, ProgressEve
 from headwater.errors import (
     DestinationError,
     FatalSyncError,
-    HeadwaterError,
+    Interrupted,
     LeaseLostError,
     NotFoundError,
     RetriableSyncError,
@@ -55,10 +55,6 @@ class RunControl:
 
     stop: threading.Event = field(default_factory=threading.Event)
     lease_lost: threading.Event = field(default_factory=threading.Event)
-
-
-class Interrupted(HeadwaterError):  # noqa: N818 - control flow, not a failure
-    """The worker is shutting down; the run goes back to the queue at its last checkpoint."""
 
 
 @dataclass
