@@ -13,3 +13,5 @@ CATALOG_PATH = "/data/foundation/catalog"
 SCHEMA_REGISTRY_PATH = "/data/foundation/schemaregistry"
 #: Data Prep (mapping sets and the expression language).
 DATA_PREP_PATH = "/data/foundation/conversion"
+#: The IMS-compatible token endpoint (client-credentials grant).
+IMS_TOKEN_PATH = "/ims/token/v3"
