@@ -29,7 +29,7 @@ FLOOR = frozenset({"headwater", "errors", "logs"})
 #: What each top-level package (or module) of ``headwater`` may import besides itself and the
 #: floor. The layers: domain ← connectors, lake, store ← services ← api, ui, cli; engine runs the
 #: plans of services with store, connectors and lake; settings are read only at the composition
-#: roots (runtime, the CLI, quickstart and the ASGI entry point); the emulator imports nothing.
+#: roots (runtime, the CLI and the ASGI entry point); the emulator imports nothing.
 RULES: dict[str, frozenset[str]] = {
     "headwater": frozenset(),
     "__main__": frozenset({"cli"}),
@@ -46,20 +46,7 @@ RULES: dict[str, frozenset[str]] = {
     "runtime": frozenset({"domain", "connectors", "lake", "store", "services", "settings"}),
     "api": frozenset({"domain", "services", "ui"}),  # create_app mounts the web UI
     "ui": frozenset({"domain", "services"}),
-    "cli": frozenset(
-        {
-            "domain",
-            "services",
-            "engine",
-            "runtime",
-            "settings",
-            "quickstart",
-            "cli_remote",
-            "emulator",
-        }
-    ),
-    "cli_remote": frozenset({"domain", "services", "runtime", "settings"}),
-    "quickstart": frozenset({"domain", "cli_remote", "emulator", "settings"}),
+    "cli": frozenset({"domain", "services", "engine", "runtime", "settings", "emulator"}),
     "emulator": frozenset(),
 }
 
@@ -71,31 +58,27 @@ ROOT_MODULES: dict[str, frozenset[str]] = {
 #: Imports that break :data:`RULES` today, each with who removes it: (importing module, imported
 #: name) → why it is there.
 KNOWN_VIOLATIONS: dict[tuple[str, str], str] = {
-    # The CLI package work (headwater/cli/ replacing cli.py and cli_remote) removes these.
-    ("headwater.cli_remote", "headwater.cli"): (
-        "reads the root app's private debug flag through a deferred import (a cli ↔ cli_remote "
-        "cycle); debug belongs on the click context"
-    ),
-    ("headwater.cli", "headwater.store.migrate"): (
+    # The command line's local commands still reach below services for these.
+    ("headwater.cli.admin", "headwater.store.migrate"): (
         "`db upgrade` migrates through the store directly instead of runtime/services"
     ),
-    ("headwater.cli", "headwater.lake.query"): (
+    ("headwater.cli.admin", "headwater.lake.query"): (
         "`query` runs DuckDB over the lake directly instead of through services"
     ),
-    ("headwater.cli_remote.doctor", "headwater.store.secrets"): (
+    ("headwater.cli.remote.doctor", "headwater.store.secrets"): (
         "doctor opens the secret box itself to check the key"
     ),
-    ("headwater.cli_remote.doctor", "headwater.store.db"): (
+    ("headwater.cli.remote.doctor", "headwater.store.db"): (
         "doctor creates an engine itself to check the database"
     ),
-    ("headwater.cli_remote.doctor", "headwater.store.migrate"): (
+    ("headwater.cli.remote.doctor", "headwater.store.migrate"): (
         "doctor reads the migration head itself"
     ),
-    ("headwater.cli_remote.doctor", "headwater.store.resources"): (
+    ("headwater.cli.remote.doctor", "headwater.store.resources"): (
         "doctor reads stored connections itself"
     ),
-    ("headwater.cli_remote.doctor", "headwater.lake"): "doctor reads the lake's options itself",
-    ("headwater.cli_remote.doctor", "headwater.lake.storage"): (
+    ("headwater.cli.remote.doctor", "headwater.lake"): "doctor reads the lake's options itself",
+    ("headwater.cli.remote.doctor", "headwater.lake.storage"): (
         "doctor inspects the lake's location itself"
     ),
 }
@@ -112,8 +95,6 @@ MAY_USE: dict[str, frozenset[str]] = {
     "api": frozenset({"fastapi", "starlette", "sqlalchemy"}),
     "ui": frozenset({"fastapi", "starlette"}),
     "cli": frozenset({"typer", "uvicorn", "sqlalchemy"}),
-    "cli_remote": frozenset({"typer", "sqlalchemy"}),
-    "quickstart": frozenset({"typer"}),
     "emulator": frozenset({"starlette", "uvicorn", "typer"}),
 }
 

@@ -18,8 +18,9 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from headwater.cli_remote.client import ApiClient, RemoteError
-from headwater.cli_remote.output import dig, emit_json, err_console, say
+from headwater.cli.remote.client import ApiClient
+from headwater.cli.remote.output import dig, emit_json, err_console, say
+from headwater.errors import RemoteError
 
 TERMINAL = frozenset({"success", "partialSuccess", "failed", "cancelled"})
 FAILED = frozenset({"failed", "cancelled"})

@@ -10,26 +10,13 @@ from urllib.parse import quote
 
 import httpx
 
-from headwater.cli_remote.profiles import CachedToken, Profile, cached_token, store_token
-from headwater.errors import HeadwaterError
+from headwater.cli.remote.profiles import CachedToken, Profile, cached_token, store_token
+from headwater.domain.paths import CATALOG_PATH, FLOW_SERVICE_PATH, IMS_TOKEN_PATH
+from headwater.errors import RemoteError
 
-FLOW = "/data/foundation/flowservice"
-CATALOG = "/data/foundation/catalog"
+FLOW = FLOW_SERVICE_PATH
+CATALOG = CATALOG_PATH
 INVALID_TOKEN = "401013"
-
-
-class RemoteError(HeadwaterError):
-    """The API refused a request; ``message`` ends with the Adobe code, e.g. ``[FLOW-1101-404]``."""
-
-    def __init__(self, detail: str, *, code: str = "", status: int | None = None) -> None:
-        super().__init__(f"{detail} [{code}]" if code else detail)
-        self.detail = detail
-        self.code = code
-        self.status = status
-
-
-class UsageError(HeadwaterError):
-    """The command line itself is wrong (exit status 2)."""
 
 
 def error_code(body: Any) -> tuple[str, str]:
@@ -68,16 +55,21 @@ def raise_for(response: httpx.Response) -> None:
 
 
 def fetch_token(http: httpx.Client, profile: Profile) -> CachedToken:
-    """A new token from ``POST /ims/token/v3`` (client credentials)."""
+    """A new token for the profile's client (client credentials)."""
+    return client_credentials(http, profile.client_id, profile.client_secret)
+
+
+def client_credentials(http: httpx.Client, client_id: str, client_secret: str) -> CachedToken:
+    """A new token from ``POST /ims/token/v3`` (client-credentials grant)."""
     started = time.time()
     r = send(
         http,
         "POST",
-        "/ims/token/v3",
+        IMS_TOKEN_PATH,
         data={
             "grant_type": "client_credentials",
-            "client_id": profile.client_id,
-            "client_secret": profile.client_secret,
+            "client_id": client_id,
+            "client_secret": client_secret,
         },
     )
     raise_for(r)
@@ -136,15 +128,30 @@ class ApiClient:
             "Accept": "application/json",
         }
 
-    def request(self, method: str, url: str, **kwargs: Any) -> Any:
-        """Send, retrying once with a new token on 401013; the JSON body, or None when empty."""
-        r = send(self.http, method, url, headers=self._headers(self.token()), **kwargs)
+    def response(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """Send with the gateway headers (plus any ``headers=`` given), retrying once with a new
+        token when the server refuses the cached one with 401013."""
+        extra = kwargs.pop("headers", None) or {}
+        r = send(self.http, method, url, headers=self._headers(self.token()) | extra, **kwargs)
         if r.status_code == 401 and _gateway_code(r) == INVALID_TOKEN:
-            r = send(
-                self.http, method, url, headers=self._headers(self.token(renew=True)), **kwargs
-            )
+            headers = self._headers(self.token(renew=True)) | extra
+            r = send(self.http, method, url, headers=headers, **kwargs)
+        return r
+
+    def request(self, method: str, url: str, **kwargs: Any) -> Any:
+        """Send (see :meth:`response`); the JSON body, or None when empty; an error answer
+        raises :class:`RemoteError`."""
+        r = self.response(method, url, **kwargs)
         raise_for(r)
         return r.json() if r.content else None
+
+    def exists(self, url: str) -> bool:
+        """Whether ``GET url`` finds the resource (404 is False; any other error raises)."""
+        r = self.response("GET", url)
+        if r.status_code == 404:
+            return False
+        raise_for(r)
+        return True
 
     def get(self, url: str, **params: Any) -> Any:
         return self.request("GET", url, params={k: v for k, v in params.items() if v is not None})

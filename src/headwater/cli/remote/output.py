@@ -116,3 +116,16 @@ def say(*parts: Any) -> None:
     """A message line, never hard-wrapped (scripts read it whole); strings are plain text,
     :class:`Text` parts carry their own style."""
     console.print(*(Text(p) if isinstance(p, str) else p for p in parts), sep="", soft_wrap=True)
+
+
+def print_rows(rows: list[dict[str, Any]], *, title: str, max_columns: int = 8) -> None:
+    """Rows as a table when they are narrow, else one key/value block per row."""
+    names: list[str] = []
+    for row in rows:
+        names += [k for k in row if k not in names]
+    if len(names) <= max_columns:
+        console.print(table(names, [[row.get(k) for k in names] for row in rows], title=title))
+        return
+    console.print(title, style="italic", soft_wrap=True)
+    for i, row in enumerate(rows, 1):
+        console.print(details([(k, row.get(k)) for k in names], title=f"row {i}"))

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import typer
 from rich.text import Text
 
-from headwater.cli_remote.output import console, emit_json, table
+from headwater.cli.remote.output import console, emit_json, table
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -205,8 +205,8 @@ class Doctor:
     def api(self) -> tuple[Status, str]:
         import httpx
 
-        from headwater.cli_remote.client import fetch_token
-        from headwater.cli_remote.profiles import load_book, select
+        from headwater.cli.remote.client import fetch_token
+        from headwater.cli.remote.profiles import load_book, select
 
         book = load_book(self.settings.home)
         if not book.profiles and self.profile is None:

@@ -18,23 +18,24 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
+import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-FS = "/data/foundation/flowservice"
-CAT = "/data/foundation/catalog"
-HUBSPOT = "cc6a4487-9e91-433e-a3a3-9cf6626c1806"
-LAKE_SPEC = "c604ff05-7f1a-43c0-8e18-33bf874cb11c"
-CRM_TO_AEP = "14518937-270c-4525-bdec-c2ba7cce3860"
+from headwater.cli.remote.client import ApiClient
+from headwater.cli.remote.output import console
+from headwater.cli.remote.profiles import Profile
+from headwater.domain.paths import CATALOG_PATH as CAT
+from headwater.domain.paths import FLOW_SERVICE_PATH as FS
+from headwater.domain.specs import CRM_TO_AEP_FLOW_SPEC_ID, DATA_LAKE_SPEC_ID, HUBSPOT_SPEC_ID
+from headwater.errors import QuickstartError
+
 ORG = "QUICKSTART@AdobeOrg"
-
-
-class QuickstartError(RuntimeError):
-    pass
+SANDBOX = "prod"
 
 
 def _free_port() -> int:
@@ -57,7 +58,7 @@ class Quickstart:
             json.loads(self.state_file.read_text()) if self.state_file.exists() else {}
         )
         self.procs: list[subprocess.Popen[Any]] = []
-        self.http: httpx.Client | None = None
+        self.api: ApiClient | None = None
         home.mkdir(parents=True, exist_ok=True)
 
     # ------------------------------------------------------------------ processes
@@ -145,8 +146,8 @@ class Quickstart:
         return base
 
     def stop(self) -> None:
-        if self.http is not None:
-            self.http.close()
+        if self.api is not None:
+            self.api.http.close()
         for proc in reversed(self.procs):
             if proc.poll() is None:
                 try:
@@ -163,7 +164,9 @@ class Quickstart:
 
     # ------------------------------------------------------------------ identity
 
-    def identity(self, base: str) -> dict[str, str]:
+    def identity(self, base: str) -> ApiClient:
+        """The quickstart org and API client (made once with the admin commands), and a client
+        of the API as them."""
         env = dict(os.environ, HEADWATER_HOME=str(self.home))
         if "clientId" not in self.state:
             orgs = json.loads(
@@ -190,38 +193,30 @@ class Quickstart:
             )
             self.state.update(clientId=client["clientId"], clientSecret=client["clientSecret"])
             self._save()
-        token = httpx.post(
-            base + "/ims/token/v3",
-            data={
-                "grant_type": "client_credentials",
-                "client_id": self.state["clientId"],
-                "client_secret": self.state["clientSecret"],
-            },
+        profile = Profile(
+            name="quickstart",
+            endpoint=base,
+            org=ORG,
+            sandbox=SANDBOX,
+            client_id=self.state["clientId"],
+            client_secret=self.state["clientSecret"],
         )
-        token.raise_for_status()
-        access = token.json()["access_token"]
+        api = ApiClient(profile, self.home, timeout=120, persist=False)
+        api.token()
         self.console.print(
             f"[green]✓[/green] org {ORG}, API client {self.state['clientId']}, token issued"
         )
-        return {
-            "Authorization": f"Bearer {access}",
-            "x-api-key": self.state["clientId"],
-            "x-gw-ims-org-id": ORG,
-            "x-sandbox-name": "prod",
-        }
+        return api
 
     # ------------------------------------------------------------------ API helpers
 
-    def _call(self, method: str, path: str, *, ok: int = 200, **kw: Any) -> Any:
-        assert self.http is not None
-        r = self.http.request(method, path, **kw)
-        if r.status_code != ok:
-            raise QuickstartError(f"{method} {path} answered {r.status_code}: {r.text}")
-        return r.json() if r.content else None
+    def _call(self, method: str, path: str, **kw: Any) -> Any:
+        assert self.api is not None
+        return self.api.request(method, path, **kw)
 
     def _exists(self, path: str) -> bool:
-        assert self.http is not None
-        return self.http.get(path).status_code == 200
+        assert self.api is not None
+        return self.api.exists(path)
 
     # ------------------------------------------------------------------ the tour
 
@@ -229,8 +224,7 @@ class Quickstart:
         try:
             emu = self.start_emulator()
             base = self.start_server(emu["base_url"])
-            headers = self.identity(base)
-            self.http = httpx.Client(base_url=base, headers=headers, timeout=120)
+            self.api = self.identity(base)
             access = httpx.post(
                 emu["base_url"] + "/oauth/v1/token",
                 data={
@@ -250,7 +244,7 @@ class Quickstart:
             self.explore()
             self.dataflow()
             status = self.run_flow(emu["base_url"])
-            self.show(base, headers)
+            self.show(base)
             self.console.print(
                 f"\n[bold]Open the web UI:[/bold] {base}/ui — sign in with client ID "
                 f"{self.state['clientId']} and the client secret in {self.state_file}"
@@ -288,9 +282,9 @@ class Quickstart:
                 "name": "connection for HubSpot",
                 "description": "connection for HubSpot",
                 "auth": {"specName": "Basic Authentication", "params": params},
-                "connectionSpec": {"id": HUBSPOT, "version": "1.0"},
+                "connectionSpec": {"id": HUBSPOT_SPEC_ID, "version": "1.0"},
             }
-            created = self._call("POST", f"{FS}/connections", ok=201, json=body)
+            created = self._call("POST", f"{FS}/connections", json=body)
             self.state["connectionId"] = created["id"]
             self._save()
             self.console.print(
@@ -327,7 +321,6 @@ class Quickstart:
             ds = self._call(
                 "POST",
                 f"{CAT}/dataSets",
-                ok=201,
                 json={"name": "hubspot_contacts", "description": "HubSpot contacts (quickstart)"},
             )
             self.state["datasetId"] = ds[0].split("/")[-1]
@@ -339,13 +332,12 @@ class Quickstart:
             self.state["sourceId"] = self._call(
                 "POST",
                 f"{FS}/sourceConnections",
-                ok=201,
                 json={
                     "name": "HubSpot contacts",
                     "baseConnectionId": conn_id,
                     "data": {"format": "tabular"},
                     "params": {"path": "Hubspot.Contacts"},
-                    "connectionSpec": {"id": HUBSPOT, "version": "1.0"},
+                    "connectionSpec": {"id": HUBSPOT_SPEC_ID, "version": "1.0"},
                 },
             )["id"]
             self._save()
@@ -356,12 +348,11 @@ class Quickstart:
             self.state["targetId"] = self._call(
                 "POST",
                 f"{FS}/targetConnections",
-                ok=201,
                 json={
                     "name": "Data Lake",
                     "data": {"format": "delta"},
                     "params": {"dataSetId": self.state["datasetId"]},
-                    "connectionSpec": {"id": LAKE_SPEC, "version": "1.0"},
+                    "connectionSpec": {"id": DATA_LAKE_SPEC_ID, "version": "1.0"},
                 },
             )["id"]
             self._save()
@@ -369,10 +360,9 @@ class Quickstart:
             self.state["flowId"] = self._call(
                 "POST",
                 f"{FS}/flows",
-                ok=201,
                 json={
                     "name": "HubSpot contacts to the lake",
-                    "flowSpec": {"id": CRM_TO_AEP, "version": "1.0"},
+                    "flowSpec": {"id": CRM_TO_AEP_FLOW_SPEC_ID, "version": "1.0"},
                     "sourceConnectionIds": [self.state["sourceId"]],
                     "targetConnectionIds": [self.state["targetId"]],
                     "transformations": [],
@@ -473,7 +463,7 @@ class Quickstart:
             self.console.print(f"[red]{err['code']}[/red] {err['message']}")
         return str(run["state"])
 
-    def show(self, base: str, headers: dict[str, str]) -> None:
+    def show(self, base: str) -> None:
         ds = self.state["datasetId"]
         preview = self._call("GET", f"{CAT}/dataSets/{ds}/preview", params={"limit": 5})
         shown = [
@@ -496,10 +486,11 @@ class Quickstart:
             table.add_row(*(str(row.get(c, "")) for c in shown))
         self.console.print(table)
         self.console.print("\nTry next:")
+        assert self.api is not None
         self.console.print(
             f"  curl -s '{base}{FS}/runs?property=flowId=={self.state['flowId']}' "
-            f"-H '{'Authorization'}: {headers['Authorization']}' -H 'x-api-key: {headers['x-api-key']}' "
-            f"-H 'x-gw-ims-org-id: {ORG}' -H 'x-sandbox-name: prod'",
+            f"-H 'Authorization: Bearer {self.api.token()}' -H 'x-api-key: {self.state['clientId']}' "
+            f"-H 'x-gw-ims-org-id: {ORG}' -H 'x-sandbox-name: {SANDBOX}'",
             soft_wrap=True,
         )
         self.console.print(
@@ -509,6 +500,18 @@ class Quickstart:
         )
 
 
-def run_quickstart(home: Path, *, contacts: int, wait: bool, console: Console) -> int:
-    qs = Quickstart(home, contacts=contacts, console=console)
-    return qs.run(wait=wait)
+def quickstart(
+    contacts: Annotated[
+        int, typer.Option(help="Contacts in the emulated HubSpot portal.")
+    ] = 20_000,
+    wait: Annotated[
+        bool, typer.Option("--wait/--exit", help="Keep the service running until Ctrl-C.")
+    ] = True,
+) -> None:
+    """Run the whole product on embedded defaults: emulator, API, engine, a flow into the lake."""
+    from headwater.settings import get_settings
+
+    home = get_settings().home
+    console.print(f"[bold]Headwater quickstart[/bold] in {home}")
+    code = Quickstart(home, contacts=contacts, console=console).run(wait=wait)
+    raise typer.Exit(code)
