@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import subprocess
+import time
 
+import httpx
+
+from headwater.emulator.hubspot import EmulatorConfig, serve_in_thread
 from tests.cli.conftest import (
     Operator,
     Server,
@@ -83,6 +90,11 @@ def test_doctor_fails_with_reasons(server: Server, tmp_path) -> None:
     assert checks["secret key"]["status"] == "fail"
     assert checks["hubspot"]["status"] == "fail"
     assert closed in checks["hubspot"]["detail"]
+    assert "no HubSpot connection yet" in checks["hubspot"]["detail"]
+    # Every failed check names its fix; the database's is a command that works as printed.
+    assert all(c["fix"] for c in checks.values() if c["status"] == "fail"), checks
+    assert checks["database"]["command"].endswith("db upgrade")
+    assert "HEADWATER_HUBSPOT_BASE_URL" in checks["hubspot"]["fix"]
     assert not (tmp_path / "headwater.db").exists()  # --check-only changed nothing
 
     human = op.run("doctor", "--check-only", HEADWATER_HUBSPOT_BASE_URL=closed)
@@ -103,6 +115,7 @@ def test_doctor_fails_with_reasons(server: Server, tmp_path) -> None:
     assert stale.returncode == 1
     migrations = {c["name"]: c for c in json.loads(stale.stdout)["checks"]}["migrations"]
     assert migrations["status"] == "fail" and "at 0001" in migrations["detail"]
+    assert migrations["command"].endswith("db upgrade")
 
 
 def test_doctor_finds_stored_secrets_the_key_cannot_open(server: Server) -> None:
@@ -126,3 +139,68 @@ def test_doctor_finds_stored_secrets_the_key_cannot_open(server: Server) -> None
     # Every stored secret (this one among them) fails with a key that did not seal it.
     assert re.match(r"(\d+) of \1 stored connection secret\(s\) do not decrypt", key["detail"])
     assert conn in key["detail"] or int(key["detail"].split()[0]) > 1
+
+
+def test_doctor_restarts_a_stopped_emulator_with_the_command_it_prints(tmp_path) -> None:
+    from headwater.settings import HubSpotEmulatorSettings, record_home_settings
+
+    home = tmp_path / "home"
+    emulator = HubSpotEmulatorSettings(port=free_port(), seed=7, contacts=50, companies=5, deals=5)
+    # What the quickstart records in its home; nothing listens there now.
+    record_home_settings(home, hubspot_base_url=emulator.base_url, hubspot_emulator=emulator)
+    op = Operator(home, clean_env(home))
+    out = op.run("doctor", "--json")
+    assert out.returncode == 1
+    hub = {c["name"]: c for c in json.loads(out.stdout)["checks"]}["hubspot"]
+    assert hub["status"] == "fail"
+    assert f"bundled HubSpot emulator at {emulator.base_url} is not running" in hub["detail"]
+    assert hub["command"].endswith(
+        f"emulator hubspot --port {emulator.port} --seed 7 --contacts 50 --companies 5 --deals 5"
+    )
+    assert hub["command"] in hub["fix"]
+    human = op.run("doctor")
+    assert human.returncode == 1 and "fix hubspot: " in human.stdout
+    assert hub["command"] in human.stdout
+
+    started = subprocess.Popen(
+        hub["command"],
+        shell=True,
+        env=clean_env(home),
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(emulator.base_url + "/", timeout=1)
+                break
+            except httpx.HTTPError:
+                assert started.poll() is None, "the printed command exited"
+                assert time.monotonic() < deadline, "the printed command did not start it"
+                time.sleep(0.1)
+        again = op.run("doctor", "--json")
+        assert again.returncode == 0, again.stdout
+        hub = {c["name"]: c for c in json.loads(again.stdout)["checks"]}["hubspot"]
+        assert hub["status"] == "ok" and "emulator" in hub["detail"]
+        # The restarted portal is the same one: same seed, so the same OAuth client.
+        info = httpx.get(emulator.base_url + "/_emulator/info").json()
+        with serve_in_thread(EmulatorConfig(seed=7, contacts=50, companies=5, deals=5)) as same:
+            assert info["oauth_client_id"] == same.oauth_client_id
+    finally:
+        os.killpg(started.pid, signal.SIGTERM)
+        started.wait(timeout=30)
+
+
+def test_doctor_checks_the_hubspot_the_stored_connections_use(server: Server) -> None:
+    with server.http() as http:
+        hubspot_connection(http, server.emu, name="doctor hubspot")
+    # The server's home reads the emulator from its environment, as its server does.
+    out = Operator(server.home, server.env).run(
+        "doctor", "--json", HEADWATER_HUBSPOT_BASE_URL=server.emu.base_url
+    )
+    assert out.returncode == 0, out.stdout
+    hub = {c["name"]: c for c in json.loads(out.stdout)["checks"]}["hubspot"]
+    assert server.emu.base_url in hub["detail"]
+    assert re.search(r"used by \d+ connection\(s\)", hub["detail"]), hub["detail"]

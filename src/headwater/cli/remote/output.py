@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import shlex
+import shutil
 import sys
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -129,3 +132,30 @@ def print_rows(rows: list[dict[str, Any]], *, title: str, max_columns: int = 8) 
     console.print(title, style="italic", soft_wrap=True)
     for i, row in enumerate(rows, 1):
         console.print(details([(k, row.get(k)) for k in names], title=f"row {i}"))
+
+
+def executable() -> str:
+    """How to type ``headwater`` here: the bare name when it is on ``PATH``, else the path of the
+    console script beside this interpreter (relative when under the working directory, as
+    ``.venv/bin/headwater`` after ``make quickstart``), else ``python -m headwater``."""
+    script = Path(sys.executable).with_name("headwater")
+    if not script.exists():
+        return f"{shlex.quote(sys.executable)} -m headwater"
+    found = shutil.which("headwater")
+    if found and Path(found).resolve() == script.resolve():
+        return "headwater"
+    try:
+        return shlex.quote(str(script.absolute().relative_to(Path.cwd())))
+    except ValueError:
+        return shlex.quote(str(script.absolute()))
+
+
+def shell_command(args: Sequence[str], *, home: Path | None = None) -> str:
+    """A ``headwater`` command line that works when pasted into a shell here: quoted, and with
+    ``HEADWATER_HOME=...`` in front when ``home`` is given and is not the default home."""
+    from headwater.settings import default_home
+
+    prefix = ""
+    if home is not None and home.expanduser().absolute() != default_home().absolute():
+        prefix = f"HEADWATER_HOME={shlex.quote(str(home))} "
+    return prefix + " ".join([executable(), *(shlex.quote(a) for a in args)])
