@@ -84,13 +84,15 @@ def test_only_the_entry_point_imports_the_cli_root() -> None:
     assert importers == ["headwater.__main__"]
 
 
-def test_the_command_line_starts_without_the_service_layer_or_the_emulator() -> None:
+def test_the_command_line_starts_without_the_service_layer_the_settings_or_the_emulator() -> None:
     code = (
         "import sys, headwater.cli;"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in "
-        "('fastapi', 'starlette', 'sqlalchemy', 'deltalake', 'pyarrow', 'duckdb', 'uvicorn') "
+        "('fastapi', 'starlette', 'sqlalchemy', 'deltalake', 'pyarrow', 'duckdb', 'uvicorn', "
+        "'pydantic', 'pydantic_settings') "
         "or m.startswith(('headwater.emulator.hubspot', 'headwater.services', "
-        "'headwater.store', 'headwater.engine', 'headwater.api', 'headwater.lake')));"
+        "'headwater.store', 'headwater.engine', 'headwater.api', 'headwater.lake', "
+        "'headwater.settings')));"
         "print(','.join(bad))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

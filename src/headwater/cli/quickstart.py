@@ -6,6 +6,9 @@ explores the HubSpot tables, creates a dataset, source and target connections an
 contacts, runs it with a live progress bar, and prints a preview, the run's metrics and the
 commands to try next. A second invocation reuses what the first created (kept in
 ``HEADWATER_HOME/quickstart.json``) and runs the flow again incrementally.
+
+It leaves the home ready for the next commands (:mod:`headwater.cli.home`): the emulator is
+recorded as the home's HubSpot in its settings file, and the API client as a profile.
 """
 
 from __future__ import annotations
@@ -13,12 +16,12 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
+from urllib.parse import urlsplit
 
 import httpx
 import typer
@@ -26,6 +29,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from headwater.cli import home as homes
 from headwater.cli.remote.client import ApiClient
 from headwater.cli.remote.output import console
 from headwater.cli.remote.profiles import Profile
@@ -34,14 +38,15 @@ from headwater.domain.paths import FLOW_SERVICE_PATH as FS
 from headwater.domain.specs import CRM_TO_AEP_FLOW_SPEC_ID, DATA_LAKE_SPEC_ID, HUBSPOT_SPEC_ID
 from headwater.errors import QuickstartError
 
+if TYPE_CHECKING:
+    from headwater.settings import HubSpotEmulatorSettings
+
 ORG = "QUICKSTART@AdobeOrg"
 SANDBOX = "prod"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def _interrupt(signum: int, frame: object) -> None:  # noqa: ARG001 - a signal handler
+    raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
 def _headwater(*args: str) -> list[str]:
@@ -70,58 +75,64 @@ class Quickstart:
             json.dump(self.state, fh, indent=2)
 
     def start_emulator(self) -> dict[str, Any]:
+        """Start the emulator (on the port this home's emulator had, when it is free) and record
+        it as the home's HubSpot."""
+        from headwater.settings import HubSpotEmulatorSettings
+
+        previous = homes.recorded_emulator(self.home)
+        emulator = HubSpotEmulatorSettings(
+            port=homes.free_port(previous.port if previous else None),
+            seed=42,
+            contacts=self.contacts,
+            companies=2000,
+            deals=3000,
+        )
         with self.console.status("starting the bundled HubSpot emulator"):
-            proc = subprocess.Popen(
-                _headwater(
-                    "emulator",
-                    "hubspot",
-                    "--port",
-                    "0",
-                    "--json",
-                    "--seed",
-                    "42",
-                    "--contacts",
-                    str(self.contacts),
-                    "--companies",
-                    "2000",
-                    "--deals",
-                    "3000",
-                ),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                text=True,
-            )
-            self.procs.append(proc)
-            assert proc.stdout is not None
-            line = proc.stdout.readline()
-            if not line:
+            info = self._emulator(emulator)
+            if info is None:  # the port was taken meanwhile
+                emulator = emulator.model_copy(update={"port": homes.free_port()})
+                info = self._emulator(emulator)
+            if info is None:
                 raise QuickstartError("the HubSpot emulator did not start")
-        info: dict[str, Any] = json.loads(line)
+        path = homes.remember_hubspot(self.home, emulator)
         self.console.print(
             f"[green]✓[/green] HubSpot emulator at {info['base_url']} "
-            f"({self.contacts:,} contacts, portal {info['portal_id']})"
+            f"({self.contacts:,} contacts, portal {info['portal_id']}), "
+            f"recorded as this home's HubSpot in {path}"
         )
+        for name in homes.overriding_variables():
+            self.console.print(
+                f"  [yellow]{name} is set in this shell and overrides {path.name} for the "
+                "commands you run here[/yellow]"
+            )
         return info
 
-    def start_server(self, emulator_url: str) -> str:
-        port = _free_port()
-        env = dict(os.environ)
-        env.update(
-            {
-                "HEADWATER_HOME": str(self.home),
-                "HEADWATER_HUBSPOT_BASE_URL": emulator_url,
-                # the emulator indexes search at once and the demo shows deletions every run
-                "HEADWATER_HUBSPOT_SEARCH_LAG_SECONDS": "0",
-                "HEADWATER_HUBSPOT_ARCHIVED_EVERY_SECONDS": "0",
-                # the bundled emulator runs with its rate limits off
-                "HEADWATER_HUBSPOT_BURST_BUDGET": "100000",
-                "HEADWATER_HUBSPOT_SEARCH_PER_SECOND": "100",
-            }
+    def _emulator(self, emulator: HubSpotEmulatorSettings) -> dict[str, Any] | None:
+        proc = subprocess.Popen(
+            _headwater(*emulator.args(), "--json"),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
         )
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        if not line:
+            proc.wait()
+            proc.stdout.close()
+            return None
+        self.procs.append(proc)
+        info: dict[str, Any] = json.loads(line)
+        return info
+
+    def start_server(self) -> str:
+        """``headwater serve`` in this home (on the port of its profile, when it is free); it
+        reads the HubSpot just recorded from the home's settings file."""
+        previous = homes.previous_profile(self.home)
+        port = homes.free_port(urlsplit(previous.endpoint).port if previous else None)
         log = (self.home / "serve.log").open("ab")
         proc = subprocess.Popen(
             _headwater("serve", "--port", str(port)),
-            env=env,
+            env=homes.server_environment(self.home),
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -165,8 +176,8 @@ class Quickstart:
     # ------------------------------------------------------------------ identity
 
     def identity(self, base: str) -> ApiClient:
-        """The quickstart org and API client (made once with the admin commands), and a client
-        of the API as them."""
+        """The quickstart org and API client (made once with the admin commands), stored as a
+        profile of this home, and a client of the API as them."""
         env = dict(os.environ, HEADWATER_HOME=str(self.home))
         if "clientId" not in self.state:
             orgs = json.loads(
@@ -194,17 +205,19 @@ class Quickstart:
             self.state.update(clientId=client["clientId"], clientSecret=client["clientSecret"])
             self._save()
         profile = Profile(
-            name="quickstart",
+            name=homes.PROFILE,
             endpoint=base,
             org=ORG,
             sandbox=SANDBOX,
             client_id=self.state["clientId"],
             client_secret=self.state["clientSecret"],
         )
-        api = ApiClient(profile, self.home, timeout=120, persist=False)
+        api = ApiClient(profile, self.home, timeout=120)
         api.token()
+        path = homes.remember_profile(self.home, profile)
         self.console.print(
-            f"[green]✓[/green] org {ORG}, API client {self.state['clientId']}, token issued"
+            f"[green]✓[/green] org {ORG}, API client {self.state['clientId']}, token issued; "
+            f"profile {profile.name} saved in {path}"
         )
         return api
 
@@ -221,9 +234,12 @@ class Quickstart:
     # ------------------------------------------------------------------ the tour
 
     def run(self, *, wait: bool) -> int:
+        # SIGTERM and SIGHUP (a closed terminal) stop the tour like Ctrl-C does, so the server
+        # and the emulator it started stop too.
+        previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
         try:
             emu = self.start_emulator()
-            base = self.start_server(emu["base_url"])
+            base = self.start_server()
             self.api = self.identity(base)
             access = httpx.post(
                 emu["base_url"] + "/oauth/v1/token",
@@ -244,15 +260,12 @@ class Quickstart:
             self.explore()
             self.dataflow()
             status = self.run_flow(emu["base_url"])
-            self.show(base)
-            self.console.print(
-                f"\n[bold]Open the web UI:[/bold] {base}/ui — sign in with client ID "
-                f"{self.state['clientId']} and the client secret in {self.state_file}"
-            )
+            self.show(base, running=wait)
             if wait:
                 self.console.print(
                     f"\nThe service keeps running: API {base}{FS}, interactive docs {base}/docs. "
-                    "Press Ctrl-C to stop."
+                    "Press Ctrl-C to stop.",
+                    soft_wrap=True,
                 )
                 try:
                     while all(p.poll() is None for p in self.procs):
@@ -262,6 +275,8 @@ class Quickstart:
             return 0 if status == "success" else 1
         finally:
             self.stop()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
     def connection(self, params: dict[str, str]) -> None:
         conn_id = self.state.get("connectionId")
@@ -463,7 +478,7 @@ class Quickstart:
             self.console.print(f"[red]{err['code']}[/red] {err['message']}")
         return str(run["state"])
 
-    def show(self, base: str) -> None:
+    def show(self, base: str, *, running: bool) -> None:
         ds = self.state["datasetId"]
         preview = self._call("GET", f"{CAT}/dataSets/{ds}/preview", params={"limit": 5})
         shown = [
@@ -485,19 +500,33 @@ class Quickstart:
         for row in preview["data"]:
             table.add_row(*(str(row.get(c, "")) for c in shown))
         self.console.print(table)
-        self.console.print("\nTry next:")
-        assert self.api is not None
-        self.console.print(
-            f"  curl -s '{base}{FS}/runs?property=flowId=={self.state['flowId']}' "
-            f"-H 'Authorization: Bearer {self.api.token()}' -H 'x-api-key: {self.state['clientId']}' "
-            f"-H 'x-gw-ims-org-id: {ORG}' -H 'x-sandbox-name: {SANDBOX}'",
-            soft_wrap=True,
+        ui = homes.ui_address(base) if running else None
+        if ui:
+            self.console.print(
+                f"\nUI: {ui} (sign in with client ID {self.state['clientId']} and the client "
+                f"secret in {self.state_file})",
+                soft_wrap=True,
+                markup=False,
+            )
+        if running:
+            self.console.print("\nTry next, in another terminal while this runs:")
+        else:
+            self.console.print(
+                "\nTry next (--exit stopped the service; doctor says how to start each part):"
+            )
+        lines = homes.next_commands(
+            self.home, flow_id=self.state["flowId"], org=ORG, running=running
         )
-        self.console.print(
-            f"  HEADWATER_HOME={self.home} headwater query "
-            "'SELECT count(*) AS contacts, max(\"Updated_At\") AS newest FROM hubspot_contacts'",
-            soft_wrap=True,
-        )
+        if running:
+            assert self.api is not None
+            lines.append(
+                f"curl -s '{base}{FS}/runs?property=flowId=={self.state['flowId']}' "
+                f"-H 'Authorization: Bearer {self.api.token()}' "
+                f"-H 'x-api-key: {self.state['clientId']}' "
+                f"-H 'x-gw-ims-org-id: {ORG}' -H 'x-sandbox-name: {SANDBOX}'"
+            )
+        for line in lines:
+            self.console.print(f"  {line}", soft_wrap=True, markup=False, highlight=False)
 
 
 def quickstart(
