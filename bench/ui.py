@@ -185,7 +185,7 @@ def main() -> int:
     home = Path(tempfile.mkdtemp(prefix="hw-bench-ui-"))
     try:
         settings = Settings(
-            home=home, hubspot_base_url=emu["base_url"], hubspot_search_lag_seconds=0,
+            home=home, hubspot_base_url=emu["base_url"], hubspot_deletes_every_seconds=0,
             hubspot_burst_budget=100_000, hubspot_search_per_second=100, log_level="WARNING",
         )  # fmt: skip
         ctx = build_context(settings)

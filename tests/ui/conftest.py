@@ -80,8 +80,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         home,
         extra_env={
             "HEADWATER_HUBSPOT_BASE_URL": info["base_url"],
-            "HEADWATER_HUBSPOT_SEARCH_LAG_SECONDS": "0",
-            "HEADWATER_HUBSPOT_ARCHIVED_EVERY_SECONDS": "0",
+            "HEADWATER_HUBSPOT_DELETES_EVERY_SECONDS": "0",
             "HEADWATER_HUBSPOT_BURST_BUDGET": "100000",
             "HEADWATER_HUBSPOT_SEARCH_PER_SECOND": "100",
         },
