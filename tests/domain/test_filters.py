@@ -138,3 +138,12 @@ def test_the_range_operators_agree(doc: dict[str, Any], path: str, value: str) -
 def test_brackets_match_any_element(tags: list[str], wanted: str) -> None:
     doc = {"tags": tags}
     assert matches(doc, flt("tags[]", "==", [wanted])) == (wanted in tags)
+
+
+def test_nan_and_infinity_bounds_compare_as_text() -> None:
+    # float("NaN") is neither above nor below anything: as a number, "a>NaN" and "a<=NaN" would
+    # both be false, so such bounds compare as text, like any value that is not a number
+    doc = {"a": 0}
+    for bound in ("NAN", "nan", "inf", "-Infinity"):
+        above = matches(doc, flt("a", ">", [bound]))
+        assert above is not matches(doc, flt("a", "<=", [bound])), bound

@@ -6,6 +6,7 @@ values mean IN; ``[]`` after an array name matches any element; values may be do
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -118,16 +119,20 @@ def resolve(doc: Any, path: str) -> Iterator[Any]:
 
 
 def _as_number(v: Any) -> float | None:
+    """A finite number, or ``None``: "NaN" and "inf" compare as text, so that every value is
+    either above a bound or not (NaN is neither above nor below anything)."""
     if isinstance(v, bool):
         return None
     if isinstance(v, int | float):
-        return float(v)
-    if isinstance(v, str):
+        number = float(v)
+    elif isinstance(v, str):
         try:
-            return float(v)
+            number = float(v)
         except ValueError:
             return None
-    return None
+    else:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _as_text(v: Any) -> str:
