@@ -30,7 +30,8 @@
     │   │   ├── DependentsExistError  1418
     │   │   └── PayloadTooLargeError  413
     │   ├── NotFoundError             404 (unknown id, or hidden by tenancy)
-    │   │   └── SandboxNotFoundError  2100
+    │   │   ├── SandboxNotFoundError  2100
+    │   │   └── TableNotFoundError    1101 (a source has no table of that name)
     │   ├── PreconditionFailedError   412 1404 (stale etag)
     │   ├── InternalError             500 1102
     │   ├── SchemaRegistryError       Schema Registry errors in Adobe's XDM envelope (XDM-{code})
@@ -58,7 +59,8 @@
         └── QuickstartError           a quickstart step failed (a process did not start)
 
 Each :class:`ServiceError` carries ``code``, ``http_status`` and ``title`` class attributes, so the
-API layer only renders them (``headwater.api.errors``).
+API layer only renders them (``headwater.api.errors``). Where Adobe answers one class of error with
+several codes, the raiser picks the code of that instance with ``instance_code=``.
 """
 
 from __future__ import annotations
@@ -236,11 +238,14 @@ class ServiceError(HeadwaterError):
         resource_id: str | None = None,
         resource_type: str | None = None,
         details: list[FieldError] | None = None,
+        instance_code: str | None = None,
     ) -> None:
         super().__init__(message)
         self.resource_id = resource_id
         self.resource_type = resource_type
         self.details = details or []
+        #: the code of this instance when it differs from the class's ``code``
+        self.instance_code = instance_code
 
 
 class InvalidRequestError(ServiceError):
@@ -291,8 +296,7 @@ class FilterError(InvalidRequestError):
     title = "Invalid filter"
 
     def __init__(self, message: str, *, code: str = "1451") -> None:
-        super().__init__(message)
-        self.instance_code = code
+        super().__init__(message, instance_code=code)
 
 
 class SortError(InvalidRequestError):
@@ -300,8 +304,7 @@ class SortError(InvalidRequestError):
     title = "Invalid orderby"
 
     def __init__(self, message: str, *, code: str = "1433") -> None:
-        super().__init__(message)
-        self.instance_code = code
+        super().__init__(message, instance_code=code)
 
 
 class LimitWithCountError(InvalidRequestError):

@@ -37,7 +37,7 @@ def request_id_of(scope_state: Any) -> str:
 
 
 def service_error_body(exc: ServiceError, request_id: str) -> dict[str, Any]:
-    code = getattr(exc, "instance_code", None) or exc.code
+    code = exc.instance_code or exc.code
     status = exc.http_status
     report: dict[str, Any] = {"detailed-message": exc.message, "request-id": request_id}
     if exc.resource_id:
@@ -110,9 +110,7 @@ def _validation_to_service_error(exc: RequestValidationError) -> ServiceError:
     if invalid_json is not None:
         return InvalidRequestError(f"The request body is not valid JSON: {invalid_json}")
     if body_missing:
-        err = InvalidRequestError("The request body is null or empty")
-        err.instance_code = "1405"  # type: ignore[attr-defined]
-        return err
+        return InvalidRequestError("The request body is null or empty", instance_code="1405")
     listing = "; ".join(f"{d['field']}: {d['message']}" for d in details)
     return ValidationError(f"Invalid request: {listing}", details=details)
 
@@ -140,9 +138,9 @@ def install(app: FastAPI) -> None:
             err: ServiceError = NotFoundError(f"No route for {request.method} {request.url.path}")
         elif exc.status_code == 405:
             err = InvalidRequestError(
-                f"Method {request.method} is not allowed on {request.url.path}"
+                f"Method {request.method} is not allowed on {request.url.path}",
+                instance_code="1451",
             )
-            err.instance_code = "1451"  # type: ignore[attr-defined]
             body = service_error_body(err, request_id_of(request.state))
             body["status"] = 405
             body["type"] = f"{ERROR_TYPE_BASE}FLOW-1451-405"

@@ -28,15 +28,13 @@ PATCH_OPS = frozenset({"add", "replace", "remove"})
 
 
 def not_found(kind: str, res_id: str) -> NotFoundError:
-    err = NotFoundError(
+    return NotFoundError(
         f"The requested {kind} resource {res_id} is not found. "
         "Verify the resource ID before trying again.",
         resource_id=res_id,
         resource_type=kind,
+        instance_code="1439" if kind == "flows" else None,
     )
-    if kind == "flows":
-        err.instance_code = "1439"  # type: ignore[attr-defined]
-    return err
 
 
 def audit_fields(tenant: Tenant, now: int, res_id: str) -> dict[str, Any]:
@@ -110,9 +108,7 @@ def check_ops(
 ) -> list[dict[str, Any]]:
     """Validate a JSON Patch array against the resource's patchable top-level fields."""
     if ops is None or ops == []:
-        err = InvalidRequestError("request body is null or empty")
-        err.instance_code = "1405"  # type: ignore[attr-defined]
-        raise err
+        raise InvalidRequestError("request body is null or empty", instance_code="1405")
     if not isinstance(ops, list):
         raise PatchError("a PATCH body must be a JSON Patch array")
     allowed = set(patchable)

@@ -336,9 +336,9 @@ def act(ctx: ServiceContext, tenant: Tenant, flow_id: str, op: str | None) -> tu
     """``enable``, ``disable`` (Adobe) and ``run`` (run now, beyond Adobe), any case."""
     action = (op or "").strip().lower()
     if action not in {"enable", "disable", "run"}:
-        err = InvalidRequestError(f"op must be enable, disable or run, not '{op}'")
-        err.instance_code = "1436"  # type: ignore[attr-defined]
-        raise err
+        raise InvalidRequestError(
+            f"op must be enable, disable or run, not '{op}'", instance_code="1436"
+        )
     res = documents.load(ctx, tenant, KIND, flow_id)
     state = res.doc.get("state", "enabled")
     if action == "run":
