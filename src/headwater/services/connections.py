@@ -28,27 +28,14 @@ from headwater.store.resources import StoredResource
 
 KIND = "connections"
 MASK = "********"
-FIELDS = frozenset(
-    {
-        "id",
-        "name",
-        "description",
-        "connectionSpec",
-        "state",
-        "auth",
-        "createdAt",
-        "updatedAt",
-        "createdBy",
-        "updatedBy",
-        "createdClient",
-        "updatedClient",
-        "sandboxId",
-        "sandboxName",
-        "imsOrgId",
-        "etag",
-        "version",
-    }
-)
+FIELDS = documents.METADATA_FIELDS | {
+    "id",
+    "name",
+    "description",
+    "connectionSpec",
+    "state",
+    "auth",
+}
 _PATCHABLE_ROOTS = frozenset({"name", "description", "auth"})
 
 
@@ -145,18 +132,7 @@ def create_connection(ctx: ServiceContext, tenant: Tenant, body: dict[str, Any])
         public_auth = {"specName": auth_spec["name"], "params": public}
         secret_blob = ctx.box.encrypt(hidden, context=_aad(res_id)) if hidden else None
     now = ctx.clock()
-    who = f"{tenant.client_id}@AdobeID"
-    doc: dict[str, Any] = {
-        "id": res_id,
-        "createdAt": now,
-        "updatedAt": now,
-        "createdBy": who,
-        "updatedBy": who,
-        "createdClient": tenant.client_id,
-        "updatedClient": tenant.client_id,
-        "sandboxId": tenant.sandbox_id,
-        "sandboxName": tenant.sandbox_name,
-        "imsOrgId": tenant.org_id,
+    doc: dict[str, Any] = documents.audit_fields(tenant, now, res_id) | {
         "name": body.get("name") or "",
         "description": body.get("description") or "",
         "connectionSpec": {"id": spec["id"], "version": spec_ref.get("version") or spec["version"]},

@@ -22,30 +22,17 @@ from headwater.services.listing import ListRequest, ListResult, list_documents
 SOURCE = "sourceConnections"
 TARGET = "targetConnections"
 TABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*\.[A-Za-z0-9_]+$")
-COMMON_FIELDS = frozenset(
-    {
-        "id",
-        "name",
-        "description",
-        "state",
-        "data",
-        "params",
-        "connectionSpec",
-        "inheritedAttributes",
-        "providerRefId",
-        "createdAt",
-        "updatedAt",
-        "createdBy",
-        "updatedBy",
-        "createdClient",
-        "updatedClient",
-        "sandboxId",
-        "sandboxName",
-        "imsOrgId",
-        "etag",
-        "version",
-    }
-)
+COMMON_FIELDS = documents.METADATA_FIELDS | {
+    "id",
+    "name",
+    "description",
+    "state",
+    "data",
+    "params",
+    "connectionSpec",
+    "inheritedAttributes",
+    "providerRefId",
+}
 SOURCE_FIELDS = COMMON_FIELDS | {"baseConnectionId"}
 TARGET_FIELDS = COMMON_FIELDS | {"baseConnectionId"}
 XED_VERSION = "application/vnd.adobe.xed-full+json;version=1"

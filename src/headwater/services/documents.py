@@ -25,6 +25,22 @@ from headwater.store import resources as store
 from headwater.store.resources import StoredResource
 
 PATCH_OPS = frozenset({"add", "replace", "remove"})
+#: The audit and version keys every Flow Service resource carries (filterable and sortable).
+METADATA_FIELDS = frozenset(
+    {
+        "createdAt",
+        "updatedAt",
+        "createdBy",
+        "updatedBy",
+        "createdClient",
+        "updatedClient",
+        "sandboxId",
+        "sandboxName",
+        "imsOrgId",
+        "etag",
+        "version",
+    }
+)
 
 
 def not_found(kind: str, res_id: str) -> NotFoundError:

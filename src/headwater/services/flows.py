@@ -23,37 +23,24 @@ from headwater.services.listing import ListRequest, ListResult, list_documents
 from headwater.store import runs as run_store
 
 KIND = "flows"
-FIELDS = frozenset(
-    {
-        "id",
-        "name",
-        "description",
-        "flowSpec",
-        "state",
-        "sourceConnectionIds",
-        "targetConnectionIds",
-        "inheritedAttributes",
-        "scheduleParams",
-        "transformations",
-        "lastRunDetails",
-        "lastOperation",
-        "labels",
-        "options",
-        "policy",
-        "runs",
-        "createdAt",
-        "updatedAt",
-        "createdBy",
-        "updatedBy",
-        "createdClient",
-        "updatedClient",
-        "sandboxId",
-        "sandboxName",
-        "imsOrgId",
-        "etag",
-        "version",
-    }
-)
+FIELDS = documents.METADATA_FIELDS | {
+    "id",
+    "name",
+    "description",
+    "flowSpec",
+    "state",
+    "sourceConnectionIds",
+    "targetConnectionIds",
+    "inheritedAttributes",
+    "scheduleParams",
+    "transformations",
+    "lastRunDetails",
+    "lastOperation",
+    "labels",
+    "options",
+    "policy",
+    "runs",
+}
 SCHEDULE_KEYS = ("startTime", "endTime", "frequency", "interval", "backfill")
 PERIOD_MS = {"minute": 60_000, "hour": 3_600_000, "day": 86_400_000, "week": 604_800_000}
 

@@ -17,32 +17,19 @@ from headwater.store import runs as store
 from headwater.store.runs import RunRow
 
 KIND = "runs"
-FIELDS = frozenset(
-    {
-        "id",
-        "flowId",
-        "flowSpec",
-        "state",
-        "status",
-        "params",
-        "metrics",
-        "activities",
-        "providerRefId",
-        "trigger",
-        "attempt",
-        "createdAt",
-        "updatedAt",
-        "createdBy",
-        "updatedBy",
-        "createdClient",
-        "updatedClient",
-        "sandboxId",
-        "sandboxName",
-        "imsOrgId",
-        "etag",
-        "version",
-    }
-)
+FIELDS = documents.METADATA_FIELDS | {
+    "id",
+    "flowId",
+    "flowSpec",
+    "state",
+    "status",
+    "params",
+    "metrics",
+    "activities",
+    "providerRefId",
+    "trigger",
+    "attempt",
+}
 
 
 def empty_metrics(status: str) -> dict[str, Any]:
