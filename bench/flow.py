@@ -31,7 +31,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.api import write_section  # noqa: E402
-from headwater.connectors.hubspot import AUTH_PRIVATE_APP, HubSpotConnector, ReadOptions  # noqa: E402
+from headwater.connectors.base import ConnectorSettings  # noqa: E402
+from headwater.connectors.hubspot import (  # noqa: E402
+    AUTH_PRIVATE_APP,
+    SPEC_ID,
+    HubSpotConnector,
+    HubSpotSettings,
+    ReadOptions,
+)
 from headwater.connectors.ratelimit import LimiterRegistry  # noqa: E402
 from headwater.engine.worker import Worker  # noqa: E402
 from headwater.lake import Lake, TableRef  # noqa: E402
@@ -48,7 +55,7 @@ from headwater.store import migrate  # noqa: E402
 from headwater.store.db import create_engine  # noqa: E402
 from headwater.store.secrets import SecretBox, generate_key  # noqa: E402
 
-HUBSPOT = "cc6a4487-9e91-433e-a3a3-9cf6626c1806"
+HUBSPOT = SPEC_ID
 LAKE_SPEC = "c604ff05-7f1a-43c0-8e18-33bf874cb11c"
 CRM_TO_AEP = "14518937-270c-4525-bdec-c2ba7cce3860"
 
@@ -117,9 +124,13 @@ def main() -> None:
         engine=engine,
         box=SecretBox(generate_key()),
         lake=Lake(str(home / "lake")),
-        hubspot_deletes_every_ms=0,
-        # the emulator runs with rate limits off, as in bench/connector.py
-        hubspot_limiters=LimiterRegistry(budget=1_000_000, search_per_s=1_000),
+        connector_settings=ConnectorSettings(
+            HubSpotSettings(
+                deletes_every_ms=0,
+                # the emulator runs with rate limits off, as in bench/connector.py
+                limiters=LimiterRegistry(budget=1_000_000, search_per_s=1_000),
+            )
+        ),
     )
     org = "BENCH0002@AdobeOrg"
     identity.create_org(ctx, org_id=org)
@@ -134,7 +145,7 @@ def main() -> None:
     t0 = time.perf_counter()
     with emulator_process(args.contacts) as emu:
         emu_start = time.perf_counter() - t0
-        ctx.hubspot_base_url = emu.base_url
+        ctx.connector_settings.get(HubSpotSettings).base_url = emu.base_url
 
         # baseline: the connector alone, same table, into Arrow
         t = time.perf_counter()

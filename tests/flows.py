@@ -8,11 +8,12 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from headwater.connectors.hubspot import SPEC_ID
 from tests.conftest import Identity
 
 FS = "/data/foundation/flowservice"
 CAT = "/data/foundation/catalog"
-HUBSPOT = "cc6a4487-9e91-433e-a3a3-9cf6626c1806"
+HUBSPOT = SPEC_ID
 LAKE_SPEC = "c604ff05-7f1a-43c0-8e18-33bf874cb11c"
 CRM_TO_AEP = "14518937-270c-4525-bdec-c2ba7cce3860"
 

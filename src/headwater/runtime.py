@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+from headwater.connectors.base import ConnectorSettings
+from headwater.connectors.hubspot import HubSpotSettings
 from headwater.connectors.ratelimit import DEFAULT_REGISTRY, LimiterRegistry
 from headwater.lake import Lake, storage_options_from_env
 from headwater.logs import configure_logging
@@ -41,11 +43,15 @@ def build_context(settings: Settings, *, upgrade: bool = True) -> ServiceContext
         engine=engine,
         box=box,
         token_ttl_ms=settings.token_ttl_seconds * 1000,
-        hubspot_base_url=settings.hubspot_base_url,
-        hubspot_lookback_ms=settings.hubspot_lookback_seconds * 1000,
-        hubspot_deletes_every_ms=_ms(settings.hubspot_deletes_every_seconds),
-        hubspot_associations_every_ms=_ms(settings.hubspot_associations_every_seconds),
-        hubspot_limiters=_limiters(settings),
+        connector_settings=ConnectorSettings(
+            HubSpotSettings(
+                base_url=settings.hubspot_base_url,
+                lookback_ms=settings.hubspot_lookback_seconds * 1000,
+                deletes_every_ms=_ms(settings.hubspot_deletes_every_seconds),
+                associations_every_ms=_ms(settings.hubspot_associations_every_seconds),
+                limiters=_limiters(settings),
+            )
+        ),
         lake=Lake(settings.resolved_lake_uri, storage_options_from_env(os.environ)),
     )
     webhooks.install(ctx)  # events become durable webhook deliveries

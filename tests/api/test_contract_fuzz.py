@@ -13,6 +13,8 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 
 from headwater.api.app import create_app
+from headwater.connectors.base import ConnectorSettings
+from headwater.connectors.hubspot import HubSpotSettings
 from headwater.emulator.hubspot import EmulatorConfig, serve_in_thread
 from headwater.services.context import ServiceContext
 from tests.conftest import new_identity
@@ -38,7 +40,7 @@ def fuzz_target(tmp_path_factory: pytest.TempPathFactory):
             engine=engine,
             box=SecretBox(generate_key()),
             lake=Lake(str(home / "lake")),
-            hubspot_base_url=emu.base_url,
+            connector_settings=ConnectorSettings(HubSpotSettings(base_url=emu.base_url)),
         )
         ident = new_identity(ctx)
         app = create_app(ctx)

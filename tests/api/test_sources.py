@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
+from headwater.connectors.hubspot import HubSpotSettings
 from headwater.emulator.hubspot import EmulatorConfig, ManualClock, serve_in_thread
 from headwater.services import connections
 from headwater.services.context import ServiceContext
@@ -38,7 +39,7 @@ def emu() -> Iterator:
 
 @pytest.fixture
 def hs_ctx(ctx: ServiceContext, emu) -> ServiceContext:
-    ctx.hubspot_base_url = emu.base_url
+    ctx.connector_settings.get(HubSpotSettings).base_url = emu.base_url
     return ctx
 
 

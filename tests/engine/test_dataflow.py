@@ -7,6 +7,7 @@ import time
 
 from fastapi.testclient import TestClient
 
+from headwater.connectors.hubspot import HubSpotSettings
 from headwater.engine import scheduler
 from headwater.engine.worker import Worker
 from headwater.lake import TableRef
@@ -27,7 +28,7 @@ def table_ids(ctx: ServiceContext, ident: Identity, ds_id: str) -> list[str]:
 def test_once_flow_lands_contacts_then_incremental(
     client: TestClient, ident: Identity, ctx: ServiceContext, emu
 ) -> None:
-    ctx.hubspot_base_url = emu.base_url
+    ctx.connector_settings.get(HubSpotSettings).base_url = emu.base_url
     made = build_flow(client, ident, oauth_params(emu))
     worker = Worker(ctx, open_connector=sources.open_connector, name="w1")
     assert worker.run_until_idle() == 1
@@ -86,7 +87,7 @@ def test_once_flow_lands_contacts_then_incremental(
 def test_scheduler_is_idempotent_and_delete_order_enforced(
     client: TestClient, ident: Identity, ctx: ServiceContext, emu
 ) -> None:
-    ctx.hubspot_base_url = emu.base_url
+    ctx.connector_settings.get(HubSpotSettings).base_url = emu.base_url
     made = build_flow(client, ident, oauth_params(emu), frequency="minute")
     assert scheduler.tick(ctx) >= 1
     assert scheduler.tick(ctx) == 0  # same window: nothing new

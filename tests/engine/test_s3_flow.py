@@ -6,6 +6,7 @@ import duckdb
 import pytest
 from fastapi.testclient import TestClient
 
+from headwater.connectors.hubspot import HubSpotSettings
 from headwater.engine.worker import Worker
 from headwater.lake import Lake, storage_options_from_env
 from headwater.lake import query as lake_query
@@ -33,7 +34,7 @@ def test_flow_into_s3_lake_is_readable_by_duckdb(
         "AWS_ENDPOINT_URL": s3_endpoint,
     }
     ctx.lake = Lake(f"s3://{BUCKET}/headwater", storage_options_from_env(env))
-    ctx.hubspot_base_url = emu.base_url
+    ctx.connector_settings.get(HubSpotSettings).base_url = emu.base_url
     made = build_flow(client, ident, oauth_params(emu))
     assert Worker(ctx, open_connector=sources.open_connector).run_until_idle() == 1
     runs = client.get(

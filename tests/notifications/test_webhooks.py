@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from headwater.connectors.hubspot import HubSpotSettings
 from headwater.engine.counting import count_hubspot_requests
 from headwater.engine.deliverer import Deliverer, DeliveryPolicy, deliver_pending
 from headwater.engine.worker import Worker
@@ -74,7 +75,7 @@ def failed_run_payload(ident: Identity) -> dict[str, Any]:
 def test_receiver_gets_signed_events_for_a_successful_and_a_failed_run(
     client: TestClient, ident: Identity, wired: ServiceContext, emu
 ) -> None:
-    wired.hubspot_base_url = emu.base_url
+    wired.connector_settings.get(HubSpotSettings).base_url = emu.base_url
     with serve_receiver() as receiver:
         hook = subscribe(client, ident, receiver.url, RUN_EVENTS)
         secret = hook["secret"]  # generated, shown once
@@ -234,7 +235,7 @@ def test_a_slow_receiver_times_out_and_is_retried(
 def test_revoked_credentials_notify_the_subscribers(
     client: TestClient, ident: Identity, wired: ServiceContext, emu
 ) -> None:
-    wired.hubspot_base_url = emu.base_url
+    wired.connector_settings.get(HubSpotSettings).base_url = emu.base_url
     with serve_receiver() as receiver:
         hook = subscribe(client, ident, receiver.url, ["connection.credentials.failed"])
         good = create_connection(client, ident, oauth_params(emu))
@@ -424,7 +425,7 @@ def test_webhooks_need_credentials(client: TestClient) -> None:
 def test_a_run_failing_on_credentials_notifies_credential_subscribers(
     client: TestClient, ident: Identity, wired: ServiceContext, emu
 ) -> None:
-    wired.hubspot_base_url = emu.base_url
+    wired.connector_settings.get(HubSpotSettings).base_url = emu.base_url
     with serve_receiver() as receiver:
         hook = subscribe(client, ident, receiver.url, ["connection.credentials.failed"])
         bad = build_flow(client, ident, revoked_params(emu))

@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from headwater import logs
+from headwater.connectors.hubspot import HubSpotSettings
 from headwater.engine.worker import Worker
 from headwater.services import sources
 from headwater.services.context import ServiceContext
@@ -79,7 +80,7 @@ def test_lines_are_json_and_secrets_are_redacted(json_logs) -> None:
 def test_request_ids_and_run_ids_are_on_the_lines(
     json_logs, client: TestClient, ident: Identity, wired: ServiceContext, emu
 ) -> None:
-    wired.hubspot_base_url = emu.base_url
+    wired.connector_settings.get(HubSpotSettings).base_url = emu.base_url
     r = client.post(
         f"{FS}/webhooks",
         headers={**ident.headers(), "x-request-id": "req-from-the-client-1"},

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
+from headwater.connectors.hubspot import HubSpotSettings
 from headwater.emulator.hubspot import EmulatorConfig, serve_in_thread
 from headwater.emulator.hubspot.faults import FaultPlan, FaultRule
 from headwater.engine.counting import count_hubspot_requests
@@ -80,7 +81,7 @@ def scrape(client: TestClient) -> tuple[Series, dict[str, str]]:
 def test_metrics_after_runs(
     client: TestClient, ident: Identity, wired: ServiceContext, limited_emu
 ) -> None:
-    wired.hubspot_base_url = limited_emu.base_url
+    wired.connector_settings.get(HubSpotSettings).base_url = limited_emu.base_url
     portal = str(limited_emu.portal_id)
     before, types = scrape(client)
     assert types["headwater_runs_total"] == "counter"

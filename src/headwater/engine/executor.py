@@ -12,10 +12,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import pyarrow as pa
 
+from headwater.connectors.base import SourceConnector
 from headwater.connectors.events import BatchEvent, CheckpointEvent, ProgressEvent
 from headwater.errors import (
     DestinationError,
@@ -36,14 +37,6 @@ log = logging.getLogger("headwater.engine")
 
 DELETED_COLUMN = "Is_Deleted"
 PROGRESS_EVERY_S = 0.5
-
-
-class SourceConnector(Protocol):
-    def __enter__(self) -> SourceConnector: ...
-    def __exit__(self, *exc: object) -> None: ...
-    def read(self, table: str, *, state: Any, columns: Any = None, mode: Any = "auto") -> Any: ...
-    def primary_key(self, name: str) -> tuple[str, ...]: ...
-    def table_schema(self, name: str) -> pa.Schema: ...
 
 
 OpenConnector = Callable[[ServiceContext, Tenant, str], SourceConnector]

@@ -20,7 +20,7 @@ from headwater.errors import (
     PreconditionFailedError,
     ValidationError,
 )
-from headwater.services import documents
+from headwater.services import connection_specs, documents
 from headwater.services.context import ServiceContext, Tenant
 from headwater.services.listing import ListRequest, ListResult, list_documents
 from headwater.store import resources as store
@@ -117,7 +117,7 @@ def render(res: StoredResource) -> dict[str, Any]:
 def create_connection(ctx: ServiceContext, tenant: Tenant, body: dict[str, Any]) -> tuple[str, str]:
     spec_ref = body.get("connectionSpec") or {}
     spec_id = spec_ref.get("id") if isinstance(spec_ref, dict) else None
-    spec = specs.connection_spec(spec_id) if isinstance(spec_id, str) else None
+    spec = connection_specs.connection_spec(spec_id) if isinstance(spec_id, str) else None
     if spec is None:
         raise InvalidSpecError(f"invalid connection spec id '{spec_id}'")
     auth = body.get("auth")
@@ -201,7 +201,7 @@ def patch_connection(
     ):
         raise PatchError("name and description must be strings")
 
-    spec = specs.connection_spec(res.doc["connectionSpec"]["id"])
+    spec = connection_specs.connection_spec(res.doc["connectionSpec"]["id"])
     assert spec is not None
     secret_blob = None
     if "auth" in patched:
@@ -259,7 +259,7 @@ def store_refreshed_params(
     expiry is kept beside them so the next run knows when to refresh."""
     for _attempt in range(5):
         res = _load(ctx, tenant, conn_id)
-        spec = specs.connection_spec(res.doc["connectionSpec"]["id"])
+        spec = connection_specs.connection_spec(res.doc["connectionSpec"]["id"])
         assert spec is not None
         auth_spec = specs.auth_spec(spec, res.doc["auth"]["specName"])
         assert auth_spec is not None

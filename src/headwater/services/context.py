@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
 
+from headwater.connectors.base import ConnectorSettings
 from headwater.domain.ids import now_ms
 from headwater.store.secrets import SecretBox
 
@@ -31,12 +32,8 @@ class ServiceContext:
     engine: Engine
     box: SecretBox
     token_ttl_ms: int = 24 * 3600 * 1000
-    hubspot_base_url: str = "https://api.hubapi.com"
-    hubspot_lookback_ms: int = 300_000
-    hubspot_deletes_every_ms: int | None = None
-    hubspot_associations_every_ms: int | None = None
-    #: The process-wide HubSpot rate limiters (one per portal); None = the connectors' default.
-    hubspot_limiters: Any = None
+    #: Each connector's operator settings (``connector_settings.get(HubSpotSettings)``).
+    connector_settings: ConnectorSettings = field(default_factory=ConnectorSettings)
     clock: Callable[[], int] = field(default=now_ms)
     lake: Lake | None = None
     #: Subscribers to run and connection events: ``listener(event_type, payload)``.

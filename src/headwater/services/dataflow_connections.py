@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from headwater.domain import specs
 from headwater.domain.ids import new_id
 from headwater.errors import (
     DependentsExistError,
@@ -15,7 +14,7 @@ from headwater.errors import (
     PatchError,
     ValidationError,
 )
-from headwater.services import documents
+from headwater.services import connection_specs, documents
 from headwater.services.context import ServiceContext, Tenant
 from headwater.services.listing import ListRequest, ListResult, list_documents
 
@@ -86,7 +85,7 @@ def column_names(params: dict[str, Any]) -> list[str] | None:
 
 def create_source(ctx: ServiceContext, tenant: Tenant, body: dict[str, Any]) -> tuple[str, str]:
     spec_ref = body.get("connectionSpec") or {}
-    spec = specs.connection_spec(spec_ref.get("id", ""))
+    spec = connection_specs.connection_spec(spec_ref.get("id", ""))
     if spec is None or not spec.get("sourceSpec"):
         raise InvalidSpecError(f"invalid source connection spec id '{spec_ref.get('id')}'")
     base_id = body.get("baseConnectionId")
@@ -138,7 +137,7 @@ def _check_dataset(ctx: ServiceContext, tenant: Tenant, params: Any) -> dict[str
 
 def create_target(ctx: ServiceContext, tenant: Tenant, body: dict[str, Any]) -> tuple[str, str]:
     spec_ref = body.get("connectionSpec") or {}
-    spec = specs.connection_spec(spec_ref.get("id", ""))
+    spec = connection_specs.connection_spec(spec_ref.get("id", ""))
     if spec is None or not spec.get("targetSpec"):
         raise InvalidSpecError(f"invalid target connection spec id '{spec_ref.get('id')}'")
     params = _check_dataset(ctx, tenant, body.get("params"))

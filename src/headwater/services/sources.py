@@ -1,10 +1,13 @@
-"""The bridge from base connections to source connectors: connection tests and explore."""
+"""The bridge from base connections to source connectors (found in the connector registry by
+connection spec): connection tests and explore."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, overload
 
-from headwater.domain import specs
+from headwater.connectors import registry
+from headwater.connectors.base import Credentials, JsonObject, SourceConnector
+from headwater.connectors.hubspot import HubSpotSettings
 from headwater.errors import InvalidRequestError, SourceAuthError, SyncError
 from headwater.services import connections
 from headwater.services.context import ServiceContext, Tenant
@@ -12,35 +15,33 @@ from headwater.services.context import ServiceContext, Tenant
 OBJECT_TYPES = {"root", "table"}
 
 
-def open_connector(ctx: ServiceContext, tenant: Tenant, conn_id: str) -> Any:
-    """A HubSpot connector for a base connection; rotated tokens are stored back, encrypted."""
-    from headwater.connectors.hubspot import HubSpotConnector, ReadOptions
-
+def open_connector(ctx: ServiceContext, tenant: Tenant, conn_id: str) -> SourceConnector:
+    """The source connector of a base connection, found in the registry by its connection spec;
+    credentials the connector rotates are stored back, encrypted."""
     doc, params = connections.read_credentials(ctx, tenant, conn_id)
-    if doc["connectionSpec"]["id"] != specs.HUBSPOT_SPEC_ID:
+    spec_id = doc["connectionSpec"]["id"]
+    connector_type = registry.connector_type(spec_id)
+    if connector_type is None:
         raise InvalidRequestError(
-            f"connection {conn_id} uses connection spec {doc['connectionSpec']['id']}, "
+            f"connection {conn_id} uses connection spec {spec_id}, "
             "which has nothing to explore or test"
         )
-    params = dict(params)
+    auth_params = {k: v if isinstance(v, str) else str(v) for k, v in params.items()}
     if doc.get("_tokenExpiresAt"):
-        params["expiresAt"] = doc["_tokenExpiresAt"]
+        auth_params["expiresAt"] = str(doc["_tokenExpiresAt"])
 
     def persist(tokens: dict[str, str]) -> None:
         connections.store_refreshed_params(ctx, tenant, conn_id, tokens)
 
-    return HubSpotConnector(
-        auth_spec_name=doc["auth"]["specName"],
-        params=params,
-        base_url=ctx.hubspot_base_url,
-        on_tokens_refreshed=persist,
-        **({"limiter_registry": ctx.hubspot_limiters} if ctx.hubspot_limiters is not None else {}),
-        read_options=ReadOptions(
-            lookback_ms=ctx.hubspot_lookback_ms,
-            deletes_every_ms=ctx.hubspot_deletes_every_ms,
-            associations_every_ms=ctx.hubspot_associations_every_ms,
-        ),
+    credentials = Credentials(
+        auth_spec_name=doc["auth"]["specName"], params=auth_params, on_refreshed=persist
     )
+    return connector_type.open(credentials, ctx.connector_settings)
+
+
+def hubspot_base_url(ctx: ServiceContext) -> str:
+    """Where HubSpot (or the emulator) answers: the UI's OAuth sign-in goes there."""
+    return ctx.connector_settings.get(HubSpotSettings).base_url
 
 
 def sync_error_body(exc: SyncError, request_id: str = "") -> dict[str, Any]:
@@ -86,6 +87,33 @@ def _test(ctx: ServiceContext, tenant: Tenant, conn_id: str) -> dict[str, Any]:
     return {"result": True}
 
 
+@overload
+def explore(
+    ctx: ServiceContext,
+    tenant: Tenant,
+    conn_id: str,
+    *,
+    object_type: Literal["root"],
+    obj: str | None,
+    preview: bool,
+    limit: int = 10,
+) -> list[JsonObject]: ...
+
+
+@overload
+def explore(
+    ctx: ServiceContext,
+    tenant: Tenant,
+    conn_id: str,
+    *,
+    object_type: Literal["table"],
+    obj: str | None,
+    preview: bool,
+    limit: int = 10,
+) -> JsonObject: ...
+
+
+@overload
 def explore(
     ctx: ServiceContext,
     tenant: Tenant,
@@ -95,7 +123,20 @@ def explore(
     obj: str | None,
     preview: bool,
     limit: int = 10,
-) -> Any:
+) -> JsonObject | list[JsonObject]: ...
+
+
+def explore(
+    ctx: ServiceContext,
+    tenant: Tenant,
+    conn_id: str,
+    *,
+    object_type: str | None,
+    obj: str | None,
+    preview: bool,
+    limit: int = 10,
+) -> JsonObject | list[JsonObject]:
+    """Adobe's explore: the table listing (``root``) or one table's columns (and rows)."""
     kind = (object_type or "root").strip().lower()
     if kind not in OBJECT_TYPES:
         raise InvalidRequestError(

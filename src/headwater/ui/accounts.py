@@ -8,9 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
-from headwater.domain import specs
 from headwater.errors import DependentsExistError, SyncError, ValidationError
-from headwater.services import connections, flows, sources
+from headwater.services import connection_specs, connections, flows, sources
 from headwater.services.listing import ListRequest
 from headwater.ui import forms
 from headwater.ui.sources import test_words
@@ -22,7 +21,7 @@ PAGE = 25
 
 
 def _account_view(doc: dict[str, Any]) -> dict[str, Any]:
-    spec = specs.connection_spec(doc["connectionSpec"]["id"]) or {"name": "unknown"}
+    spec = connection_specs.connection_spec(doc["connectionSpec"]["id"]) or {"name": "unknown"}
     last = (doc.get("headwater") or {}).get("lastTest")
     return {
         "id": doc["id"],
@@ -107,7 +106,10 @@ def _edit_page(
     message: str = "",
     status: int = 200,
 ) -> Response:
-    spec = specs.connection_spec(doc["connectionSpec"]["id"]) or {"id": "", "authSpec": []}
+    spec = connection_specs.connection_spec(doc["connectionSpec"]["id"]) or {
+        "id": "",
+        "authSpec": [],
+    }
     auth = doc.get("auth") or {}
     params = auth.get("params") or {}
     stored = frozenset(k for k, v in params.items() if v == connections.MASK)
@@ -149,7 +151,7 @@ def edit(conn_id: str, ui: UiDep) -> Response:
     if not name:
         return _edit_page(ui, doc, values=values, errors={"name": "Give the account a name."})
     auth = doc.get("auth") or {}
-    spec = specs.connection_spec(doc["connectionSpec"]["id"])
+    spec = connection_specs.connection_spec(doc["connectionSpec"]["id"])
     assert spec is not None
     params = forms.read_params(spec, auth.get("specName", ""), values)
     # A blank secret keeps the stored one: the service treats the mask as "unchanged".

@@ -11,7 +11,7 @@ from starlette.responses import HTMLResponse, Response
 
 from headwater.domain import specs
 from headwater.errors import NotFoundError, SyncError, ValidationError
-from headwater.services import connections, sources
+from headwater.services import connection_specs, connections, sources
 from headwater.ui import forms, oauth
 from headwater.ui import session as sess
 from headwater.ui.web import (
@@ -32,11 +32,11 @@ OAUTH_SECONDS = 600
 
 
 def source_specs() -> list[dict[str, Any]]:
-    return [s for s in specs.connection_specs() if s.get("sourceSpec")]
+    return [s for s in connection_specs.connection_specs() if s.get("sourceSpec")]
 
 
 def _spec(spec_id: str) -> dict[str, Any]:
-    spec = specs.connection_spec(spec_id)
+    spec = connection_specs.connection_spec(spec_id)
     if spec is None or not spec.get("sourceSpec"):
         raise NotFoundError(f"no source {spec_id}", resource_id=spec_id)
     return spec
@@ -96,7 +96,7 @@ def _wizard(
         nav="sources",
         status=status,
     )
-    origin = oauth.form_action_origin(ui.ctx.hubspot_base_url)
+    origin = oauth.form_action_origin(sources.hubspot_base_url(ui.ctx))
     response.headers["content-security-policy"] = SECURITY_HEADERS[
         "content-security-policy"
     ].replace("form-action 'self'", f"form-action 'self' {origin}")
@@ -194,7 +194,7 @@ def oauth_start(spec_id: str, ui: UiDep) -> Response:
         "expiresAt": ui.ctx.clock() + OAUTH_SECONDS * 1000,
     }
     url = oauth.authorize_url(
-        ui.ctx.hubspot_base_url,
+        sources.hubspot_base_url(ui.ctx),
         client_id=values["clientId"],
         redirect_uri=redirect_uri,
         state=state,
@@ -240,7 +240,7 @@ def oauth_finish(ui: UiDep) -> Response:
         return _finish_failed(ui, "HubSpot did not grant access, so nothing was connected.", spec)
     try:
         tokens = oauth.exchange_code(
-            ui.ctx.hubspot_base_url,
+            sources.hubspot_base_url(ui.ctx),
             client_id=str(pending["clientId"]),
             client_secret=str(pending["clientSecret"]),
             redirect_uri=str(pending["redirectUri"]),

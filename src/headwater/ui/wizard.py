@@ -13,7 +13,7 @@ from typing import Any
 
 from headwater.domain import specs
 from headwater.errors import SyncError, ValidationError
-from headwater.services import connections, datasets, flows, sources
+from headwater.services import connection_specs, connections, datasets, flows, sources
 from headwater.services.listing import ListRequest
 from headwater.ui import forms
 from headwater.ui.web import Ui
@@ -87,7 +87,7 @@ def _accounts(ui: Ui) -> list[dict[str, Any]]:
     )
     out = []
     for doc in result.items:
-        spec = specs.connection_spec(doc["connectionSpec"]["id"]) or {}
+        spec = connection_specs.connection_spec(doc["connectionSpec"]["id"]) or {}
         if spec.get("sourceSpec"):
             out.append(
                 {

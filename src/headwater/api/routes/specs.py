@@ -11,6 +11,7 @@ from headwater.api.deps import TenantDep
 from headwater.api.responses import json_response
 from headwater.domain import specs
 from headwater.errors import NotFoundError
+from headwater.services import connection_specs
 from headwater.services.listing import filter_catalogue
 
 router = APIRouter(tags=["Catalogue"])
@@ -20,7 +21,9 @@ PropertyQuery = Annotated[list[str] | None, Query(description='Filter, e.g. name
 
 @router.get("/connectionSpecs")
 def list_connection_specs(_tenant: TenantDep, property: PropertyQuery = None) -> Response:  # noqa: A002
-    return json_response({"items": filter_catalogue(specs.connection_specs(), property or [])})
+    return json_response(
+        {"items": filter_catalogue(connection_specs.connection_specs(), property or [])}
+    )
 
 
 def _one(kind: str, spec_id: str, spec: dict[str, Any] | None) -> Response:
@@ -35,7 +38,7 @@ def _one(kind: str, spec_id: str, spec: dict[str, Any] | None) -> Response:
 
 @router.get("/connectionSpecs/{spec_id}")
 def get_connection_spec(spec_id: str, _tenant: TenantDep) -> Response:
-    return _one("connectionSpecs", spec_id, specs.connection_spec(spec_id))
+    return _one("connectionSpecs", spec_id, connection_specs.connection_spec(spec_id))
 
 
 @router.get("/flowSpecs")

@@ -11,13 +11,17 @@ from headwater.connectors.hubspot.connector import (
     ReadMode,
 )
 from headwater.connectors.hubspot.reader import ReadOptions
+from headwater.connectors.hubspot.settings import HubSpotSettings
+from headwater.connectors.hubspot.spec import SPEC_ID
 
 __all__ = [
     "AUTH_OAUTH",
     "AUTH_PRIVATE_APP",
     "DEFAULT_BASE_URL",
+    "SPEC_ID",
     "STANDARD_TABLES",
     "HubSpotConnector",
+    "HubSpotSettings",
     "ReadMode",
     "ReadOptions",
     "TableDef",

@@ -7,10 +7,11 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any
 
 import pyarrow as pa
 
+from headwater.connectors.base import ReadMode
 from headwater.connectors.events import KnownRows, ReadEvent
 from headwater.connectors.hubspot.auth import (
     Authenticator,
@@ -49,8 +50,6 @@ log = logging.getLogger(__name__)
 DEFAULT_BASE_URL = "https://api.hubapi.com"
 AUTH_OAUTH = "Basic Authentication"
 AUTH_PRIVATE_APP = "Private App Token"
-
-ReadMode = Literal["auto", "full", "incremental"]
 
 
 class HubSpotConnector:
