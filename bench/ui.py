@@ -46,7 +46,8 @@ def start_emulator() -> tuple[subprocess.Popen[str], dict[str, Any]]:
 
 
 def seed(ctx: Any, tenant: Any, emu: dict[str, Any], flows_n: int, runs_n: int) -> dict[str, str]:
-    from headwater.services import connections, datasets, flows
+    from headwater.domain.runs import RunStatus
+    from headwater.services import connections, datasets, flows, run_documents
     from headwater.services import dataflow_connections as conns
     from headwater.services import runs as run_service
     from headwater.store import runs as run_store
@@ -106,7 +107,7 @@ def seed(ctx: Any, tenant: Any, emu: dict[str, Any], flows_n: int, runs_n: int) 
         status = "failed" if k % 37 == 0 else ("partialSuccess" if k % 53 == 0 else "success")
         doc = dict(claimed.doc)
         read = 50 + k % 200
-        metrics = run_service.empty_metrics(status)
+        metrics = run_documents.empty_metrics(RunStatus(status))
         metrics["durationSummary"] = {"startedAtUTC": t, "completedAtUTC": t + 4000 + k % 3000}
         metrics["recordSummary"].update(
             inputRecordCount=read, outputRecordCount=read - (k % 53 == 0)
@@ -121,8 +122,13 @@ def seed(ctx: Any, tenant: Any, emu: dict[str, Any], flows_n: int, runs_n: int) 
             {"id": "copyActivity", "statusSummary": {"status": status, "extensions": {"strategy": "incremental", "reason": "cursor", "pages": 1}},
              "recordSummary": {"inputRecordCount": read}}
         ]  # fmt: skip
-        run_store.finish_run(
-            ctx.engine, run_id=run_id, worker_id="bench", now=t + 4000, status=status, doc=doc
+        run_store.set_run_state(
+            ctx.engine,
+            run_id=run_id,
+            worker_id="bench",
+            now=t + 4000,
+            status=RunStatus(status),
+            doc=doc,
         )
         last_run = run_id
     ctx.clock = real_clock

@@ -9,11 +9,11 @@ import socket
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
+from headwater.domain.runs import RunStatus
 from headwater.engine.executor import OpenConnector, RunControl, run_one
-from headwater.errors import SourceAuthError
 from headwater.logs import log_context
+from headwater.services import run_outcomes
 from headwater.services.context import ServiceContext
 from headwater.store import runs as store
 from headwater.store.runs import RunRow
@@ -62,23 +62,24 @@ class Worker:
 
     def _heartbeat(self, run: RunRow, control: RunControl, done: threading.Event) -> None:
         while not done.wait(self.lease_ms / 3000):
-            ok = store.heartbeat(
+            ok = store.set_run_state(
                 self.ctx.engine,
                 run_id=run.id,
                 worker_id=self.id,
                 now=self.ctx.clock(),
+                status=RunStatus.IN_PROGRESS,
                 lease_ms=self.lease_ms,
             )
             if not ok:
                 control.lease_lost.set()
                 return
 
-    def execute(self, run: RunRow) -> str:
+    def execute(self, run: RunRow) -> RunStatus | None:
         """Execute a claimed run; every log line inside carries its run id."""
         with log_context(run_id=run.id):
             return self._execute(run)
 
-    def _execute(self, run: RunRow) -> str:
+    def _execute(self, run: RunRow) -> RunStatus | None:
         control = RunControl()
         if self.stop.is_set():
             control.stop.set()
@@ -87,8 +88,7 @@ class Worker:
         done = threading.Event()
         beat = threading.Thread(target=self._heartbeat, args=(run, control, done), daemon=True)
         beat.start()
-        if run.attempt == 1:
-            self.ctx.emit("flow.run.started", self._event(run, "inProgress", run.doc))
+        run_outcomes.record_start(self.ctx, run)
         try:
             log.info("worker %s runs %s (attempt %d)", self.id, run.id, run.attempt)
             outcome = run_one(
@@ -103,91 +103,10 @@ class Worker:
             beat.join()
             with self._lock:
                 self._controls.pop(run.id, None)
-        now = self.ctx.clock()
-        if outcome.status == "released":
-            store.release_run(
-                self.ctx.engine,
-                run_id=run.id,
-                worker_id=self.id,
-                now=now,
-                retry_at=now + int(outcome.retry_in_s * 1000),
-                doc=outcome.doc,
-            )
-        elif outcome.status != "lost":
-            store.finish_run(
-                self.ctx.engine,
-                run_id=run.id,
-                worker_id=self.id,
-                now=now,
-                status=outcome.status,
-                doc=outcome.doc,
-            )
-            self._update_flow(run, outcome.status, now)
-            kind = {
-                "success": "flow.run.succeeded",
-                "partialSuccess": "flow.run.partially_succeeded",
-            }.get(outcome.status, "flow.run.failed")
-            self.ctx.emit(kind, self._event(run, outcome.status, outcome.doc))
-            auth_errors = [
-                e
-                for e in outcome.doc.get("metrics", {}).get("statusSummary", {}).get("errors", [])
-                if e.get("code") == SourceAuthError.run_code
-            ]
-            if outcome.status == "failed" and auth_errors and run.portal_key:
-                # the run's portal key is its base connection: tell whoever watches credentials
-                self.ctx.emit(
-                    "connection.credentials.failed",
-                    {
-                        "imsOrgId": run.org_id,
-                        "sandboxName": run.sandbox_name,
-                        "connectionId": run.portal_key,
-                        "flowId": run.flow_id,
-                        "flowRunId": run.id,
-                        "status": "failed",
-                        "errors": auth_errors,
-                    },
-                )
-        log.info("run %s ended: %s", run.id, outcome.status)
+        run_outcomes.record_outcome(self.ctx, run, worker_id=self.id, outcome=outcome)
+        ended = outcome.status.value if outcome.status is not None else "lost"
+        log.info("run %s ended: %s", run.id, ended)
         return outcome.status
-
-    def _event(self, run: RunRow, status: str, doc: dict[str, Any]) -> dict[str, Any]:
-        """A payload shaped like Adobe's flow-run events."""
-        metrics = doc.get("metrics", {})
-        return {
-            "imsOrgId": run.org_id,
-            "sandboxName": run.sandbox_name,
-            "flowId": run.flow_id,
-            "flowRunId": run.id,
-            "status": status,
-            "attempt": run.attempt,
-            "metrics": metrics,
-            "errors": metrics.get("statusSummary", {}).get("errors", []),
-        }
-
-    def _update_flow(self, run: RunRow, status: str, now: int) -> None:
-        from headwater.store import resources as resource_store
-
-        with self.ctx.engine.begin() as conn:
-            res = resource_store.read_resource(
-                conn,
-                kind="flows",
-                res_id=run.flow_id,
-                org_id=run.org_id,
-                sandbox_name=run.sandbox_name,
-            )
-            if res is None:
-                return
-            res.doc["lastRunDetails"] = {
-                "id": run.id,
-                "state": status,
-                "startedAtUTC": run.started_at,
-                "completedAtUTC": now,
-            }
-            old = res.etag
-            from headwater.domain.ids import new_etag
-
-            res.etag = new_etag()
-            resource_store.update_resource(conn, res=res, expected_etag=old)
 
     def run_until_idle(self, *, max_runs: int | None = None) -> int:
         """Claim and execute runs until none is due (tests and ``headwater run``)."""

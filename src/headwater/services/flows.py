@@ -8,7 +8,7 @@ from typing import Any
 from jsonschema import Draft7Validator
 
 from headwater.domain import specs
-from headwater.domain.ids import new_id
+from headwater.domain.ids import new_etag, new_id
 from headwater.errors import (
     FieldError,
     InvalidRequestError,
@@ -20,6 +20,7 @@ from headwater.errors import (
 from headwater.services import documents, runs
 from headwater.services.context import ServiceContext, Tenant
 from headwater.services.listing import ListRequest, ListResult, list_documents
+from headwater.store import resources as resource_store
 from headwater.store import runs as run_store
 
 KIND = "flows"
@@ -358,6 +359,24 @@ def act(ctx: ServiceContext, tenant: Tenant, flow_id: str, op: str | None) -> tu
         with ctx.engine.begin() as conn:
             run_store.cancel_runs_of_flow(conn, flow_id=flow_id, now=ctx.clock())
     return res.id, etag
+
+
+def record_last_run(
+    ctx: ServiceContext, *, org_id: str, sandbox_name: str, flow_id: str, details: dict[str, Any]
+) -> None:
+    """Set the flow's ``lastRunDetails`` when one of its runs ends (a new etag; ``updatedAt``
+    stays, the flow's definition did not change). A flow deleted or edited meanwhile is left as
+    it is."""
+    with ctx.engine.begin() as conn:
+        res = resource_store.read_resource(
+            conn, kind=KIND, res_id=flow_id, org_id=org_id, sandbox_name=sandbox_name
+        )
+        if res is None:
+            return
+        res.doc["lastRunDetails"] = details
+        previous = res.etag
+        res.etag = new_etag()
+        resource_store.update_resource(conn, res=res, expected_etag=previous)
 
 
 def delete_flow(ctx: ServiceContext, tenant: Tenant, flow_id: str) -> None:

@@ -9,8 +9,9 @@ from headwater.domain import specs
 from headwater.domain.filters import parse_filter
 from headwater.domain.ids import new_etag, new_id
 from headwater.domain.paging import decode_token
+from headwater.domain.runs import RunStatus
 from headwater.errors import FieldError, FilterError, InvalidRequestError, ValidationError
-from headwater.services import documents
+from headwater.services import documents, run_documents
 from headwater.services.context import ServiceContext, Tenant
 from headwater.services.listing import ListRequest, ListResult, list_documents
 from headwater.store import runs as store
@@ -30,23 +31,6 @@ FIELDS = documents.METADATA_FIELDS | {
     "trigger",
     "attempt",
 }
-
-
-def empty_metrics(status: str) -> dict[str, Any]:
-    return {
-        "durationSummary": {},
-        "sizeSummary": {"inputBytes": 0, "outputBytes": 0},
-        "recordSummary": {
-            "inputRecordCount": 0,
-            "outputRecordCount": 0,
-            "failedRecordCount": 0,
-            "createdRecordCount": 0,
-            "updatedRecordCount": 0,
-            "deletedRecordCount": 0,
-        },
-        "fileSummary": {"inputFileCount": 0, "outputFileCount": 0, "activityRefs": []},
-        "statusSummary": {"status": status, "errors": [], "activityRefs": []},
-    }
 
 
 def enqueue(
@@ -84,7 +68,7 @@ def enqueue(
         "flowSpec": flow["flowSpec"],
         "providerRefId": run_id,
         "params": run_params,
-        "metrics": empty_metrics("scheduled"),
+        "metrics": run_documents.empty_metrics(RunStatus.SCHEDULED),
         "activities": [],
     }
     row = RunRow(
@@ -92,7 +76,7 @@ def enqueue(
         flow_id=flow["id"],
         org_id=tenant.org_id,
         sandbox_name=tenant.sandbox_name,
-        status=store.SCHEDULED,
+        status=RunStatus.SCHEDULED,
         dedupe_key=dedupe_key,
         portal_key=portal_key,
         trigger=trigger,
@@ -127,8 +111,9 @@ def _render_owned(row: RunRow) -> dict[str, Any]:
     """:func:`render` for a row read just for this answer: its document is used in place
     (copying every run's document dominated the cost of listing a flow's runs)."""
     doc = row.doc
-    metrics = doc.setdefault("metrics", empty_metrics(row.status))
-    metrics.setdefault("statusSummary", {})["status"] = row.status
+    state = run_documents.wire_status(row.status)
+    metrics = doc.setdefault("metrics", run_documents.empty_metrics(row.status))
+    metrics.setdefault("statusSummary", {})["status"] = state
     if row.started_at is not None:
         metrics.setdefault("durationSummary", {})["startedAtUTC"] = row.started_at
     if row.completed_at is not None:
@@ -145,7 +130,7 @@ def _render_owned(row: RunRow) -> dict[str, Any]:
         "sandboxName": row.sandbox_name,
         "imsOrgId": row.org_id,
         "flowId": row.flow_id,
-        "state": row.status,
+        "state": state,
         "trigger": row.trigger,
         "attempt": row.attempt,
         "scheduledAt": row.scheduled_for,

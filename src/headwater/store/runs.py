@@ -1,5 +1,11 @@
-"""The run queue: creation (idempotent per flow and window), leased claims, heartbeats,
-checkpoints, completion, and the committed cursor state of each flow."""
+"""The run queue: creation (idempotent per flow and window), leased claims, the state changes of
+a leased run (``set_run_state``: heartbeat, progress, checkpoint, release, finish), and the
+committed cursor state of each flow.
+
+Every write of a run's ``status`` goes through ``_write_state``, guarded: a claim by "due and not
+busy", everything a worker does afterwards by "I still hold the lease" (as Prefect's
+``set_flow_run_state`` is the one door for flow-run states), cancellation by "not started".
+"""
 
 from __future__ import annotations
 
@@ -12,15 +18,11 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from headwater.domain.ids import new_etag
+from headwater.domain.runs import RunStatus, can_transition
 from headwater.store.tables import flow_state, runs
 
-SCHEDULED = "scheduled"
-IN_PROGRESS = "inProgress"
-SUCCESS = "success"
-FAILED = "failed"
-PARTIAL = "partialSuccess"
-CANCELLED = "cancelled"
-TERMINAL = frozenset({SUCCESS, FAILED, PARTIAL, CANCELLED})
+SCHEDULED = RunStatus.SCHEDULED.value
+IN_PROGRESS = RunStatus.IN_PROGRESS.value
 
 
 @dataclass(slots=True)
@@ -29,7 +31,7 @@ class RunRow:
     flow_id: str
     org_id: str
     sandbox_name: str
-    status: str
+    status: RunStatus
     dedupe_key: str
     portal_key: str
     trigger: str
@@ -54,7 +56,7 @@ def _row(r: Any) -> RunRow:
         flow_id=r.flow_id,
         org_id=r.org_id,
         sandbox_name=r.sandbox_name,
-        status=r.status,
+        status=RunStatus(r.status),
         dedupe_key=r.dedupe_key,
         portal_key=r.portal_key,
         trigger=r.trigger,
@@ -88,7 +90,7 @@ def create_run(conn: Connection, *, run: RunRow) -> bool:
                     flow_id=run.flow_id,
                     org_id=run.org_id,
                     sandbox_name=run.sandbox_name,
-                    status=run.status,
+                    status=run.status.value,
                     dedupe_key=run.dedupe_key,
                     portal_key=run.portal_key,
                     trigger=run.trigger,
@@ -187,118 +189,108 @@ def claim_next_run(
                 )
                 .scalar_subquery()
             )
-            res = conn.execute(
-                sa.update(runs)
-                .where(
-                    runs.c.id == cand.id,
-                    runs.c.status == cand.status,
-                    due,
-                    ~busy_flow,
-                    portal_busy < portal_limit,
-                )
-                .values(
-                    status=IN_PROGRESS,
-                    lease_owner=worker_id,
-                    lease_expires_at=now + lease_ms,
-                    attempt=runs.c.attempt + 1,
-                    started_at=sa.func.coalesce(runs.c.started_at, now),
-                    updated_at=now,
-                    etag=new_etag(),
-                )
+            claimable = sa.and_(
+                runs.c.id == cand.id,
+                runs.c.status == cand.status,
+                due,
+                ~busy_flow,
+                portal_busy < portal_limit,
             )
-            if res.rowcount:
+            claimed = _write_state(
+                conn,
+                guard=claimable,
+                status=RunStatus.IN_PROGRESS,
+                now=now,
+                doc=None,
+                values={
+                    "lease_owner": worker_id,
+                    "lease_expires_at": now + lease_ms,
+                    "attempt": runs.c.attempt + 1,
+                    "started_at": sa.func.coalesce(runs.c.started_at, now),
+                },
+            )
+            if claimed:
                 row = conn.execute(sa.select(runs).where(runs.c.id == cand.id)).first()
                 return _row(row) if row else None
     return None
 
 
-def heartbeat(engine: Engine, *, run_id: str, worker_id: str, now: int, lease_ms: int) -> bool:
-    """Extend the lease; False means the lease was lost (another worker owns the run now)."""
-    with engine.begin() as conn:
-        res = conn.execute(
-            sa.update(runs)
-            .where(
-                runs.c.id == run_id, runs.c.lease_owner == worker_id, runs.c.status == IN_PROGRESS
-            )
-            .values(lease_expires_at=now + lease_ms)
-        )
-    return bool(res.rowcount)
-
-
-def save_progress(
+def set_run_state(
     engine: Engine,
     *,
     run_id: str,
     worker_id: str,
     now: int,
-    doc: dict[str, Any],
+    status: RunStatus,
+    doc: dict[str, Any] | None = None,
     checkpoint: dict[str, Any] | None = None,
+    lease_ms: int | None = None,
+    retry_at: int | None = None,
 ) -> bool:
-    values: dict[str, Any] = {"doc": _dump(doc), "updated_at": now, "etag": new_etag()}
+    """The one way a worker changes the run it holds; False means the lease was lost (another
+    worker owns the run now, or it is no longer in progress) and nothing was written.
+
+    - ``IN_PROGRESS``: a heartbeat (``lease_ms`` extends the lease) and/or progress (``doc``, and
+      the staged ``checkpoint`` to resume from);
+    - ``SCHEDULED``: release, the run is due again at ``retry_at`` and keeps its checkpoint;
+    - a terminal status: finish, with the final ``doc``.
+    """
+    if not can_transition(RunStatus.IN_PROGRESS, status):
+        msg = f"a worker cannot move its run from inProgress to {status.value}"
+        raise ValueError(msg)
+    held = sa.and_(
+        runs.c.id == run_id,
+        runs.c.lease_owner == worker_id,
+        runs.c.status == RunStatus.IN_PROGRESS.value,
+    )
+    values: dict[str, Any] = {}
+    if status is RunStatus.IN_PROGRESS and lease_ms is not None:
+        values["lease_expires_at"] = now + lease_ms
+    if status is RunStatus.SCHEDULED:
+        if retry_at is None:
+            msg = "releasing a run needs retry_at"
+            raise ValueError(msg)
+        values |= {"lease_owner": None, "lease_expires_at": None, "scheduled_for": retry_at}
+    elif status.terminal:
+        values |= {"completed_at": now, "lease_expires_at": None}
     if checkpoint is not None:
         values["checkpoint"] = _dump(checkpoint)
     with engine.begin() as conn:
-        res = conn.execute(
-            sa.update(runs)
-            .where(
-                runs.c.id == run_id, runs.c.lease_owner == worker_id, runs.c.status == IN_PROGRESS
-            )
-            .values(**values)
-        )
-    return bool(res.rowcount)
+        written = _write_state(conn, guard=held, status=status, now=now, doc=doc, values=values)
+    return bool(written)
 
 
-def finish_run(
-    engine: Engine, *, run_id: str, worker_id: str, now: int, status: str, doc: dict[str, Any]
-) -> bool:
-    with engine.begin() as conn:
-        res = conn.execute(
-            sa.update(runs)
-            .where(
-                runs.c.id == run_id, runs.c.lease_owner == worker_id, runs.c.status == IN_PROGRESS
-            )
-            .values(
-                status=status,
-                doc=_dump(doc),
-                completed_at=now,
-                updated_at=now,
-                lease_expires_at=None,
-                etag=new_etag(),
-            )
-        )
-    return bool(res.rowcount)
-
-
-def release_run(
-    engine: Engine, *, run_id: str, worker_id: str, now: int, retry_at: int, doc: dict[str, Any]
-) -> bool:
-    """Give the run back to the queue (shutdown or a retriable failure), keeping its checkpoint."""
-    with engine.begin() as conn:
-        res = conn.execute(
-            sa.update(runs)
-            .where(
-                runs.c.id == run_id, runs.c.lease_owner == worker_id, runs.c.status == IN_PROGRESS
-            )
-            .values(
-                status=SCHEDULED,
-                lease_owner=None,
-                lease_expires_at=None,
-                scheduled_for=retry_at,
-                doc=_dump(doc),
-                updated_at=now,
-                etag=new_etag(),
-            )
-        )
-    return bool(res.rowcount)
+def _write_state(
+    conn: Connection,
+    *,
+    guard: sa.ColumnElement[bool],
+    status: RunStatus,
+    now: int,
+    doc: dict[str, Any] | None,
+    values: dict[str, Any],
+) -> int:
+    """The UPDATE behind every state change (claim, heartbeat, progress, release, finish,
+    cancel): ``guard`` decides whether the caller may make it. A write that only extends the
+    lease keeps the run's etag (its document did not change)."""
+    row: dict[str, Any] = {**values, "status": status.value}
+    if doc is not None or set(values) - {"lease_expires_at"}:
+        row |= {"updated_at": now, "etag": new_etag()}
+    if doc is not None:
+        row["doc"] = _dump(doc)
+    return int(conn.execute(sa.update(runs).where(guard).values(**row)).rowcount)
 
 
 def cancel_runs_of_flow(conn: Connection, *, flow_id: str, now: int) -> int:
-    res = conn.execute(
-        sa.update(runs)
-        .where(runs.c.flow_id == flow_id, runs.c.status == SCHEDULED)
-        .values(status=CANCELLED, completed_at=now, updated_at=now, etag=new_etag())
+    """Cancel the flow's runs that have not started (a disabled or deleted flow)."""
+    waiting = sa.and_(runs.c.flow_id == flow_id, runs.c.status == SCHEDULED)
+    return _write_state(
+        conn,
+        guard=waiting,
+        status=RunStatus.CANCELLED,
+        now=now,
+        doc=None,
+        values={"completed_at": now},
     )
-    return int(res.rowcount)
 
 
 def read_flow_state(conn: Connection, *, flow_id: str) -> dict[str, dict[str, Any]]:

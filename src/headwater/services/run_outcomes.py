@@ -1,0 +1,155 @@
+"""The bookkeeping around a run's execution: what happens when a committed run completes (cursor,
+batch, documents) and when an attempt ends (the run's new state, the flow's ``lastRunDetails``,
+events). The engine moves the data; it records through these functions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from headwater.domain.runs import RunStatus
+from headwater.errors import SourceAuthError
+from headwater.lake import CommitResult
+from headwater.services import datasets, flows, run_documents
+from headwater.services.context import ServiceContext
+from headwater.services.run_documents import CopyProgress, Doc
+from headwater.services.run_plans import RunPlan
+from headwater.store import runs as store
+from headwater.store.runs import RunRow
+
+__all__ = ["Outcome", "complete", "record_outcome", "record_start"]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How an attempt ended. ``status`` is the run's next state: a terminal one, ``SCHEDULED``
+    to go back to the queue in ``retry_in_s``, or ``None`` when the lease was lost (another
+    worker owns the run, so nothing is written)."""
+
+    status: RunStatus | None
+    doc: Doc
+    retry_in_s: float = 0.0
+
+
+def complete(
+    ctx: ServiceContext,
+    plan: RunPlan,
+    progress: CopyProgress,
+    result: CommitResult,
+    state: Mapping[str, Any] | None,
+    doc: Doc,
+) -> Outcome:
+    """The run's data is in the lake: commit the cursor (only now, after the data), record the
+    dataset batch, and build the finished run document."""
+    now = ctx.clock()
+    if state is not None:
+        with ctx.engine.begin() as conn:
+            store.commit_flow_state(
+                conn,
+                flow_id=plan.flow_id,
+                stream=plan.stream,
+                state=dict(state),
+                run_id=plan.run_id,
+                now=now,
+            )
+    status = run_documents.outcome_status(result)
+    batch_id = datasets.record_batch(
+        ctx,
+        plan.tenant,
+        ds_id=plan.dataset_id,
+        run_id=plan.run_id,
+        flow_id=plan.flow_id,
+        status="success" if status is RunStatus.SUCCESS else "partial",
+        records=result.rows_inserted + result.rows_updated + result.rows_deleted,
+        metrics=result.metrics(),
+    )
+    finished = run_documents.finished(
+        doc,
+        progress,
+        result,
+        target_ids=plan.target_connection_ids,
+        batch_id=batch_id,
+        promoted_at=now,
+        now=ctx.clock(),
+    )
+    return Outcome(status=status, doc=finished)
+
+
+def _event(run: RunRow, status: RunStatus, doc: Doc) -> Doc:
+    return run_documents.run_event(
+        org_id=run.org_id,
+        sandbox_name=run.sandbox_name,
+        flow_id=run.flow_id,
+        run_id=run.id,
+        attempt=run.attempt,
+        status=status,
+        doc=doc,
+    )
+
+
+def record_start(ctx: ServiceContext, run: RunRow) -> None:
+    """A worker claimed ``run``; its first attempt is announced."""
+    if run.attempt == 1:
+        ctx.emit("flow.run.started", _event(run, RunStatus.IN_PROGRESS, run.doc))
+
+
+_EVENT_OF = {
+    RunStatus.SUCCESS: "flow.run.succeeded",
+    RunStatus.PARTIAL_SUCCESS: "flow.run.partially_succeeded",
+}
+
+
+def record_outcome(ctx: ServiceContext, run: RunRow, *, worker_id: str, outcome: Outcome) -> None:
+    """Store how the attempt ended: back to the queue (keeping its checkpoint), or finished, with
+    the flow's ``lastRunDetails`` and the run (and credential) events."""
+    if outcome.status is None:
+        return
+    now = ctx.clock()
+    if outcome.status is RunStatus.SCHEDULED:
+        store.set_run_state(
+            ctx.engine,
+            run_id=run.id,
+            worker_id=worker_id,
+            now=now,
+            status=RunStatus.SCHEDULED,
+            retry_at=now + int(outcome.retry_in_s * 1000),
+            doc=outcome.doc,
+        )
+        return
+    store.set_run_state(
+        ctx.engine,
+        run_id=run.id,
+        worker_id=worker_id,
+        now=now,
+        status=outcome.status,
+        doc=outcome.doc,
+    )
+    flows.record_last_run(
+        ctx,
+        org_id=run.org_id,
+        sandbox_name=run.sandbox_name,
+        flow_id=run.flow_id,
+        details=run_documents.last_run_details(
+            run_id=run.id, status=outcome.status, started=run.started_at, completed=now
+        ),
+    )
+    ctx.emit(
+        _EVENT_OF.get(outcome.status, "flow.run.failed"), _event(run, outcome.status, outcome.doc)
+    )
+    errors = outcome.doc.get("metrics", {}).get("statusSummary", {}).get("errors", [])
+    auth_errors = [e for e in errors if e.get("code") == SourceAuthError.run_code]
+    if outcome.status is RunStatus.FAILED and auth_errors and run.portal_key:
+        # the run's portal key is its base connection: tell whoever watches credentials
+        ctx.emit(
+            "connection.credentials.failed",
+            {
+                "imsOrgId": run.org_id,
+                "sandboxName": run.sandbox_name,
+                "connectionId": run.portal_key,
+                "flowId": run.flow_id,
+                "flowRunId": run.id,
+                "status": "failed",
+                "errors": auth_errors,
+            },
+        )

@@ -1,0 +1,185 @@
+"""What a run will do, decided once before it starts: the typed :class:`RunPlan` the engine
+executes, built by :func:`plan_run` from the flow, its source and target connections, the dataset
+and the flow's committed cursor.
+
+The engine never reads a Flow Service document: everything it needs is a field here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import pyarrow as pa
+from sqlalchemy.engine import Connection
+
+from headwater.connectors.base import ReadMode
+from headwater.errors import NotFoundError
+from headwater.lake import DeleteMode, TableRef, WriteMode, WriteOptions
+from headwater.services.context import ServiceContext, Tenant
+from headwater.services.dataflow_connections import SOURCE, TARGET, column_names, table_of
+from headwater.services.datasets import KIND as DATASETS
+from headwater.services.flows import KIND as FLOWS
+from headwater.store import resources as resource_store
+from headwater.store import runs as run_store
+from headwater.store.resources import StoredResource
+from headwater.store.runs import RunRow
+
+__all__ = ["DELETED_COLUMN", "Cursor", "RunPlan", "SourceTable", "Transformation", "WritePolicy"]
+
+#: The boolean column a source sets on archived (deleted) records.
+DELETED_COLUMN = "Is_Deleted"
+#: In history mode, the source column whose value becomes ``_valid_from`` when present.
+VALID_FROM_SOURCE_COLUMN = "Updated_At"
+
+
+class Transformation(Protocol):
+    """One step between reading a batch and staging it (the Data Prep mapping plugs in here).
+
+    ``output_schema`` must describe what ``apply`` returns for a batch of ``schema``, so empty
+    checkpoint batches and the write options can be derived before the first batch arrives.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    def output_schema(self, schema: pa.Schema) -> pa.Schema: ...
+
+    def apply(self, batch: pa.RecordBatch) -> pa.RecordBatch: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SourceTable:
+    """The table a run reads and the base connection it reads it through."""
+
+    base_connection_id: str
+    source_connection_ids: tuple[str, ...]
+    #: the source's table name (``Hubspot.Contacts``); also the stream the cursor is kept under
+    table: str
+    #: the selected columns (``params.columns``); ``None`` reads every column
+    columns: tuple[str, ...] | None = None
+    mode: ReadMode = "auto"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WritePolicy:
+    """How the dataset takes the data (chosen by the dataset); the source adds its key."""
+
+    mode: WriteMode
+    on_delete: DeleteMode
+    deleted_column: str = DELETED_COLUMN
+
+    def options(self, *, primary_key: tuple[str, ...], schema: pa.Schema) -> WriteOptions:
+        """The lake's write options for a table with this key and (staged) schema."""
+        history = self.mode is WriteMode.HISTORY and VALID_FROM_SOURCE_COLUMN in schema.names
+        return WriteOptions(
+            primary_key=primary_key,
+            mode=self.mode,
+            deleted_column=self.deleted_column,
+            on_delete=self.on_delete,
+            valid_from_column=VALID_FROM_SOURCE_COLUMN if history else None,
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Cursor:
+    """Where reading starts. The connector owns the shape of a state (hence ``Any``)."""
+
+    #: the state the flow's last committed run left for this stream
+    committed: Mapping[str, Any] | None = None
+    #: the state of a first run that must not backfill (the schedule's start time)
+    initial: Mapping[str, Any] | None = None
+
+    @property
+    def start(self) -> Mapping[str, Any] | None:
+        return self.committed if self.committed is not None else self.initial
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunPlan:
+    run_id: str
+    flow_id: str
+    attempt: int
+    tenant: Tenant
+    window_start: int | None
+    window_end: int | None
+    source: SourceTable
+    target_connection_ids: tuple[str, ...]
+    dataset_id: str
+    table: TableRef
+    write: WritePolicy
+    cursor: Cursor
+    transformations: tuple[Transformation, ...] = ()
+
+    @property
+    def stream(self) -> str:
+        """The name the cursor is committed under."""
+        return self.source.table
+
+
+def _read(conn: Connection, kind: str, res_id: str, run: RunRow) -> StoredResource:
+    res = resource_store.read_resource(
+        conn, kind=kind, res_id=res_id, org_id=run.org_id, sandbox_name=run.sandbox_name
+    )
+    if res is None:
+        raise NotFoundError(
+            f"{kind} {res_id} no longer exists", resource_id=res_id, resource_type=kind
+        )
+    return res
+
+
+def initial_cursor(schedule: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A recurring flow created with ``backfill: false`` starts at its ``startTime``."""
+    if schedule.get("frequency") != "once" and schedule.get("backfill") == "false":
+        return {"v": 1, "cursor_ms": int(schedule["startTime"]) * 1000}
+    return None
+
+
+def plan_run(ctx: ServiceContext, run: RunRow) -> RunPlan:
+    """Read the run's flow, source and target connections, dataset and committed cursor (in one
+    database connection) and decide what the run does; ``NotFoundError`` if one is gone."""
+    with ctx.engine.connect() as conn:
+        flow = _read(conn, FLOWS, run.flow_id, run).doc
+        source_ids = tuple(flow.get("sourceConnectionIds", []))
+        target_ids = tuple(flow.get("targetConnectionIds", []))
+        src = _read(conn, SOURCE, flow["sourceConnectionIds"][0], run).doc
+        tgt = _read(conn, TARGET, flow["targetConnectionIds"][0], run).doc
+        ds_id = tgt["params"]["dataSetId"]
+        dataset = _read(conn, DATASETS, ds_id, run).doc
+        table = table_of(src["params"])
+        if table is None:
+            raise NotFoundError(
+                f"source connection {src['id']} names no table",
+                resource_id=src["id"],
+                resource_type=SOURCE,
+            )
+        committed = run_store.read_flow_state(conn, flow_id=run.flow_id).get(table)
+    columns = column_names(src["params"])
+    options = dataset["headwater"]
+    return RunPlan(
+        run_id=run.id,
+        flow_id=run.flow_id,
+        attempt=run.attempt,
+        tenant=Tenant(
+            org_id=run.org_id,
+            sandbox_name=run.sandbox_name,
+            sandbox_id=flow.get("sandboxId", ""),
+            client_id=flow.get("createdClient", ""),
+        ),
+        window_start=run.window_start,
+        window_end=run.window_end,
+        source=SourceTable(
+            base_connection_id=src["baseConnectionId"],
+            source_connection_ids=source_ids,
+            table=table,
+            columns=tuple(columns) if columns else None,
+        ),
+        target_connection_ids=target_ids,
+        dataset_id=ds_id,
+        table=TableRef(run.org_id, run.sandbox_name, ds_id),
+        write=WritePolicy(
+            mode=WriteMode(options["writeMode"]), on_delete=DeleteMode(options["deletedRecords"])
+        ),
+        cursor=Cursor(committed=committed, initial=initial_cursor(flow.get("scheduleParams", {}))),
+    )
