@@ -26,15 +26,20 @@ __all__ = [
     "ConnectorSettings",
     "ConnectorType",
     "Credentials",
+    "CursorState",
     "JsonObject",
     "ReadMode",
     "SourceConnector",
+    "SourceParams",
 ]
 
 #: ``auto`` lets the connector choose (incremental when it has a cursor and a state).
 ReadMode = Literal["auto", "full", "incremental"]
 #: A JSON document in Adobe's shape (explore listings, connection specs): data for the API edge.
 JsonObject = dict[str, Any]
+#: A read's resumable state, as the connector's checkpoints produce it: JSON whose shape only the
+#: connector knows (the engine stores it and hands it back).
+CursorState = Mapping[str, Any]
 
 _S = TypeVar("_S")
 
@@ -73,14 +78,14 @@ class SourceConnector(Protocol):
         self,
         table: str,
         *,
-        state: Mapping[str, Any] | None,
+        state: CursorState | None,
         columns: Sequence[str] | None = None,
         mode: ReadMode = "auto",
     ) -> Iterator[ReadEvent]:
         """Batches, then the checkpoint that resumes after them, plus progress reports.
 
-        ``state`` is a checkpoint this connector produced before (its shape is the connector's
-        own, hence ``Any``); ``None`` reads from the beginning.
+        ``state`` is a checkpoint this connector produced before; ``None`` reads from the
+        beginning.
         """
         ...
 
@@ -118,14 +123,27 @@ class ConnectorSettings:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SourceParams:
+    """What a source connection's ``params`` select: one table and optionally its columns."""
+
+    table: str
+    #: ``None`` reads every column
+    columns: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ConnectorType:
     """A registry entry: the connection spec a source answers to and how to open it."""
 
     #: the connection spec's id (``connectionSpec.id`` of base and source connections)
     spec_id: str
+    #: the source's name in messages (``HubSpot``)
+    title: str
     #: the package holding ``spec_file`` (the connector's own package)
     package: str
     open: Callable[[Credentials, ConnectorSettings], SourceConnector]
+    #: validates a source connection's ``params`` (raising ``ValidationError``) and reads them
+    read_source_params: Callable[[object], SourceParams]
     spec_file: str = "connection_spec.json"
     _spec: dict[str, JsonObject] = field(default_factory=dict, repr=False, compare=False)
 

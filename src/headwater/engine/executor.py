@@ -11,13 +11,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import pyarrow as pa
 
-from headwater.connectors.base import SourceConnector
+from headwater.connectors.base import CursorState, SourceConnector
 from headwater.connectors.events import BatchEvent, CheckpointEvent, ProgressEvent
 from headwater.domain.runs import RunStatus
 from headwater.errors import (
@@ -98,9 +97,7 @@ class Execution:
 
     # ------------------------------------------------------------------ helpers
 
-    def _save_progress(
-        self, *, force: bool = False, checkpoint: dict[str, Any] | None = None
-    ) -> None:
+    def _save_progress(self, *, force: bool = False, checkpoint: CursorState | None = None) -> None:
         now = time.monotonic()
         if not force and now - self._last_save < PROGRESS_EVERY_S:
             return
@@ -137,7 +134,7 @@ class Execution:
             return self._finish(plan, applied, recorded)
 
         staged = lake.stage(plan.run_id)
-        state: Mapping[str, Any] | None
+        state: CursorState | None
         if staged.resume_state is not None:
             state = dict(staged.resume_state)
             self.progress.records = staged.durable_rows
@@ -154,8 +151,8 @@ class Execution:
         plan: RunPlan,
         source: SourceConnector,
         staged: StagedRun,
-        state: Mapping[str, Any] | None,
-    ) -> tuple[Mapping[str, Any] | None, WriteOptions]:
+        state: CursorState | None,
+    ) -> tuple[CursorState | None, WriteOptions]:
         """Read the table into staging; the last checkpoint's state and the write options."""
         table = plan.source.table
         primary_key = source.primary_key(table)
@@ -190,7 +187,7 @@ class Execution:
         return final_state, plan.write.options(primary_key=primary_key, schema=schema)
 
     def _finish(
-        self, plan: RunPlan, result: CommitResult, final_state: Mapping[str, Any] | None
+        self, plan: RunPlan, result: CommitResult, final_state: CursorState | None
     ) -> Outcome:
         outcome = run_outcomes.complete(
             self.ctx, plan, self.progress, result, final_state, self.doc

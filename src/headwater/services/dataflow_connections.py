@@ -1,11 +1,12 @@
-"""Source connections (a HubSpot table of a base connection) and target connections (a dataset
-of the Data Lake)."""
+"""Source connections (a table of a base connection, its params checked by the source's connector)
+and target connections (a dataset of the Data Lake)."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+from headwater.connectors import registry
+from headwater.connectors.base import ConnectorType, SourceParams
 from headwater.domain.ids import new_id
 from headwater.errors import (
     DependentsExistError,
@@ -20,7 +21,6 @@ from headwater.services.listing import ListRequest, ListResult, list_documents
 
 SOURCE = "sourceConnections"
 TARGET = "targetConnections"
-TABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*\.[A-Za-z0-9_]+$")
 COMMON_FIELDS = documents.METADATA_FIELDS | {
     "id",
     "name",
@@ -37,50 +37,25 @@ TARGET_FIELDS = COMMON_FIELDS | {"baseConnectionId"}
 XED_VERSION = "application/vnd.adobe.xed-full+json;version=1"
 
 
-def table_of(params: dict[str, Any]) -> str | None:
-    """``params.tableName`` or the HubSpot tutorial's ``params.path``."""
-    value = params.get("tableName") or params.get("path")
-    return value if isinstance(value, str) else None
+def source_type(spec_id: str) -> ConnectorType:
+    """The registered source connector of a source connection's connection spec."""
+    kind = registry.connector_type(spec_id)
+    if kind is None:
+        raise InvalidSpecError(f"invalid source connection spec id '{spec_id}'")
+    return kind
 
 
-def _source_params(params: Any) -> dict[str, Any]:
-    if not isinstance(params, dict):
-        raise ValidationError(
-            "params must be an object with tableName or path",
-            details=[FieldError("params", "must be an object")],
-        )
-    table = table_of(params)
-    if table is None:
-        raise ValidationError(
-            "params.tableName (or params.path) is required, e.g. Hubspot.Contacts",
-            details=[FieldError("params.tableName", "is required")],
-        )
-    if not TABLE_NAME.match(table):
-        raise ValidationError(
-            f"params.tableName '{table}' is not a table name such as Hubspot.Contacts",
-            details=[FieldError("params.tableName", "must look like Hubspot.Contacts")],
-        )
-    columns = params.get("columns")
-    if columns is not None and (
-        not isinstance(columns, list) or not all(isinstance(c, dict | str) for c in columns)
-    ):
-        raise ValidationError(
-            "params.columns must be a list of column names or {name} objects",
-            details=[FieldError("params.columns", "must be a list")],
-        )
-    if params.get("filters") is not None:
-        raise ValidationError(
-            "HubSpot does not support row-level filters at the source",
-            details=[FieldError("params.filters", "is not supported by this source")],
-        )
-    return params
+def source_params(doc: dict[str, Any]) -> SourceParams:
+    """The table and columns a stored source connection reads (validated by its connector)."""
+    return source_type(doc["connectionSpec"]["id"]).read_source_params(doc.get("params"))
 
 
-def column_names(params: dict[str, Any]) -> list[str] | None:
-    cols = params.get("columns")
-    if not cols:
+def source_table(doc: dict[str, Any]) -> str | None:
+    """The table a stored source connection reads, or None when its params name none."""
+    try:
+        return source_params(doc).table
+    except (InvalidSpecError, ValidationError):
         return None
-    return [c if isinstance(c, str) else str(c.get("name")) for c in cols]
 
 
 def create_source(ctx: ServiceContext, tenant: Tenant, body: dict[str, Any]) -> tuple[str, str]:
@@ -88,6 +63,7 @@ def create_source(ctx: ServiceContext, tenant: Tenant, body: dict[str, Any]) -> 
     spec = connection_specs.connection_spec(spec_ref.get("id", ""))
     if spec is None or not spec.get("sourceSpec"):
         raise InvalidSpecError(f"invalid source connection spec id '{spec_ref.get('id')}'")
+    kind = source_type(spec["id"])
     base_id = body.get("baseConnectionId")
     if not isinstance(base_id, str) or not base_id:
         raise ValidationError(
@@ -101,11 +77,13 @@ def create_source(ctx: ServiceContext, tenant: Tenant, body: dict[str, Any]) -> 
             f"not {spec['id']}",
             details=[FieldError("baseConnectionId", "has another connection spec")],
         )
-    params = _source_params(body.get("params"))
+    params = body.get("params")
+    kind.read_source_params(params)
+    assert isinstance(params, dict)
     data = body.get("data") or {"format": "tabular"}
     if data.get("format", "tabular") != "tabular":
         raise ValidationError(
-            "data.format must be tabular for HubSpot",
+            f"data.format must be tabular for {kind.title}",
             details=[FieldError("data.format", "must be tabular")],
         )
     now = ctx.clock()
@@ -181,7 +159,7 @@ def patch(
         if not isinstance(new.get("name", ""), str):
             raise PatchError("name must be a string")
         if kind == SOURCE:
-            _source_params(new.get("params"))
+            source_params(new)
         else:
             _check_dataset(ctx, tenant, new.get("params"))
         return new

@@ -4,10 +4,9 @@ events). The engine moves the data; it records through these functions."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
+from headwater.connectors.base import CursorState
 from headwater.domain.runs import RunStatus
 from headwater.errors import SourceAuthError
 from headwater.lake import CommitResult
@@ -37,7 +36,7 @@ def complete(
     plan: RunPlan,
     progress: CopyProgress,
     result: CommitResult,
-    state: Mapping[str, Any] | None,
+    state: CursorState | None,
     doc: Doc,
 ) -> Outcome:
     """The run's data is in the lake: commit the cursor (only now, after the data), record the

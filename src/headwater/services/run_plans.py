@@ -14,11 +14,11 @@ from typing import Any, Protocol
 import pyarrow as pa
 from sqlalchemy.engine import Connection
 
-from headwater.connectors.base import ReadMode
+from headwater.connectors.base import CursorState, ReadMode
 from headwater.errors import NotFoundError
 from headwater.lake import DeleteMode, TableRef, WriteMode, WriteOptions
 from headwater.services.context import ServiceContext, Tenant
-from headwater.services.dataflow_connections import SOURCE, TARGET, column_names, table_of
+from headwater.services.dataflow_connections import SOURCE, TARGET, source_params
 from headwater.services.datasets import KIND as DATASETS
 from headwater.services.flows import KIND as FLOWS
 from headwater.store import resources as resource_store
@@ -84,15 +84,15 @@ class WritePolicy:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Cursor:
-    """Where reading starts. The connector owns the shape of a state (hence ``Any``)."""
+    """Where reading starts (states are the connector's own JSON, see ``CursorState``)."""
 
     #: the state the flow's last committed run left for this stream
-    committed: Mapping[str, Any] | None = None
+    committed: CursorState | None = None
     #: the state of a first run that must not backfill (the schedule's start time)
-    initial: Mapping[str, Any] | None = None
+    initial: CursorState | None = None
 
     @property
-    def start(self) -> Mapping[str, Any] | None:
+    def start(self) -> CursorState | None:
         return self.committed if self.committed is not None else self.initial
 
 
@@ -147,15 +147,8 @@ def plan_run(ctx: ServiceContext, run: RunRow) -> RunPlan:
         tgt = _read(conn, TARGET, flow["targetConnectionIds"][0], run).doc
         ds_id = tgt["params"]["dataSetId"]
         dataset = _read(conn, DATASETS, ds_id, run).doc
-        table = table_of(src["params"])
-        if table is None:
-            raise NotFoundError(
-                f"source connection {src['id']} names no table",
-                resource_id=src["id"],
-                resource_type=SOURCE,
-            )
-        committed = run_store.read_flow_state(conn, flow_id=run.flow_id).get(table)
-    columns = column_names(src["params"])
+        selected = source_params(src)
+        committed = run_store.read_flow_state(conn, flow_id=run.flow_id).get(selected.table)
     options = dataset["headwater"]
     return RunPlan(
         run_id=run.id,
@@ -172,8 +165,8 @@ def plan_run(ctx: ServiceContext, run: RunRow) -> RunPlan:
         source=SourceTable(
             base_connection_id=src["baseConnectionId"],
             source_connection_ids=source_ids,
-            table=table,
-            columns=tuple(columns) if columns else None,
+            table=selected.table,
+            columns=selected.columns,
         ),
         target_connection_ids=target_ids,
         dataset_id=ds_id,

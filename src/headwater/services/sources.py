@@ -6,19 +6,18 @@ from __future__ import annotations
 from typing import Any, Literal, overload
 
 from headwater.connectors import registry
-from headwater.connectors.base import Credentials, JsonObject, SourceConnector
+from headwater.connectors.base import ConnectorType, Credentials, JsonObject, SourceConnector
 from headwater.connectors.hubspot import HubSpotSettings
 from headwater.errors import InvalidRequestError, SourceAuthError, SyncError
 from headwater.services import connections
 from headwater.services.context import ServiceContext, Tenant
 
-OBJECT_TYPES = {"root", "table"}
+#: Adobe's explore object types of a tabular source: the table listing and one table.
+OBJECT_TYPES = frozenset({"root", "table"})
+SOURCES = " or ".join(t.title for t in registry.TYPES)
 
 
-def open_connector(ctx: ServiceContext, tenant: Tenant, conn_id: str) -> SourceConnector:
-    """The source connector of a base connection, found in the registry by its connection spec;
-    credentials the connector rotates are stored back, encrypted."""
-    doc, params = connections.read_credentials(ctx, tenant, conn_id)
+def _type_of(doc: dict[str, Any], conn_id: str) -> ConnectorType:
     spec_id = doc["connectionSpec"]["id"]
     connector_type = registry.connector_type(spec_id)
     if connector_type is None:
@@ -26,6 +25,14 @@ def open_connector(ctx: ServiceContext, tenant: Tenant, conn_id: str) -> SourceC
             f"connection {conn_id} uses connection spec {spec_id}, "
             "which has nothing to explore or test"
         )
+    return connector_type
+
+
+def open_connector(ctx: ServiceContext, tenant: Tenant, conn_id: str) -> SourceConnector:
+    """The source connector of a base connection, found in the registry by its connection spec;
+    credentials the connector rotates are stored back, encrypted."""
+    doc, params = connections.read_credentials(ctx, tenant, conn_id)
+    connector_type = _type_of(doc, conn_id)
     auth_params = {k: v if isinstance(v, str) else str(v) for k, v in params.items()}
     if doc.get("_tokenExpiresAt"):
         auth_params["expiresAt"] = str(doc["_tokenExpiresAt"])
@@ -140,7 +147,7 @@ def explore(
     kind = (object_type or "root").strip().lower()
     if kind not in OBJECT_TYPES:
         raise InvalidRequestError(
-            f"objectType '{object_type}' is not supported by HubSpot; use root or table"
+            f"objectType '{object_type}' is not supported by {SOURCES}; use root or table"
         )
     with open_connector(ctx, tenant, conn_id) as connector:
         if kind == "root":

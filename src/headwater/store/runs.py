@@ -10,6 +10,7 @@ busy", everything a worker does afterwards by "I still hold the lease" (as Prefe
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -223,7 +224,7 @@ def set_run_state(
     now: int,
     status: RunStatus,
     doc: dict[str, Any] | None = None,
-    checkpoint: dict[str, Any] | None = None,
+    checkpoint: Mapping[str, Any] | None = None,
     lease_ms: int | None = None,
     retry_at: int | None = None,
 ) -> bool:
@@ -254,7 +255,7 @@ def set_run_state(
     elif status.terminal:
         values |= {"completed_at": now, "lease_expires_at": None}
     if checkpoint is not None:
-        values["checkpoint"] = _dump(checkpoint)
+        values["checkpoint"] = _dump(dict(checkpoint))
     with engine.begin() as conn:
         written = _write_state(conn, guard=held, status=status, now=now, doc=doc, values=values)
     return bool(written)

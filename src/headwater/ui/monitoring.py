@@ -76,10 +76,9 @@ def _source_tables(ui: Ui, flow: dict[str, Any]) -> list[dict[str, str]]:
     out = []
     for sid in flow.get("sourceConnectionIds", []):
         source = conns.get(ui.ctx, ui.tenant, conns.SOURCE, sid)
-        params = source.get("params") or {}
         out.append(
             {
-                "table": str(conns.table_of(params) or ""),
+                "table": conns.source_table(source) or "",
                 "account": str(source.get("baseConnectionId", "")),
             }
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from headwater.connectors.base import ConnectorSettings, ConnectorType, Credentials
 from headwater.connectors.hubspot.connector import HubSpotConnector
+from headwater.connectors.hubspot.params import read_source_params
 from headwater.connectors.hubspot.reader import ReadOptions
 from headwater.connectors.hubspot.settings import HubSpotSettings
 from headwater.domain.specs import HUBSPOT_SPEC_ID
@@ -31,4 +32,10 @@ def open_hubspot(credentials: Credentials, settings: ConnectorSettings) -> HubSp
     )
 
 
-CONNECTOR_TYPE = ConnectorType(spec_id=SPEC_ID, package=__package__ or "", open=open_hubspot)
+CONNECTOR_TYPE = ConnectorType(
+    spec_id=SPEC_ID,
+    title="HubSpot",
+    package=__package__ or "",
+    open=open_hubspot,
+    read_source_params=read_source_params,
+)
