@@ -8,7 +8,7 @@ import os
 import socket
 import threading
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from headwater.domain.runs import RunStatus
 from headwater.engine.executor import OpenConnector, RunControl, run_one
@@ -121,9 +121,9 @@ class Worker:
 
     def run_forever(self) -> None:
         with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="run") as pool:
-            active: set[object] = set()
+            active: set[Future[RunStatus | None]] = set()
             while not self.stop.is_set():
-                active = {f for f in active if not f.done()}  # type: ignore[attr-defined]
+                active = {f for f in active if not f.done()}
                 if len(active) < self.concurrency:
                     run = self.claim()
                     if run is not None:
