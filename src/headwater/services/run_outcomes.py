@@ -105,17 +105,7 @@ def record_outcome(ctx: ServiceContext, run: RunRow, *, worker_id: str, outcome:
     if outcome.status is None:
         return
     now = ctx.clock()
-    if outcome.status is RunStatus.SCHEDULED:
-        store.set_run_state(
-            ctx.engine,
-            run_id=run.id,
-            worker_id=worker_id,
-            now=now,
-            status=RunStatus.SCHEDULED,
-            retry_at=now + int(outcome.retry_in_s * 1000),
-            doc=outcome.doc,
-        )
-        return
+    requeued = outcome.status is RunStatus.SCHEDULED
     store.set_run_state(
         ctx.engine,
         run_id=run.id,
@@ -123,7 +113,10 @@ def record_outcome(ctx: ServiceContext, run: RunRow, *, worker_id: str, outcome:
         now=now,
         status=outcome.status,
         doc=outcome.doc,
+        retry_at=now + int(outcome.retry_in_s * 1000) if requeued else None,
     )
+    if requeued:
+        return
     flows.record_last_run(
         ctx,
         org_id=run.org_id,
