@@ -45,6 +45,8 @@ NOT_FOUND_CODE = "CONNECTOR-1101-404"
 CRASH_CODE = "ENGINE-1102-500"
 
 OpenConnector = Callable[[ServiceContext, Tenant, str], SourceConnector]
+#: Builds a claimed run's plan (``services.run_plans.plan_run``).
+Planner = Callable[[ServiceContext, RunRow], RunPlan]
 
 
 @dataclass
@@ -79,8 +81,10 @@ class Execution:
         worker_id: str,
         open_connector: OpenConnector,
         control: RunControl,
+        planner: Planner = plan_run,
     ) -> None:
         self.ctx = ctx
+        self.planner = planner
         self.run = run
         self.worker_id = worker_id
         self.open_connector = open_connector
@@ -123,7 +127,7 @@ class Execution:
     # ------------------------------------------------------------------ the run
 
     def execute(self) -> Outcome:
-        plan = plan_run(self.ctx, self.run)
+        plan = self.planner(self.ctx, self.run)
         self.progress.source_ids = plan.source.source_connection_ids
         lake = lake_of(self.ctx)
 
@@ -204,9 +208,17 @@ def run_one(
     open_connector: OpenConnector,
     control: RunControl,
     max_attempts: int = 5,
+    planner: Planner = plan_run,
 ) -> Outcome:
     """Execute ``run`` and classify how it ended (the worker records the outcome)."""
-    ex = Execution(ctx, run, worker_id=worker_id, open_connector=open_connector, control=control)
+    ex = Execution(
+        ctx,
+        run,
+        worker_id=worker_id,
+        open_connector=open_connector,
+        control=control,
+        planner=planner,
+    )
     try:
         return ex.execute()
     except Interrupted:
