@@ -104,7 +104,12 @@ class Worker:
             with self._lock:
                 self._controls.pop(run.id, None)
         run_outcomes.record_outcome(self.ctx, run, worker_id=self.id, outcome=outcome)
-        ended = outcome.status.value if outcome.status is not None else "lost"
+        if outcome.status is None:
+            ended = "lost"
+        elif outcome.status is RunStatus.SCHEDULED:
+            ended = "released"
+        else:
+            ended = outcome.status.value
         log.info("run %s ended: %s", run.id, ended)
         return outcome.status
 
