@@ -20,7 +20,7 @@ from typing import Any, Literal, Protocol, Self, TypeVar
 
 import pyarrow as pa
 
-from headwater.connectors.events import ReadEvent
+from headwater.connectors.events import KnownRows, ReadEvent
 
 __all__ = [
     "ConnectorSettings",
@@ -81,11 +81,13 @@ class SourceConnector(Protocol):
         state: CursorState | None,
         columns: Sequence[str] | None = None,
         mode: ReadMode = "auto",
+        known: KnownRows | None = None,
     ) -> Iterator[ReadEvent]:
         """Batches, then the checkpoint that resumes after them, plus progress reports.
 
         ``state`` is a checkpoint this connector produced before; ``None`` reads from the
-        beginning.
+        beginning. ``known`` yields the destination's rows of the table, for sources whose own
+        cursor misses some changes; a connector that has no use for it ignores it.
         """
         ...
 
