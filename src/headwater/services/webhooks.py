@@ -46,27 +46,7 @@ EVENT_HEADER = "x-headwater-event"
 DELIVERY_HEADER = "x-headwater-delivery"
 TIMESTAMP_HEADER = "x-headwater-timestamp"
 
-FIELDS = frozenset(
-    {
-        "id",
-        "name",
-        "description",
-        "url",
-        "events",
-        "state",
-        "createdAt",
-        "updatedAt",
-        "createdBy",
-        "updatedBy",
-        "createdClient",
-        "updatedClient",
-        "sandboxId",
-        "sandboxName",
-        "imsOrgId",
-        "etag",
-        "version",
-    }
-)
+FIELDS = documents.METADATA_FIELDS | {"id", "name", "description", "url", "events", "state"}
 MIN_SECRET = 16
 MAX_DELIVERY_PAGE = 1000
 
