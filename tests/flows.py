@@ -58,6 +58,7 @@ def build_flow(
     *,
     table: str = "Hubspot.Contacts",
     frequency: str = "once",
+    source_params: dict[str, Any] | None = None,
 ) -> dict[str, str]:
     """A flow (run once by default) from a new HubSpot connection with ``params`` into a new
     dataset, built through the Flow Service API as the tutorial does."""
@@ -70,7 +71,7 @@ def build_flow(
             "name": "HubSpot source connection",
             "baseConnectionId": base,
             "data": {"format": "tabular"},
-            "params": {"path": table},
+            "params": {"path": table, **(source_params or {})},
             "connectionSpec": {"id": HUBSPOT, "version": "1.0"},
         },
     )
@@ -122,7 +123,7 @@ def build_flow(
         },
     )
     assert flow.status_code == 201, flow.text
-    return {"flow": flow.json()["id"], "dataset": ds_id, "base": base}
+    return {"flow": flow.json()["id"], "dataset": ds_id, "base": base, "source": src.json()["id"]}
 
 
 def runs_of(client: TestClient, ident: Identity, flow_id: str) -> list[dict[str, Any]]:

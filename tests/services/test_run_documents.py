@@ -81,6 +81,15 @@ def test_progress_replaces_the_copy_activity_and_leaves_the_input_alone() -> Non
         "type": "incremental",
         "strategy": "incremental",
         "reason": "cursor 2026-01-01",
+        "mode": "auto",
+        "deletesCheckedAt": None,
+        "deletes": "",
+        "associationsCheckedAt": None,
+        "associations": "",
+        "associationRequests": 0,
+        "associationChanges": 0,
+        "mergedRecords": 0,
+        "completeRead": False,
         "pages": 3,
         "expectedTotal": 200,
         "attempt": 2,
@@ -137,6 +146,7 @@ def test_finished_counts_what_the_lake_wrote() -> None:
         "alreadyApplied": False,
         "addedColumns": ["Properties_x"],
         "mode": "merge",
+        "reconciledRecordCount": 0,
     }
     assert [t["id"] for t in promotion["targetInfo"]] == ["tgt-1", "tgt-2"]
     assert {tuple(t["reference"]["ids"]) for t in promotion["targetInfo"]} == {("B1",)}

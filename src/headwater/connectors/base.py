@@ -82,12 +82,14 @@ class SourceConnector(Protocol):
         columns: Sequence[str] | None = None,
         mode: ReadMode = "auto",
         known: KnownRows | None = None,
+        options: Mapping[str, int] | None = None,
     ) -> Iterator[ReadEvent]:
         """Batches, then the checkpoint that resumes after them, plus progress reports.
 
         ``state`` is a checkpoint this connector produced before; ``None`` reads from the
         beginning. ``known`` yields the destination's rows of the table, for sources whose own
-        cursor misses some changes; a connector that has no use for it ignores it.
+        cursor misses some changes; a connector that has no use for it ignores it. ``options``
+        are the flow's read options (``SourceParams.options``), overriding the operator's.
         """
         ...
 
@@ -131,6 +133,8 @@ class SourceParams:
     table: str
     #: ``None`` reads every column
     columns: tuple[str, ...] | None = None
+    #: the flow's read options (``lookbackSeconds``...), passed to ``read(options=...)``
+    options: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

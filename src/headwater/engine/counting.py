@@ -63,8 +63,8 @@ class _CountedConnector:
         except Exception:
             log.exception("could not record HubSpot request counts")
 
-    def read(self, table: str, *, state: Any, columns: Any = None, mode: Any = "auto") -> Any:
-        return self._inner.read(table, state=state, columns=columns, mode=mode)
+    def read(self, table: str, *, state: Any, **kwargs: Any) -> Any:
+        return self._inner.read(table, state=state, **kwargs)
 
     def primary_key(self, name: str) -> tuple[str, ...]:
         return tuple(self._inner.primary_key(name))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -28,7 +28,7 @@ from headwater.errors import (
     RetriableSyncError,
     SyncError,
 )
-from headwater.lake import CommitResult, StagedRun, WriteOptions
+from headwater.lake import CommitResult, Lake, StagedRun, WriteOptions
 from headwater.services import run_documents, run_outcomes
 from headwater.services.context import ServiceContext, Tenant
 from headwater.services.datasets import lake_of
@@ -145,9 +145,18 @@ class Execution:
         else:
             state = plan.cursor.start
         with self.open_connector(self.ctx, plan.tenant, plan.source.base_connection_id) as source:
-            final_state, options = self._copy(plan, source, staged, state)
+            final_state, options = self._copy(plan, source, staged, state, lake)
         self._check_signals()
-        result = lake.commit(staged, plan.table, options, flow_id=plan.flow_id, state=final_state)
+        result = lake.commit(
+            staged,
+            plan.table,
+            options,
+            flow_id=plan.flow_id,
+            state=final_state,
+            # a read that listed every live record: what the dataset has beyond it is gone
+            # (purged, GDPR-deleted) from the source
+            reconcile=self.progress.complete and not plan.transformations,
+        )
         return self._finish(plan, result, final_state)
 
     def _copy(
@@ -156,6 +165,7 @@ class Execution:
         source: SourceConnector,
         staged: StagedRun,
         state: CursorState | None,
+        lake: Lake,
     ) -> tuple[CursorState | None, WriteOptions]:
         """Read the table into staging; the last checkpoint's state and the write options."""
         table = plan.source.table
@@ -168,7 +178,22 @@ class Execution:
         final_state = state
         self._save_progress(force=True)
         columns = list(plan.source.columns) if plan.source.columns else None
-        for event in source.read(table, state=state, columns=columns, mode=plan.source.mode):
+        self.progress.mode = plan.source.mode
+
+        def known(names: Sequence[str]) -> Iterator[pa.RecordBatch]:
+            return lake.scan(plan.table, names)
+
+        events = source.read(
+            table,
+            state=state,
+            columns=columns,
+            mode=plan.source.mode,
+            # the dataset's rows, for changes the source's cursor misses (association-only);
+            # a transformed dataset no longer holds the source's columns
+            known=None if plan.transformations else known,
+            options=plan.source.options,
+        )
+        for event in events:
             if isinstance(event, BatchEvent):
                 batch = event.batch
                 for step in plan.transformations:
@@ -183,12 +208,24 @@ class Execution:
             elif isinstance(event, ProgressEvent):
                 self.progress.pages = event.pages
                 self.progress.expected_total = event.expected_total
-                self.progress.strategy = event.strategy
-                self.progress.reason = event.reason
+                self._took(event)
                 self._save_progress()
             self._check_signals()
         staged.flush()
         return final_state, plan.write.options(primary_key=primary_key, schema=schema)
+
+    def _took(self, event: ProgressEvent) -> None:
+        p = self.progress
+        p.strategy, p.reason = event.strategy, event.reason
+        p.deletes_checked_ms, p.deletes = event.deletes_checked_ms, event.deletes
+        p.associations_checked_ms, p.associations = (
+            event.associations_checked_ms,
+            event.associations,
+        )
+        p.association_requests = event.association_requests
+        p.association_changes = event.association_changes
+        p.merged = event.merged
+        p.complete = event.complete
 
     def _finish(
         self, plan: RunPlan, result: CommitResult, final_state: CursorState | None

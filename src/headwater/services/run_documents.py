@@ -64,6 +64,21 @@ class CopyProgress:
     expected_total: int | None = None
     strategy: str = ""
     reason: str = ""
+    #: the read's mode as the run asked for it (``auto``, ``full``, ``incremental``)
+    mode: str = "auto"
+    #: when deleted records were last checked and the cadence in words
+    deletes_checked_ms: int | None = None
+    deletes: str = ""
+    #: when association lists were last compared with the dataset, the cadence, its cost and
+    #: the records it found changed
+    associations_checked_ms: int | None = None
+    associations: str = ""
+    association_requests: int = 0
+    association_changes: int = 0
+    #: merged-away records reported deleted
+    merged: int = 0
+    #: the read listed every live record: rows the dataset has beyond them were reconciled
+    complete: bool = False
 
 
 def empty_metrics(status: RunStatus) -> Doc:
@@ -110,6 +125,15 @@ def copy_activity(progress: CopyProgress, status: RunStatus, *, now: int) -> Doc
                 "type": "incremental" if progress.strategy == "incremental" else "one-time",
                 "strategy": progress.strategy,
                 "reason": progress.reason,
+                "mode": progress.mode,
+                "deletesCheckedAt": progress.deletes_checked_ms,
+                "deletes": progress.deletes,
+                "associationsCheckedAt": progress.associations_checked_ms,
+                "associations": progress.associations,
+                "associationRequests": progress.association_requests,
+                "associationChanges": progress.association_changes,
+                "mergedRecords": progress.merged,
+                "completeRead": progress.complete,
                 "pages": progress.pages,
                 "expectedTotal": progress.expected_total,
                 "attempt": progress.attempt,
@@ -240,6 +264,8 @@ def finished(
                 "alreadyApplied": result.already_applied,
                 "addedColumns": list(result.added_columns),
                 "mode": result.mode.value,
+                # rows the dataset had that a complete read no longer saw (removed or flagged)
+                "reconciledRecordCount": result.rows_reconciled,
             },
         },
         "targetInfo": [

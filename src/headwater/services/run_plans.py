@@ -8,14 +8,15 @@ The engine never reads a Flow Service document: everything it needs is a field h
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol, cast
 
 import pyarrow as pa
 from sqlalchemy.engine import Connection
 
 from headwater.connectors.base import CursorState, ReadMode
-from headwater.errors import NotFoundError
+from headwater.domain.runs import read_run_params
+from headwater.errors import NotFoundError, ValidationError
 from headwater.lake import DeleteMode, TableRef, WriteMode, WriteOptions
 from headwater.services.context import ServiceContext, Tenant
 from headwater.services.dataflow_connections import SOURCE, TARGET, source_params
@@ -59,7 +60,10 @@ class SourceTable:
     table: str
     #: the selected columns (``params.columns``); ``None`` reads every column
     columns: tuple[str, ...] | None = None
+    #: ``full`` re-reads every row (a reset); ``auto`` lets the connector choose
     mode: ReadMode = "auto"
+    #: the flow's read options (``SourceParams.options``)
+    options: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -150,6 +154,10 @@ def plan_run(ctx: ServiceContext, run: RunRow) -> RunPlan:
         selected = source_params(src)
         committed = run_store.read_flow_state(conn, flow_id=run.flow_id).get(selected.table)
     options = dataset["headwater"]
+    try:
+        mode = read_run_params(run.doc.get("params")).mode_for(selected.table)
+    except ValidationError:  # a run queued before its params were checked reads as it may
+        mode = "auto"
     return RunPlan(
         run_id=run.id,
         flow_id=run.flow_id,
@@ -167,6 +175,8 @@ def plan_run(ctx: ServiceContext, run: RunRow) -> RunPlan:
             source_connection_ids=source_ids,
             table=selected.table,
             columns=selected.columns,
+            mode=cast(ReadMode, mode),
+            options=selected.options,
         ),
         target_connection_ids=target_ids,
         dataset_id=ds_id,

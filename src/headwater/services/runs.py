@@ -9,10 +9,11 @@ from headwater.domain import specs
 from headwater.domain.filters import parse_filter
 from headwater.domain.ids import new_etag, new_id
 from headwater.domain.paging import decode_token
-from headwater.domain.runs import RunStatus
+from headwater.domain.runs import RunStatus, read_run_params
 from headwater.errors import FieldError, FilterError, InvalidRequestError, ValidationError
 from headwater.services import documents, run_documents
 from headwater.services.context import ServiceContext, Tenant
+from headwater.services.dataflow_connections import SOURCE, source_params
 from headwater.services.listing import ListRequest, ListResult, list_documents
 from headwater.store import runs as store
 from headwater.store.runs import RunRow
@@ -194,23 +195,34 @@ def list_runs(ctx: ServiceContext, tenant: Tenant, request: ListRequest) -> List
 
 
 def create_adhoc_run(ctx: ServiceContext, tenant: Tenant, body: dict[str, Any]) -> dict[str, Any]:
-    """``POST /runs``: only for flows scheduled with frequency ``once`` (as in Adobe)."""
+    """``POST /runs``. Adobe allows it only for flows scheduled with frequency ``once``; beyond
+    Adobe, a run whose ``params.mode`` is given (``full``: a reset; ``incremental``) may be
+    queued for any enabled flow, for every table or for those in ``params.tables``."""
     flow_id = body.get("flowId")
     if not isinstance(flow_id, str) or not flow_id:
         raise ValidationError("flowId is required", details=[FieldError("flowId", "is required")])
+    params = body.get("params") or {}
+    wanted = read_run_params(params)
     flow = documents.load(ctx, tenant, "flows", flow_id).doc
-    if flow.get("scheduleParams", {}).get("frequency") != "once":
+    if flow.get("scheduleParams", {}).get("frequency") != "once" and "mode" not in params:
         raise InvalidRequestError(
             "ad-hoc runs are allowed only for flows scheduled with frequency 'once'; "
-            "use POST /flows/{id}/action?op=run to run any enabled flow now"
+            "use POST /flows/{id}/action?op=run to run any enabled flow now, or give "
+            'params.mode ("full" re-reads every row)'
         )
     if flow.get("state") != "enabled":
         raise InvalidRequestError(f"flow {flow_id} is {flow.get('state')}; enable it first")
-    params = body.get("params") or {}
-    if not isinstance(params, dict):
-        raise ValidationError(
-            "params must be an object", details=[FieldError("params", "must be an object")]
-        )
+    if wanted.tables is not None:
+        have = set(flow_tables(ctx, tenant, flow))
+        missing = sorted(wanted.tables - have)
+        if missing:
+            raise ValidationError(
+                f"flow {flow_id} does not read {', '.join(missing)}; it reads "
+                f"{', '.join(sorted(have))}",
+                details=[
+                    FieldError("params.tables", f"{t} is not a table of the flow") for t in missing
+                ],
+            )
     flow_spec = specs.flow_spec(flow["flowSpec"]["id"])
     assert flow_spec is not None
     run_id = enqueue(
@@ -226,3 +238,12 @@ def create_adhoc_run(ctx: ServiceContext, tenant: Tenant, body: dict[str, Any]) 
     )
     assert run_id is not None
     return get_run(ctx, tenant, run_id)
+
+
+def flow_tables(ctx: ServiceContext, tenant: Tenant, flow: dict[str, Any]) -> list[str]:
+    """The source tables a flow reads (one per source connection)."""
+    tables = []
+    for sid in flow.get("sourceConnectionIds", []):
+        src = documents.load(ctx, tenant, SOURCE, sid).doc
+        tables.append(source_params(src).table)
+    return tables

@@ -128,25 +128,46 @@ def _newest_manual_run(client: ApiClient, flow_id: str) -> dict[str, Any] | None
 @flows_app.command("run")
 def flows_run(
     flow_id: IdArg,
+    full: Annotated[
+        bool,
+        typer.Option("--full", help="Re-read every row (a reset), not just what changed."),
+    ] = False,
+    tables: Annotated[
+        list[str] | None,
+        typer.Option("--table", help="With --full: only this table (repeatable)."),
+    ] = None,
     watch: Annotated[bool, typer.Option("--watch", help="Follow the run until it ends.")] = False,
     interval: Annotated[float, typer.Option(help="Seconds between polls with --watch.")] = 1.0,
     profile: ProfileOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Queue a run of an enabled flow now (and with --watch, follow it)."""
+    if tables and not full:
+        raise typer.BadParameter("--table needs --full", param_hint="--table")
     with api(profile) as client:
-        before = _newest_manual_run(client, flow_id)
-        client.post(f"{FLOW}/flows/{segment(flow_id)}/action", op="run")
-        run = _newest_manual_run(client, flow_id)
-        if run is None or (before is not None and run["id"] == before["id"]):
-            raise RemoteError(f"flow {flow_id} accepted the run but the new run is not listed")
+        if full:
+            params: dict[str, Any] = {"mode": "full"}
+            if tables:
+                params["tables"] = list(tables)
+            body = client.request(
+                "POST", f"{FLOW}/runs", json={"flowId": flow_id, "params": params}
+            )
+            items = body.get("items") if isinstance(body, dict) else None
+            run = items[0] if items else body
+        else:
+            before = _newest_manual_run(client, flow_id)
+            client.post(f"{FLOW}/flows/{segment(flow_id)}/action", op="run")
+            run = _newest_manual_run(client, flow_id)
+            if run is None or (before is not None and run["id"] == before["id"]):
+                raise RemoteError(f"flow {flow_id} accepted the run but the new run is not listed")
         if watch:
             watch_run(client, run["id"], interval=interval, as_json=as_json)
             return
     if as_json:
         emit_json(run)
         return
-    say(f"queued run {run['id']} of flow {flow_id}")
+    kind = "full refresh" if full else "run"
+    say(f"queued {kind} {run['id']} of flow {flow_id}")
     say(f"follow it with: headwater runs watch {run['id']}")
 
 

@@ -271,11 +271,14 @@ class HubSpotConnector:
         columns: Sequence[str] | None = None,
         mode: ReadMode = "auto",
         known: KnownRows | None = None,
+        options: Mapping[str, int] | None = None,
     ) -> Iterator[ReadEvent]:
         """Batches, checkpoints and progress of one read of ``table`` (see ``docs/hubspot.md``).
 
         ``known`` yields the dataset's rows of this table: with it, incremental reads also find
-        association-only changes (HubSpot's modification date does not move for them)."""
+        association-only changes (HubSpot's modification date does not move for them).
+        ``options`` are the flow's (``lookbackSeconds``, ``deletesEverySeconds``,
+        ``associationsEverySeconds``), overriding the server's."""
         if mode not in ("auto", "full", "incremental"):
             raise InvalidRequestError(f"read mode must be auto, full or incremental, not {mode!r}")
         full = self.layout(table)
@@ -291,7 +294,7 @@ class HubSpotConnector:
                 layout=layout,
                 state=stream_state,
                 mode=mode,
-                options=self._options,
+                options=self._options.overridden(options or {}),
                 now_ms=self._clock_ms,
                 known=known,
                 merges=MERGED_PROPERTY in full.properties,

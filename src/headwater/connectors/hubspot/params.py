@@ -45,4 +45,33 @@ def read_source_params(params: object) -> SourceParams:
             details=[FieldError("params.filters", "is not supported by this source")],
         )
     names = tuple(c if isinstance(c, str) else str(c.get("name")) for c in columns or ())
-    return SourceParams(table=table, columns=names or None)
+    return SourceParams(table=table, columns=names or None, options=_read_options(params))
+
+
+#: The flow's read options a source connection's params may set, in seconds.
+READ_OPTIONS = ("lookbackSeconds", "deletesEverySeconds", "associationsEverySeconds")
+MAX_OPTION_SECONDS = 86_400
+
+
+def _read_options(params: dict[str, object]) -> dict[str, int]:
+    options: dict[str, int] = {}
+    errors = []
+    for key in READ_OPTIONS:
+        value = params.get(key)
+        if value is None:
+            continue
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int)
+            or not 0 <= value <= MAX_OPTION_SECONDS
+        ):
+            errors.append(
+                FieldError(f"params.{key}", f"must be whole seconds from 0 to {MAX_OPTION_SECONDS}")
+            )
+            continue
+        options[key] = value
+    if errors:
+        raise ValidationError(
+            "; ".join(f"{e['field']} {e['message']}" for e in errors), details=errors
+        )
+    return options

@@ -13,9 +13,9 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from headwater.connectors.events import (
@@ -92,6 +92,20 @@ class ReadOptions:
     #: is the safe side (the emulator, and apps sharing the budget, count them)
     association_kind: RequestKind = RequestKind.BURST
     max_properties_chars: int = MAX_PROPERTIES_CHARS
+
+    def overridden(self, flow: Mapping[str, int]) -> ReadOptions:
+        """These options with a flow's own (``lookbackSeconds``, ``deletesEverySeconds``,
+        ``associationsEverySeconds``, in seconds) taking precedence."""
+
+        def ms(key: str, default: int | None) -> int | None:
+            return int(flow[key]) * 1000 if key in flow else default
+
+        return replace(
+            self,
+            lookback_ms=ms("lookbackSeconds", self.lookback_ms) or 0,
+            deletes_every_ms=ms("deletesEverySeconds", self.deletes_every_ms),
+            associations_every_ms=ms("associationsEverySeconds", self.associations_every_ms),
+        )
 
 
 class TableReader:
