@@ -13,6 +13,7 @@ RUNS = [
     ["connector.py", "all"],
     ["lake.py"],
     ["flow.py"],
+    ["incremental.py"],
     ["mapping.py"],
     ["api.py"],
     ["ui.py"],

@@ -18,8 +18,9 @@ BENCH = Path(__file__).resolve().parents[2] / "bench"
         ["api.py", "--duration", "0.5", "--warmup", "0.2", "--workers", "1", "--no-write"],
         ["flow.py", "--contacts", "2000", "--no-write"],
         ["mapping.py", "--rows", "20000", "--repeat", "1", "--no-write"],
+        ["incremental.py", "--contacts", "2000", "--no-write"],
     ],
-    ids=["api", "flow", "mapping"],
+    ids=["api", "flow", "mapping", "incremental"],
 )
 def test_benchmark_runs(args: list[str]) -> None:
     out = subprocess.run(

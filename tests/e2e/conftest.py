@@ -182,10 +182,12 @@ class Emulator:
 
 
 @contextlib.contextmanager
-def _emulators() -> Iterator[Callable[[int], Emulator]]:
+def _emulators() -> Iterator[Callable[..., Emulator]]:
     procs: list[subprocess.Popen[str]] = []
 
-    def start(contacts: int) -> Emulator:
+    def start(contacts: int, *extra: str, lag_ms: int = 0) -> Emulator:
+        """An emulator with ``contacts`` live contacts; ``extra`` arguments go to its command
+        line, ``lag_ms`` is its search indexing delay."""
         proc = subprocess.Popen(
             [
                 HEADWATER,
@@ -198,7 +200,8 @@ def _emulators() -> Iterator[Callable[[int], Emulator]]:
                 str(contacts),
                 *SMALL,
                 "--search-index-lag-ms",
-                "0",  # ENGINE_ENV sets the connector's search lag to 0 too
+                str(lag_ms),
+                *extra,
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -221,14 +224,14 @@ def _emulators() -> Iterator[Callable[[int], Emulator]]:
 
 
 @pytest.fixture
-def emulator_factory() -> Iterator[Callable[[int], Emulator]]:
+def emulator_factory() -> Iterator[Callable[..., Emulator]]:
     """Starts emulator processes (``headwater emulator hubspot``) ended after the test."""
     with _emulators() as start:
         yield start
 
 
 @pytest.fixture(scope="module")
-def emulator_module() -> Iterator[Callable[[int], Emulator]]:
+def emulator_module() -> Iterator[Callable[..., Emulator]]:
     """As ``emulator_factory``, ended after the module."""
     with _emulators() as start:
         yield start
