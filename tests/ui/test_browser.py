@@ -137,6 +137,19 @@ def test_set_up_hubspot_and_watch_a_dataflow(stack: Stack, browser: Any, shots: 
     assert chart.locator("rect").count() == 4  # two runs, read and written
     snap(page, shots, "10-run-history")
 
+    # Full refresh: a reset that re-reads every row
+    history = page.url
+    page.get_by_role("button", name="Full refresh").click()
+    page.wait_for_url(re.compile(r"/ui/runs/"))
+    assert "full refresh was queued" in page.locator(".notice").inner_text().lower()
+    page.locator(".section-head .badge.success").wait_for(timeout=120_000)
+    page.reload()
+    assert "(full refresh)" in page.get_by_text("Trigger").locator("xpath=..").inner_text()
+    tables = page.get_by_role("region", name="Per table").inner_text()
+    assert "full:" in tables and "deletes" in tables, tables
+    snap(page, shots, "10b-full-refresh")
+    page.goto(history)
+
     # The dataset page
     page.get_by_role("link", name=re.compile("^dataset ")).click()
     assert page.get_by_role("heading", name="ui_contacts").is_visible()

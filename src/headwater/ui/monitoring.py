@@ -198,11 +198,28 @@ def _detail(run: dict[str, Any]) -> dict[str, Any]:
             "tableVersion"
         ),
         "write_mode": ((promotion.get("statusSummary") or {}).get("extensions") or {}).get("mode"),
+        "checks": _checks(ext, promotion),
         "errors": errors,
         "row_errors": bad_rows,
         "row_error_columns": list(dict.fromkeys(k for r in bad_rows for k in r))[:8],
         "live": run.get("state") in ("scheduled", "inProgress"),
     }
+
+
+def _checks(ext: dict[str, Any], promotion: dict[str, Any]) -> list[str]:
+    """What the read checked beyond changed records, in words (deletes, associations, merges,
+    reconciliation)."""
+    out = [str(ext[k]) for k in ("deletes", "associations") if ext.get(k)]
+    if ext.get("associationChanges"):
+        out.append(f"{int(ext['associationChanges']):,} records with changed associations")
+    if ext.get("mergedRecords"):
+        out.append(f"{int(ext['mergedRecords']):,} merged-away records removed")
+    reconciled = ((promotion.get("statusSummary") or {}).get("extensions") or {}).get(
+        "reconciledRecordCount"
+    )
+    if reconciled:
+        out.append(f"{int(reconciled):,} records no longer in the source removed")
+    return out
 
 
 @router.get(PREFIX + "/runs/{run_id}", include_in_schema=False)
