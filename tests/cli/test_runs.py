@@ -87,3 +87,28 @@ def test_watching_a_failed_run_exits_non_zero_with_its_error(
     assert again.returncode == 1
     assert '"state": "failed"' in again.stdout
     assert again.stderr.startswith(f"error: run {run_id} failed:")
+
+
+def test_full_refresh_from_the_cli(server: Server, operator: Operator) -> None:
+    with server.http() as http:
+        conn = hubspot_connection(http, server.emu, name="reset hubspot")
+        made = contacts_flow(http, conn, name="cli reset")
+    flow = made["flow"]
+    first = operator.json("flows", "run", flow)
+    assert operator.json("runs", "watch", first["id"])["state"] == "success"
+
+    queued = operator.json("flows", "run", flow, "--full", "--table", "Hubspot.Contacts")
+    assert queued["params"]["mode"] == "full"
+    assert queued["params"]["tables"] == ["Hubspot.Contacts"]
+    done = operator.json("runs", "watch", queued["id"])
+    assert done["state"] == "success"
+    copy = next(a for a in done["activities"] if a["id"] == "copyActivity")
+    assert copy["statusSummary"]["extensions"]["strategy"] == "full"
+    assert copy["statusSummary"]["extensions"]["mode"] == "full"
+    assert "queued full refresh" in operator.ok("flows", "run", flow, "--full")
+
+    wrong = operator.run("flows", "run", flow, "--full", "--table", "Hubspot.Deals")
+    assert wrong.returncode == 1 and "Hubspot.Deals" in wrong.stderr
+    assert ONE_LINE_ERROR.match(wrong.stderr), wrong.stderr
+    alone = operator.run("flows", "run", flow, "--table", "Hubspot.Contacts")
+    assert alone.returncode != 0 and "--full" in alone.stderr
