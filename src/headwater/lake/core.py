@@ -20,7 +20,6 @@ only the primary-key and sequence columns are held in memory to reduce duplicate
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -43,6 +42,7 @@ from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundErr
 from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
 
 from headwater.errors import DestinationError, RetriableSyncError
+from headwater.lake.commit_log import META_RUN, added_files, find_commit, stage_metrics
 from headwater.lake.files import TableFileWriter, table_filesystem
 from headwater.lake.merge import (
     META_STAGE,
@@ -79,7 +79,7 @@ __all__ = ["Lake", "run_app_id"]
 
 log = logging.getLogger(__name__)
 
-_META_RUN = "headwater.runId"
+_META_RUN = META_RUN
 _META_FLOW = "headwater.flowId"
 _META_DATASET = "headwater.datasetId"
 _META_STATE = "headwater.state"
@@ -357,7 +357,7 @@ class Lake:
     def _recorded(
         self, dt: DeltaTable, run_id: str, table: TableRef, options: WriteOptions | None
     ) -> CommitResult:
-        info = _find_commit(dt, run_id)
+        info = find_commit(dt, run_id)
         if info is None:
             return CommitResult(
                 run_id=run_id,
@@ -370,7 +370,7 @@ class Lake:
         metrics = info.get("operationMetrics") or {}
         mode = WriteMode(stage.get("mode", WriteMode.MERGE))
         version = int(info["version"])
-        files, size = _added_files(dt.table_uri, version, self.storage_options)
+        files, size = added_files(dt.table_uri, version, self.storage_options)
         if info.get("operation") == "MERGE":
             inserted = int(metrics.get("num_target_rows_inserted", 0))
             updated = int(metrics.get("num_target_rows_updated", 0))
@@ -468,7 +468,7 @@ class Lake:
             _META_RUN: staged.run_id,
             _META_FLOW: flow_id,
             _META_DATASET: table.dataset_id,
-            _META_STAGE: {"mode": options.mode.value, **_stage_metrics(result)},
+            _META_STAGE: {"mode": options.mode.value, **stage_metrics(result)},
         }
         if state is not None:
             metadata[_META_STATE] = dict(state)
@@ -584,9 +584,9 @@ class Lake:
             )
             after = DeltaTable(uri, storage_options=options_arg)
         # The commit is among the newest unless many writers raced; don't read deep history.
-        info = _find_commit(after, staged.run_id, limit=50)
+        info = find_commit(after, staged.run_id, limit=50)
         version = int(info["version"]) if info else after.version()
-        files, size = _added_files(after.table_uri, version, self.storage_options)
+        files, size = added_files(after.table_uri, version, self.storage_options)
         log.info(
             "run %s committed to %s v%d: +%d ~%d -%d",
             staged.run_id,
@@ -607,45 +607,3 @@ class Lake:
             files_added=files,
             bytes_written=size,
         )
-
-
-def _stage_metrics(result: CommitResult) -> dict[str, Any]:
-    return {
-        "rowsStaged": result.rows_staged,
-        "duplicatesDropped": result.duplicates_dropped,
-        "rowsRejected": result.rows_rejected,
-        "createdTable": result.created_table,
-        "addedColumns": list(result.added_columns),
-    }
-
-
-def _find_commit(dt: DeltaTable, run_id: str, limit: int = 1000) -> dict[str, Any] | None:
-    for info in dt.history(limit):
-        if info.get(_META_RUN) == run_id and "version" in info:
-            return info
-    return None
-
-
-def _added_files(
-    table_uri: str, version: int, storage_options: Mapping[str, str]
-) -> tuple[int, int]:
-    """(files, bytes) added by commit ``version``, read from its log entry."""
-    name = f"{version:020d}.json"
-    if is_local_uri(table_uri):
-        text = (local_path(table_uri) / "_delta_log" / name).read_text(encoding="utf-8")
-    else:
-        from deltalake.fs import DeltaStorageHandler
-
-        handler = DeltaStorageHandler(table_uri, dict(storage_options))
-        with handler.open_input_stream(f"_delta_log/{name}") as stream:
-            text = stream.read().decode("utf-8")
-    files = size = 0
-    for line in text.splitlines():
-        if not line.strip():
-            continue
-        action = json.loads(line)
-        add = action.get("add")
-        if isinstance(add, dict) and add.get("dataChange", True):
-            files += 1
-            size += int(add.get("size", 0))
-    return files, size

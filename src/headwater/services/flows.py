@@ -43,7 +43,6 @@ FIELDS = documents.METADATA_FIELDS | {
     "runs",
 }
 SCHEDULE_KEYS = ("startTime", "endTime", "frequency", "interval", "backfill")
-PERIOD_MS = {"minute": 60_000, "hour": 3_600_000, "day": 86_400_000, "week": 604_800_000}
 
 
 def _int(value: Any, field: str, errors: list[FieldError]) -> int | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from headwater.domain import schedules
 from headwater.services import flows, runs
 from headwater.services.listing import ListRequest
 from headwater.ui import wizard
@@ -47,10 +48,10 @@ def next_run(flow: dict[str, Any], recent: list[dict[str, Any]], now_ms: int) ->
     soonest = min(queued) if queued else None
     schedule = flows.schedule_of(flow)
     freq = schedule["frequency"]
-    if freq not in flows.PERIOD_MS:
+    if freq not in schedules.PERIOD_MS:
         return soonest
     start = int(schedule["startTime"]) * 1000
-    period = flows.PERIOD_MS[freq] * max(1, schedule["interval"])
+    period = schedules.PERIOD_MS[freq] * max(1, schedule["interval"])
     upcoming: int = start if now_ms < start else start + ((now_ms - start) // period + 1) * period
     end = schedule["endTime"]
     if end is not None and upcoming >= end * 1000:
