@@ -75,8 +75,16 @@ class Api:
 
 
 def make_flow(
-    api: Api, emu: Emulator, *, base: str | None = None, table: str = "Hubspot.Contacts"
+    api: Api,
+    emu: Emulator,
+    *,
+    base: str | None = None,
+    table: str = "Hubspot.Contacts",
+    source_params: dict[str, Any] | None = None,
+    schedule: dict[str, str] | None = None,
 ) -> dict[str, str]:
+    """A flow from ``base`` (a new OAuth connection when None) into a new dataset; it runs once
+    at once unless ``schedule`` says otherwise."""
     if base is None:
         base = api.post(
             f"{FS}/connections",
@@ -101,7 +109,7 @@ def make_flow(
             "name": "HubSpot source connection",
             "baseConnectionId": base,
             "data": {"format": "tabular"},
-            "params": {"path": table},
+            "params": {"path": table, **(source_params or {})},
             "connectionSpec": {"id": HUBSPOT, "version": "1.0"},
         },
     )["id"]
@@ -128,11 +136,8 @@ def make_flow(
             "sourceConnectionIds": [src],
             "targetConnectionIds": [tgt],
             "transformations": [],
-            "scheduleParams": {
-                "startTime": str(int(time.time()) - 1),
-                "frequency": "once",
-                "interval": "15",
-            },
+            "scheduleParams": schedule
+            or {"startTime": str(int(time.time()) - 1), "frequency": "once", "interval": "15"},
         },
     )["id"]
     return {"base": base, "flow": flow, "dataset": ds}

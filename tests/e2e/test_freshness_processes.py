@@ -9,7 +9,6 @@ the dataset the previous one left, which is exact against the emulator.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +19,7 @@ import pytest
 from deltalake import DeltaTable
 
 from tests.e2e.conftest import ENGINE_ENV, Emulator, start_server
-from tests.e2e.test_dataflow_processes import CAT, CRM_TO_AEP, FS, HUBSPOT, LAKE_SPEC, Api
+from tests.e2e.test_dataflow_processes import FS, HUBSPOT, Api, make_flow
 
 pytestmark = pytest.mark.e2e
 
@@ -149,47 +148,19 @@ def setup(tmp_path_factory: pytest.TempPathFactory, emulator_module) -> Iterator
                 "connectionSpec": {"id": HUBSPOT, "version": "1.0"},
             },
         )["id"]
-        src = api.post(
-            f"{FS}/sourceConnections",
-            {
-                "name": "contacts",
-                "baseConnectionId": conn,
-                "data": {"format": "tabular"},
-                # association lists compared on every run (the default cadence follows the cost)
-                "params": {"path": "Hubspot.Contacts", "associationsEverySeconds": 0},
-                "connectionSpec": {"id": HUBSPOT, "version": "1.0"},
+        flow = make_flow(
+            api,
+            emu,
+            base=conn,
+            # association lists compared on every run (the default cadence follows the cost)
+            source_params={"associationsEverySeconds": 0},
+            schedule={
+                "startTime": str(int(time.time()) + 86_400),
+                "frequency": "day",
+                "interval": "1",
             },
-        )["id"]
-        ds = api.post(f"{CAT}/dataSets", {"name": f"fresh-{os.urandom(4).hex()}"})[0]
-        ds = ds.split("/")[-1]
-        tgt = api.post(
-            f"{FS}/targetConnections",
-            {
-                "name": "Data Lake",
-                "data": {
-                    "schema": {
-                        "id": "https://ns.adobe.com/acme/schemas/contacts",
-                        "version": "application/vnd.adobe.xed-full+json;version=1",
-                    }
-                },
-                "params": {"dataSetId": ds},
-                "connectionSpec": {"id": LAKE_SPEC, "version": "1.0"},
-            },
-        )["id"]
-        flow = api.post(
-            f"{FS}/flows",
-            {
-                "name": "fresh contacts",
-                "flowSpec": {"id": CRM_TO_AEP, "version": "1.0"},
-                "sourceConnectionIds": [src],
-                "targetConnectionIds": [tgt],
-                "scheduleParams": {
-                    "startTime": str(int(time.time()) + 86_400),
-                    "frequency": "day",
-                    "interval": "1",
-                },
-            },
-        )["id"]
+        )
+        flow, ds = flow["flow"], flow["dataset"]
         made = Setup(api, emu, home, flow, ds)
         first = made.run_now()
         assert copy_ext(first)["strategy"] == "full"

@@ -155,7 +155,7 @@ class Execution:
             state=final_state,
             # a read that listed every live record: what the dataset has beyond it is gone
             # (purged, GDPR-deleted) from the source
-            reconcile=self.progress.complete and not plan.transformations,
+            reconcile=self._complete() and not plan.transformations,
         )
         return self._finish(plan, result, final_state)
 
@@ -214,18 +214,13 @@ class Execution:
         staged.flush()
         return final_state, plan.write.options(primary_key=primary_key, schema=schema)
 
+    def _complete(self) -> bool:
+        last = self.progress.last
+        return last is not None and last.complete
+
     def _took(self, event: ProgressEvent) -> None:
-        p = self.progress
-        p.strategy, p.reason = event.strategy, event.reason
-        p.deletes_checked_ms, p.deletes = event.deletes_checked_ms, event.deletes
-        p.associations_checked_ms, p.associations = (
-            event.associations_checked_ms,
-            event.associations,
-        )
-        p.association_requests = event.association_requests
-        p.association_changes = event.association_changes
-        p.merged = event.merged
-        p.complete = event.complete
+        self.progress.strategy, self.progress.reason = event.strategy, event.reason
+        self.progress.last = event
 
     def _finish(
         self, plan: RunPlan, result: CommitResult, final_state: CursorState | None

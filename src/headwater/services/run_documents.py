@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from headwater.connectors.events import ProgressEvent
 from headwater.domain.runs import RunStatus
 from headwater.lake import CommitResult
 
@@ -66,19 +67,8 @@ class CopyProgress:
     reason: str = ""
     #: the read's mode as the run asked for it (``auto``, ``full``, ``incremental``)
     mode: str = "auto"
-    #: when deleted records were last checked and the cadence in words
-    deletes_checked_ms: int | None = None
-    deletes: str = ""
-    #: when association lists were last compared with the dataset, the cadence, its cost and
-    #: the records it found changed
-    associations_checked_ms: int | None = None
-    associations: str = ""
-    association_requests: int = 0
-    association_changes: int = 0
-    #: merged-away records reported deleted
-    merged: int = 0
-    #: the read listed every live record: rows the dataset has beyond them were reconciled
-    complete: bool = False
+    #: the connector's last progress report: deletes and associations checked, merges, ...
+    last: ProgressEvent | None = None
 
 
 def empty_metrics(status: RunStatus) -> Doc:
@@ -95,6 +85,23 @@ def empty_metrics(status: RunStatus) -> Doc:
         },
         "fileSummary": {"inputFileCount": 0, "outputFileCount": 0, "activityRefs": []},
         "statusSummary": {"status": wire_status(status), "errors": [], "activityRefs": []},
+    }
+
+
+def read_checks(event: ProgressEvent | None) -> Doc:
+    """What a read checked beyond the changed records, as the copy activity reports it."""
+    e = event or ProgressEvent(
+        table="", strategy="", reason="", phase="", records=0, pages=0, requests=0
+    )
+    return {
+        "deletesCheckedAt": e.deletes_checked_ms,
+        "deletes": e.deletes,
+        "associationsCheckedAt": e.associations_checked_ms,
+        "associations": e.associations,
+        "associationRequests": e.association_requests,
+        "associationChanges": e.association_changes,
+        "mergedRecords": e.merged,
+        "completeRead": e.complete,
     }
 
 
@@ -126,14 +133,7 @@ def copy_activity(progress: CopyProgress, status: RunStatus, *, now: int) -> Doc
                 "strategy": progress.strategy,
                 "reason": progress.reason,
                 "mode": progress.mode,
-                "deletesCheckedAt": progress.deletes_checked_ms,
-                "deletes": progress.deletes,
-                "associationsCheckedAt": progress.associations_checked_ms,
-                "associations": progress.associations,
-                "associationRequests": progress.association_requests,
-                "associationChanges": progress.association_changes,
-                "mergedRecords": progress.merged,
-                "completeRead": progress.complete,
+                **read_checks(progress.last),
                 "pages": progress.pages,
                 "expectedTotal": progress.expected_total,
                 "attempt": progress.attempt,
