@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass, field
 from typing import Any
 
 from headwater.domain import specs
@@ -247,3 +248,43 @@ def flow_tables(ctx: ServiceContext, tenant: Tenant, flow: dict[str, Any]) -> li
         src = documents.load(ctx, tenant, SOURCE, sid).doc
         tables.append(source_params(src).table)
     return tables
+
+
+@dataclass(slots=True)
+class RecentRuns:
+    """A dataflow's runs since some time, summed for an overview."""
+
+    read: int = 0
+    written: int = 0
+    finished: int = 0
+    #: the newest run in progress: (id, updated at)
+    running: tuple[str, int] | None = None
+    #: when the queued runs are due
+    queued: list[int] = field(default_factory=list)
+
+
+def recent_runs(
+    ctx: ServiceContext, tenant: Tenant, flow_ids: list[str], *, since_ms: int
+) -> dict[str, RecentRuns]:
+    """Per dataflow, its runs created since ``since_ms`` summed (records read and written,
+    finished runs, the run in progress, the queued ones), in one query for all of them."""
+    with ctx.engine.connect() as conn:
+        facts = store.read_run_facts(
+            conn,
+            org_id=tenant.org_id,
+            sandbox_name=tenant.sandbox_name,
+            flow_ids=flow_ids,
+            created_since=since_ms,
+        )
+    out = {f: RecentRuns() for f in flow_ids}
+    for fact in facts:
+        summary = out[fact.flow_id]
+        summary.read += fact.records_in
+        summary.written += fact.records_out
+        if fact.status.terminal:
+            summary.finished += 1
+        elif fact.status is RunStatus.IN_PROGRESS and summary.running is None:
+            summary.running = (fact.id, fact.updated_at)
+        elif fact.status is RunStatus.SCHEDULED:
+            summary.queued.append(fact.scheduled_for)
+    return out

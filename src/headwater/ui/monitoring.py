@@ -28,7 +28,7 @@ def overview(ui: UiDep, page: str | None = None) -> Response:
         ui.tenant,
         ListRequest(orderby="-createdAt", limit=str(PAGE), continuation_token=page),
     )
-    rows = [views.flow_row(ui, f, with_runs=True) for f in result.items]
+    rows = views.flow_rows_with_runs(ui, result.items)
     return render(
         ui.request,
         "monitoring.html",
@@ -105,7 +105,7 @@ def history(flow_id: str, ui: UiDep, page: str | None = None) -> Response:
         r for r in recent if views.duration_ms(r) is not None or r.get("state") == "inProgress"
     ][:CHART_RUNS]
     row = views.flow_row(ui, flow)
-    row["next_run"] = views.next_run(flow, recent, ui.ctx.clock())
+    row["next_run"] = views.next_run(flow, views.queued_times(recent), ui.ctx.clock())
     return render(
         ui.request,
         "flow_history.html",

@@ -11,7 +11,6 @@ from headwater.ui import wizard
 from headwater.ui.web import Ui
 
 DAY_MS = 86_400_000
-TERMINAL = {"success", "failed", "partialSuccess", "cancelled"}
 
 
 def runs_of(
@@ -41,10 +40,15 @@ def runs_of(
     return out
 
 
-def next_run(flow: dict[str, Any], recent: list[dict[str, Any]], now_ms: int) -> int | None:
+def queued_times(recent: list[dict[str, Any]]) -> list[int]:
+    """When the queued runs among ``recent`` are due."""
+    return [int(r["scheduledAt"]) for r in recent if r.get("state") == "scheduled"]
+
+
+def next_run(flow: dict[str, Any], queued: list[int], now_ms: int) -> int | None:
+    """When the dataflow runs next: its soonest queued run or its schedule's next window."""
     if flow.get("state") != "enabled":
         return None
-    queued = [r["scheduledAt"] for r in recent if r.get("state") == "scheduled"]
     soonest = min(queued) if queued else None
     schedule = flows.schedule_of(flow)
     freq = schedule["frequency"]
@@ -103,16 +107,35 @@ def flow_row(ui: Ui, flow: dict[str, Any], *, with_runs: bool = False) -> dict[s
     }
     if with_runs:
         now = ui.ctx.clock()
-        recent = runs_of(ui, flow["id"], since_ms=now - DAY_MS)
-        running = [r for r in recent if r.get("state") == "inProgress"]
-        if running:
-            row["last_state"], row["last_run"] = "inProgress", running[0]["id"]
-            row["last_at"] = running[0].get("updatedAt")
-        row["read_24h"] = sum(records(r)[0] for r in recent)
-        row["written_24h"] = sum(records(r)[1] for r in recent)
-        row["runs_24h"] = len([r for r in recent if r.get("state") in TERMINAL])
-        row["next_run"] = next_run(flow, recent, now)
+        summary = runs.recent_runs(ui.ctx, ui.tenant, [flow["id"]], since_ms=now - DAY_MS)
+        add_recent(row, flow, summary[flow["id"]], now)
     return row
+
+
+def flow_rows_with_runs(ui: Ui, flows_: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Overview rows with each dataflow's last 24 h (one query for every row's runs)."""
+    now = ui.ctx.clock()
+    summaries = runs.recent_runs(
+        ui.ctx, ui.tenant, [f["id"] for f in flows_], since_ms=now - DAY_MS
+    )
+    rows = []
+    for flow in flows_:
+        row = flow_row(ui, flow)
+        add_recent(row, flow, summaries[flow["id"]], now)
+        rows.append(row)
+    return rows
+
+
+def add_recent(
+    row: dict[str, Any], flow: dict[str, Any], recent: runs.RecentRuns, now: int
+) -> None:
+    if recent.running is not None:
+        row["last_state"], row["last_run"] = "inProgress", recent.running[0]
+        row["last_at"] = recent.running[1]
+    row["read_24h"] = recent.read
+    row["written_24h"] = recent.written
+    row["runs_24h"] = recent.finished
+    row["next_run"] = next_run(flow, recent.queued, now)
 
 
 def utc_label(ms: int) -> str:
