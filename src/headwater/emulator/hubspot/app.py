@@ -18,7 +18,15 @@ from headwater.emulator.hubspot import gateway
 from headwater.emulator.hubspot.config import EmulatorConfig
 from headwater.emulator.hubspot.faults import NO_FAULTS, FaultPlan, Faults
 from headwater.emulator.hubspot.http import TRANSPORT_KEY, HttpError, Request, Response, dumps
-from headwater.emulator.hubspot.routes import admin, associations, lists, metadata, oauth, objects
+from headwater.emulator.hubspot.routes import (
+    admin,
+    associations,
+    lists,
+    marketing,
+    metadata,
+    oauth,
+    objects,
+)
 from headwater.emulator.hubspot.routes.admin import ADMIN_PREFIX, portal_info
 from headwater.emulator.hubspot.routing import (
     Ctx,
@@ -31,7 +39,7 @@ from headwater.emulator.hubspot.routing import (
 from headwater.emulator.hubspot.search import SearchError
 from headwater.emulator.hubspot.state import PortalState, UnknownObjectTypeError
 
-FAMILIES = (objects, associations, metadata, lists, oauth, admin)
+FAMILIES = (objects, associations, metadata, lists, marketing, oauth, admin)
 ROUTES: RouteTable = tuple(route for family in FAMILIES for route in family.ROUTES)
 ROUTER = Router(ROUTES)
 

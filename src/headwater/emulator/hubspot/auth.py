@@ -23,6 +23,14 @@ ALL_SCOPES: tuple[str, ...] = (
     "crm.objects.custom.read",
     "crm.objects.custom.write",
     "crm.lists.read",
+    "crm.lists.write",
+    "forms",
+    "content",
+    "marketing.campaigns.read",
+    "marketing.campaigns.write",
+    "communication_preferences.read",
+    "communication_preferences.write",
+    "automation",
 )
 
 APP_ID = 456789

@@ -21,6 +21,7 @@ from headwater.emulator.hubspot.data import ObjectStore
 from headwater.emulator.hubspot.faults import FaultPlan
 from headwater.emulator.hubspot.limits import RateLimiter
 from headwater.emulator.hubspot.lists import build_lists
+from headwater.emulator.hubspot.marketing import MarketingData
 from headwater.emulator.hubspot.portal_metadata import (
     MERGED_IDS,
     PIPELINES,
@@ -61,6 +62,7 @@ class PortalState:
         self.graph = AssociationGraph(self.stores, self.types, config.seed)
         self.pipelines = PIPELINES
         self.lists = build_lists(config.seed)
+        self._marketing: MarketingData | None = None
         self.auth = AuthRegistry(
             config.seed, config.portal_id, config.token_ttl, tuple(config.scopes)
         )
@@ -89,6 +91,23 @@ class PortalState:
         if key is None:
             raise UnknownObjectTypeError(name)
         return self.types[key]
+
+    @property
+    def marketing(self) -> MarketingData:
+        """Forms, emails, events, campaigns, subscriptions and workflows, generated on first use
+        (so that a portal nobody asks for marketing data starts as fast as before)."""
+        with self.lock:
+            if self._marketing is None:
+                contacts = self.stores["contacts"]
+                self._marketing = MarketingData(
+                    seed=self.config.seed,
+                    portal_id=self.portal_id,
+                    contacts=contacts.size,
+                    email_of=lambda rid: (
+                        contacts.value(rid, "email") or f"contact{rid}@headwater-demo.test"
+                    ),
+                )
+            return self._marketing
 
     def now_ms(self) -> int:
         return self.clock.now_ms()

@@ -1,4 +1,5 @@
-"""Contact lists (v3): search, read one, memberships."""
+"""Contact lists (v3): search, read one or several (with their filters), memberships, and the
+writes HubSpot has: create a list, add and remove records of a ``MANUAL`` or ``SNAPSHOT`` list."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from headwater.emulator.hubspot.routing import (
 from headwater.emulator.hubspot.values import iso_ms
 
 SCOPE = "crm.lists.read"
+WRITE_SCOPE = "crm.lists.write"
 SEARCH_OFFSET_CAP = 10_000
 
 
@@ -61,7 +63,104 @@ def h_lists_search(ctx: Ctx) -> Response:
 
 
 def h_list_read(ctx: Ctx) -> Response:
-    return json_response({"list": _contact_list(ctx).to_json(ctx.state.stores["contacts"])})
+    include = ctx.req.flag("includeFilters")
+    store = ctx.state.stores["contacts"]
+    return json_response(
+        {"list": _contact_list(ctx).to_json(store, include_filters=include, size=True)}
+    )
+
+
+def h_lists_by_id(ctx: Ctx) -> Response:
+    """``GET /crm/v3/lists/?listIds=1&listIds=2&includeFilters=true`` → ``{"lists": [...]}``."""
+    wanted = set(ctx.req.params("listIds"))
+    include = ctx.req.flag("includeFilters")
+    store = ctx.state.stores["contacts"]
+    found = [cl for cl in ctx.state.lists if str(cl.list_id) in wanted]
+    return json_response(
+        {"lists": [cl.to_json(store, include_filters=include, size=True) for cl in found]}
+    )
+
+
+def h_list_create(ctx: Ctx) -> Response:
+    body = ctx.req.json()
+    name = str(body.get("name") or "").strip()
+    kind = str(body.get("processingType") or "")
+    if not name:
+        raise validation_error("name is required")
+    if str(body.get("objectTypeId") or "0-1") != "0-1":
+        raise validation_error("the emulator keeps lists of contacts (objectTypeId 0-1) only")
+    if kind not in ("MANUAL", "SNAPSHOT"):
+        raise validation_error("processingType must be MANUAL or SNAPSHOT in the emulator")
+    with ctx.state.lock:
+        if any(cl.name == name for cl in ctx.state.lists):
+            raise error(409, "CONFLICT", f"A list named {name!r} already exists")
+        now = ctx.state.now_ms()
+        created = ContactList(
+            list_id=max(cl.list_id for cl in ctx.state.lists) + 1,
+            name=name,
+            processing_type=kind,
+            stride=0,
+            remainder=0,
+            created_ms=now,
+            updated_ms=now,
+        )
+        ctx.state.lists.append(created)
+    return json_response({"list": created.to_json(ctx.state.stores["contacts"], size=True)})
+
+
+def _record_ids(values: Any) -> list[int]:
+    if not isinstance(values, list):
+        raise validation_error("the body must be a JSON array of record ids")
+    try:
+        return [int(v) for v in values]
+    except (TypeError, ValueError) as exc:
+        raise validation_error(f"record ids must be numeric: {exc}") from exc
+
+
+def _change(ctx: Ctx, add: list[int], remove: list[int]) -> Response:
+    cl = _contact_list(ctx)
+    if cl.processing_type == "DYNAMIC":
+        raise validation_error(
+            f"List {cl.list_id} is a DYNAMIC list: its memberships follow its filters"
+        )
+    store = ctx.state.stores["contacts"]
+    missing: list[str] = []
+    added: list[str] = []
+    removed: list[str] = []
+    with ctx.state.lock:
+        now = ctx.state.now_ms()
+        for rid in add:
+            if not store.exists(rid) or store.is_archived(rid):
+                missing.append(str(rid))
+            elif cl.add(rid, now):
+                added.append(str(rid))
+        for rid in remove:
+            if not store.exists(rid):
+                missing.append(str(rid))
+            elif cl.remove(rid):
+                removed.append(str(rid))
+    return json_response(
+        {"recordIdsMissing": missing, "recordIdsRemoved": removed, "recordsIdsAdded": added}
+    )
+
+
+def h_members_add(ctx: Ctx) -> Response:
+    return _change(ctx, _record_ids(ctx.req.json()), [])
+
+
+def h_members_remove(ctx: Ctx) -> Response:
+    return _change(ctx, [], _record_ids(ctx.req.json()))
+
+
+def h_members_add_and_remove(ctx: Ctx) -> Response:
+    body = ctx.req.json()
+    if not isinstance(body, dict):
+        raise validation_error("the body must be {recordIdsToAdd, recordIdsToRemove}")
+    return _change(
+        ctx,
+        _record_ids(body.get("recordIdsToAdd") or []),
+        _record_ids(body.get("recordIdsToRemove") or []),
+    )
 
 
 def h_list_memberships(ctx: Ctx) -> Response:
@@ -73,9 +172,10 @@ def h_list_memberships(ctx: Ctx) -> Response:
     after = int_param(req.param("after"), 0, "after")
     ids = cl.members_from(after, limit + 1, ctx.state.stores["contacts"])
     page = ids[:limit]
-    stamp = iso_ms(cl.updated_ms)
     body: dict[str, Any] = {
-        "results": [{"recordId": str(r), "membershipTimestamp": stamp} for r in page]
+        "results": [
+            {"recordId": str(r), "membershipTimestamp": iso_ms(cl.joined_ms(r))} for r in page
+        ]
     }
     if len(ids) > limit:
         nxt = str(page[-1])
@@ -85,6 +185,29 @@ def h_list_memberships(ctx: Ctx) -> Response:
 
 ROUTES: RouteTable = (
     Route("POST", "/crm/v3/lists/search", h_lists_search, "lists.search", scope=SCOPE),
+    Route("GET", "/crm/v3/lists", h_lists_by_id, "lists.by_id", scope=SCOPE),
+    Route("POST", "/crm/v3/lists", h_list_create, "lists.create", scope=WRITE_SCOPE),
+    Route(
+        "PUT",
+        "/crm/v3/lists/{id}/memberships/add",
+        h_members_add,
+        "lists.memberships.add",
+        scope=WRITE_SCOPE,
+    ),
+    Route(
+        "PUT",
+        "/crm/v3/lists/{id}/memberships/remove",
+        h_members_remove,
+        "lists.memberships.remove",
+        scope=WRITE_SCOPE,
+    ),
+    Route(
+        "PUT",
+        "/crm/v3/lists/{id}/memberships/add-and-remove",
+        h_members_add_and_remove,
+        "lists.memberships.change",
+        scope=WRITE_SCOPE,
+    ),
     Route("GET", "/crm/v3/lists/{id}", h_list_read, "lists.read", scope=SCOPE),
     Route(
         "GET",
