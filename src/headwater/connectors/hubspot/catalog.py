@@ -24,6 +24,7 @@ class TableKind(StrEnum):
     CRM = "crm"
     OWNERS = "owners"
     PIPELINES = "pipelines"
+    MARKETING = "marketing"  # lists and marketing tables (marketing_catalog.py)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

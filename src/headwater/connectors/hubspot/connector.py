@@ -28,6 +28,12 @@ from headwater.connectors.hubspot.catalog import (
 )
 from headwater.connectors.hubspot.convert import build_batch, rows_for_preview
 from headwater.connectors.hubspot.http import HubSpotHttp, new_httpx_client
+from headwater.connectors.hubspot.marketing_catalog import (
+    MARKETING_TABLES,
+    marketing_layout,
+    marketing_table,
+)
+from headwater.connectors.hubspot.marketing_reader import MarketingReader
 from headwater.connectors.hubspot.reader import ReadOptions, TableReader, now_ms, require_records
 from headwater.connectors.hubspot.refresh import MERGED_PROPERTY
 from headwater.connectors.hubspot.schema import PropertyDef, TableLayout, layout_for
@@ -50,6 +56,9 @@ log = logging.getLogger(__name__)
 DEFAULT_BASE_URL = "https://api.hubapi.com"
 AUTH_OAUTH = "Basic Authentication"
 AUTH_PRIVATE_APP = "Private App Token"
+
+
+_MARKETING = tuple(t.table for t in MARKETING_TABLES)
 
 
 class HubSpotConnector:
@@ -157,12 +166,12 @@ class HubSpotConnector:
         except SourceAuthError as exc:
             log.warning("HubSpot custom objects are not listed: %s", exc.message)
             custom = []
-        return [*STANDARD_TABLES, *custom]
+        return [*STANDARD_TABLES, *_MARKETING, *custom]
 
     def table(self, name: str) -> TableDef:
         """The table called ``name`` (case-insensitive); ``TableNotFoundError`` otherwise."""
         wanted = name.strip().lower()
-        for table in STANDARD_TABLES:
+        for table in (*STANDARD_TABLES, *_MARKETING):
             if table.name.lower() == wanted:
                 return table
         for table in self._custom_tables():
@@ -189,6 +198,8 @@ class HubSpotConnector:
 
     def layout(self, name: str) -> TableLayout:
         table = self.table(name)
+        if table.kind is TableKind.MARKETING:
+            return marketing_layout(table)
         props = self._props(table.object_type) if table.kind is TableKind.CRM else []
         return layout_for(table, props)
 
@@ -228,18 +239,46 @@ class HubSpotConnector:
             "meta:incremental": {
                 "supported": table.incremental,
                 "cursor": table.cursor_property,
-                "reason": (
-                    f"search on {table.cursor_property}"
-                    if table.incremental
-                    else "HubSpot has no modification cursor for this table: every read is full"
-                ),
+                "reason": self._incremental_reason(table),
             },
         }
         if preview:
             result["data"] = self._preview(layout, limit)
         return result
 
+    @staticmethod
+    def _incremental_reason(table: TableDef) -> str:
+        if table.kind is TableKind.MARKETING:
+            spec = marketing_table(table)
+            if table.incremental:
+                kind = "appended rows" if spec.append else "changed rows"
+                return f"{kind} by {table.cursor_property}, in a window from the last read"
+            return spec.reason
+        if table.incremental:
+            return f"search on {table.cursor_property}"
+        return "HubSpot has no modification cursor for this table: every read is full"
+
+    def _marketing_reader(
+        self,
+        layout: TableLayout,
+        state: Mapping[str, Any] | None,
+        mode: ReadMode,
+        known: KnownRows | None = None,
+    ) -> MarketingReader:
+        return MarketingReader(
+            http=self.http,
+            layout=layout,
+            state=state,
+            mode=mode,
+            now_ms=self._clock_ms,
+            lookback_ms=self._options.lookback_ms,
+            known=known,
+        )
+
     def _preview(self, layout: TableLayout, limit: int) -> list[dict[str, Any]]:
+        if layout.table.kind is TableKind.MARKETING:
+            records = self._marketing_reader(layout, None, "full").preview(limit)
+            return rows_for_preview(build_batch(layout, records))
         state = StreamState()
         if layout.table.kind is TableKind.CRM:
             reader = TableReader(
@@ -286,6 +325,8 @@ class HubSpotConnector:
             layout = full.select(columns)
         except KeyError as exc:
             raise InvalidRequestError(f"{table} has no columns {exc.args[0]}") from exc
+        if layout.table.kind is TableKind.MARKETING:
+            return self._marketing_reader(layout, state, mode, known).run()
         stream_state = StreamState.from_json(state)
         if layout.table.kind is TableKind.CRM:
             return TableReader(
