@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any
 
 from headwater.connectors.events import (
@@ -96,6 +97,8 @@ def _get(record: Mapping[str, Any], path: tuple[str, ...]) -> Any:
 
 
 def _ms(value: Any) -> int | None:
+    if isinstance(value, datetime):  # a timestamp column of the dataset's rows
+        return round(value.timestamp() * 1000)
     return parse_datetime_ms(value)
 
 
