@@ -217,3 +217,23 @@ def test_explore_says_how_each_marketing_table_syncs(hs: HubSpotConnector) -> No
     assert incremental["Hubspot.Marketing_Emails"]["supported"] is False
     assert "statistics" in incremental["Hubspot.Marketing_Emails"]["reason"]
     assert hs.primary_key("Hubspot.List_Memberships") == ("Id",)
+
+
+def test_email_campaigns_join_the_events_and_count_a_new_send(
+    hs: HubSpotConnector, api: httpx.Client, emu: RunningEmulator
+) -> None:
+    first = read(hs, "Email_Campaigns")
+    assert len(first.rows) == 12 and first.progress[-1].requests == 1 + 12
+    events = read(hs, "Email_Events").rows
+    ids = {r["Id"] for r in first.rows}
+    assert {str(e["Email_Campaign_Id"]) for e in events} <= ids
+    one = first.rows[0]
+    assert one["Counters_Sent"] == sum(
+        1 for e in events if e["Type"] == "SENT" and str(e["Email_Campaign_Id"]) == one["Id"]
+    )
+    email = next(r for r in read(hs, "Marketing_Emails").rows if r["Id"] == str(one["Content_Id"]))
+    assert api.post(f"/marketing/v3/emails/{email['Id']}/publish").status_code == 204
+    emu.state.advance(61)
+    again = next(r for r in read(hs, "Email_Campaigns").rows if r["Id"] == one["Id"])
+    listed = emu.state.lists[0].members_from(0, 1000, emu.state.stores["contacts"])
+    assert again["Counters_Sent"] == one["Counters_Sent"] + len(listed)

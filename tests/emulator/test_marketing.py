@@ -222,3 +222,16 @@ def test_list_members_can_be_added_and_removed_with_join_times(
     both = c.get("/crm/v3/lists", params={"listIds": [made["listId"], "1"]}).json()["lists"]
     assert {x["listId"] for x in both} == {made["listId"], "1"}
     assert emu.state.lists[-1].size(emu.state.stores["contacts"]) == 2
+
+
+def test_legacy_email_campaigns_page_by_offset_and_count_their_events(c: httpx.Client) -> None:
+    listed = _v1_all(c, "/email/public/v1/campaigns", "campaigns", {"limit": 5})
+    assert len(listed) == 12
+    assert set(listed[0]) == {"id", "appId", "appName", "lastUpdatedTime"}
+    one = c.get(f"/email/public/v1/campaigns/{listed[0]['id']}").json()
+    events = _v1_all(c, "/email/public/v1/events", "events", {"campaignId": one["id"]})
+    assert one["counters"]["sent"] == sum(1 for e in events if e["type"] == "SENT")
+    assert one["lastUpdatedTime"] == max(e["created"] for e in events)
+    email = c.get(f"/marketing/v3/emails/{one['contentId']}").json()
+    assert email["name"] == one["name"]
+    assert c.get("/email/public/v1/campaigns/1").status_code == 404

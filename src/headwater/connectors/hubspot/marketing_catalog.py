@@ -245,6 +245,48 @@ MARKETING_TABLES: tuple[MarketingTable, ...] = (
         append=True,
     ),
     _t(
+        "Email_Campaigns",
+        "email_campaigns",
+        "content",
+        _f(
+            ("id", L),
+            ("appId", L),
+            ("appName", S),
+            ("contentId", L),
+            ("name", S),
+            ("subject", S),
+            ("type", S),
+            ("subType", S),
+            ("numIncluded", L),
+            ("numQueued", L),
+            ("processingState", S),
+            ("lastProcessingStartedAt", T),
+            ("lastProcessingFinishedAt", T),
+            ("lastProcessingStateChangeAt", T),
+            ("lastUpdatedTime", T),
+            *(
+                (f"counters.{k}", L)
+                for k in (
+                    "sent",
+                    "processed",
+                    "delivered",
+                    "open",
+                    "click",
+                    "bounce",
+                    "deferred",
+                    "dropped",
+                    "spamreport",
+                    "statuschange",
+                )
+            ),
+            ("counters", J),
+        ),
+        reason=(
+            "HubSpot's email campaigns have no cursor and their counters keep moving: every read "
+            "lists them and reads each one (1 + one call per campaign)"
+        ),
+    ),
+    _t(
         "Campaigns",
         "campaigns",
         "marketing.campaigns.read",

@@ -204,6 +204,7 @@ class MarketingReader:
                 r, "/marketing/v3/emails", {"includeStats": "true"}, archived=True
             ),
             "email_events": self._events,
+            "email_campaigns": self._email_campaigns,
             "campaigns": lambda r: self._v3(
                 r, "/marketing/v3/campaigns", {"properties": ",".join(self._campaign_props())}
             ),
@@ -499,6 +500,33 @@ class MarketingReader:
                     )
                     rows.append(self._flat({**change, **head}, key))
             yield Page(rows, resume)
+
+    def _email_campaigns(self, run: MarketingRun) -> Iterator[Page]:
+        """The v1 list (ids, ``offset``/``hasMore``), then one read per campaign."""
+        if run.resume.get("done"):
+            return
+        offset: str | None = run.resume.get("offset")
+        path = "/email/public/v1/campaigns"
+        while True:
+            params = {"limit": "500", **({"offset": offset} if offset else {})}
+            body = self._http.send("GET", path, params=params).json()
+            items = body.get("campaigns") if isinstance(body, dict) else None
+            if not isinstance(items, list):
+                raise FatalSourceError(f"HubSpot answered {path} without campaigns")
+            rows = []
+            for item in items:
+                detail = self._http.send("GET", f"{path}/{item['id']}", allow=frozenset({404}))
+                if detail.status_code == 404:  # deleted between the list and the read
+                    continue
+                rows.append(self._flat({**item, **detail.json()}, str(item["id"])))
+            more = bool(body.get("hasMore"))
+            nxt = body.get("offset")
+            if more and (nxt is None or str(nxt) == offset):
+                raise PaginationLoopError(f"HubSpot repeated the offset {nxt!r} of {path}")
+            offset = None if nxt is None else str(nxt)
+            yield Page(rows, {"offset": offset, "done": not more})
+            if not more:
+                return
 
     # ------------------------------------------------------------------ one call
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from headwater.emulator.hubspot.values import iso_ms, mix, salt
+from headwater.emulator.hubspot.values import iso_ms, mix, parse_time_ms, salt
 
 GEN_START_MS = 1_740_787_200_000  # 2025-03-01T00:00:00Z
 GEN_END_MS = 1_764_547_200_000  # 2025-12-01T00:00:00Z
@@ -97,6 +97,10 @@ def uuid_for(*parts: str | int) -> str:
     a, b = mix(salt(*parts)), mix(salt(*parts, "b"))
     h = f"{a:016x}{b:016x}"
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:32]}"
+
+
+def _ms_of(iso: str) -> int:
+    return parse_time_ms(iso) or GEN_START_MS
 
 
 def _span(i: int, n: int) -> int:
@@ -551,6 +555,47 @@ class MarketingData:
             "spamreportratio": ratio(c["SPAMREPORT"], delivered),
         }
         return {"counters": counters, "ratios": ratios, "deviceBreakdown": {}, "qualifierStats": {}}
+
+    def email_campaign(self, email: dict[str, Any], now_ms: int) -> dict[str, Any]:
+        """The legacy email campaign (``/email/public/v1/campaigns/{id}``) of a marketing email:
+        one per email here, its counters counted from the events up to ``now_ms``."""
+        ecid = email["emailCampaignId"]
+        mine = [e for e in self.events if e["emailCampaignId"] == ecid and e["created"] <= now_ms]
+        c = collections.Counter(e["type"].lower() for e in mine)
+        last = max((e["created"] for e in mine), default=_ms_of(email["publishedAt"]))
+        return {
+            "id": ecid,
+            "appId": APP_ID,
+            "appName": APP_NAME,
+            "contentId": int(email["id"]),
+            "name": email["name"],
+            "subject": email["subject"],
+            "type": email["type"],
+            "numIncluded": c["sent"] + c["dropped"],
+            "numQueued": 0,
+            "processingState": "DONE",
+            "lastProcessingStartedAt": _ms_of(email["publishedAt"]),
+            "lastProcessingFinishedAt": _ms_of(email["publishedAt"]) + 60_000,
+            "lastProcessingStateChangeAt": _ms_of(email["publishedAt"]) + 60_000,
+            "lastUpdatedTime": last,
+            "counters": {
+                k: c[k]
+                for k in (
+                    "sent",
+                    "processed",
+                    "delivered",
+                    "open",
+                    "click",
+                    "bounce",
+                    "deferred",
+                    "dropped",
+                    "spamreport",
+                    "statuschange",
+                    "forward",
+                    "print",
+                )
+            },
+        }
 
     def events_between(self, start_ms: int, end_ms: int) -> tuple[int, int]:
         """Index range of the events created in ``[start_ms, end_ms]``."""

@@ -1,6 +1,6 @@
 """Marketing families: forms (v3) and form submissions (form-integrations v1, plus the submit
 endpoint), marketing emails (v3, with statistics, and publishing), the email events API (v1),
-campaigns (v3), subscription types (communication preferences v3) and the subscriptions
+campaigns (v3) and the legacy email campaigns (v1) the events refer to, subscription types (communication preferences v3) and the subscriptions
 timeline (v1), and workflows (automation v4).
 
 Paging follows each API: the v3 families page with an opaque ``after`` token (base64 of an
@@ -231,6 +231,33 @@ def h_event(ctx: Ctx) -> Response:
     raise error(404, "OBJECT_NOT_FOUND", f"Event {ctx.args['id']} does not exist")
 
 
+# --------------------------------------------------------------------------- email campaigns (v1)
+
+
+def h_email_campaigns(ctx: Ctx) -> Response:
+    """``{"campaigns": [{id, appId, appName, lastUpdatedTime}], "hasMore", "offset"}``."""
+    data = _data(ctx)
+    limit = _limit(ctx, 10, 1000)
+    now = ctx.state.now_ms()
+    rows = [data.email_campaign(e, now) for e in data.emails]
+    at = _untoken(ctx.req.param("offset"), "offset")
+    page = [
+        {k: r[k] for k in ("id", "appId", "appName", "lastUpdatedTime")}
+        for r in rows[at : at + limit]
+    ]
+    return json_response(
+        {"campaigns": page, "hasMore": at + limit < len(rows), "offset": _token(at + len(page))}
+    )
+
+
+def h_email_campaign(ctx: Ctx) -> Response:
+    data = _data(ctx)
+    for e in data.emails:
+        if str(e["emailCampaignId"]) == ctx.args["id"]:
+            return json_response(data.email_campaign(e, ctx.state.now_ms()))
+    raise error(404, "OBJECT_NOT_FOUND", f"Campaign {ctx.args['id']} does not exist")
+
+
 # --------------------------------------------------------------------------- campaigns
 
 
@@ -374,6 +401,20 @@ ROUTES: RouteTable = (
         "/email/public/v1/subscriptions/timeline",
         h_timeline,
         "subscriptions.timeline",
+        scope=CONTENT_SCOPE,
+    ),
+    Route(
+        "GET",
+        "/email/public/v1/campaigns",
+        h_email_campaigns,
+        "email_campaigns.list",
+        scope=CONTENT_SCOPE,
+    ),
+    Route(
+        "GET",
+        "/email/public/v1/campaigns/{id}",
+        h_email_campaign,
+        "email_campaigns.read",
         scope=CONTENT_SCOPE,
     ),
     Route("GET", "/marketing/v3/campaigns", h_campaigns, "campaigns.list", scope=CAMPAIGNS_READ),
