@@ -328,6 +328,34 @@ def test_lists_through_the_sdk(client: hubspot.Client) -> None:
     assert members.results[0].membership_timestamp is not None
 
 
+def test_marketing_emails_and_subscription_definitions_through_the_sdk(
+    client: hubspot.Client,
+) -> None:
+    emails = client.marketing.emails.marketing_emails_api.get_page(include_stats=True, limit=5)
+    assert emails.total == 12 and len(emails.results) == 5
+    assert emails.results[0].stats.counters["sent"] > 0
+    assert emails.paging.next.after
+    one = client.marketing.emails.marketing_emails_api.get_by_id(emails.results[0].id)
+    assert one.name == emails.results[0].name
+    defs = client.communication_preferences.definition_api.get_page()
+    assert len(defs.subscription_definitions) == 5
+
+
+def test_list_filters_and_forms_through_the_sdk_without_strict_mode(emu: RunningEmulator) -> None:
+    """SDK 12's strict models for list filter operations and form fields require every member of
+    their unions (``value`` and ``values``, ``dependentFields``), which HubSpot's own examples do
+    not send either; these two are checked with client-side validation off."""
+    lax = hubspot.Client.create(
+        host=emu.base_url, access_token=emu.private_app_token, client_side_validation=False
+    )
+    lists = lax.crm.lists.lists_api.get_all(list_ids=[2, 3], include_filters=True).lists
+    assert {x.list_id for x in lists} == {"2", "3"}
+    assert lists[0].filter_branch.filter_branch_type == "OR"
+    forms = lax.marketing.forms.forms_api.get_page(limit=3)
+    assert len(forms.results) == 3 and forms.paging.next.after
+    assert lax.marketing.forms.forms_api.get_by_id(forms.results[0].id).name
+
+
 # --------------------------------------------------------------------------- writes (last: they change the portal)
 
 
@@ -454,3 +482,25 @@ def test_merge_every_mergeable_package_and_gdpr_delete(
     )
     with pytest.raises(NotFoundException):
         crm.contacts.basic_api.get_by_id(str(victim))
+
+
+def test_list_and_subscription_writes_through_the_sdk(client: hubspot.Client) -> None:
+    from hubspot.communication_preferences import PublicUpdateSubscriptionStatusRequest
+    from hubspot.crm.lists import ListCreateRequest, MembershipChangeRequest
+
+    made = client.crm.lists.lists_api.create(
+        ListCreateRequest(name="SDK list", object_type_id="0-1", processing_type="MANUAL")
+    )
+    list_id = made.list.list_id
+    added = client.crm.lists.memberships_api.add(list_id, [5, 6])
+    assert sorted(added.records_ids_added) == ["5", "6"]
+    changed = client.crm.lists.memberships_api.add_and_remove(
+        list_id, MembershipChangeRequest(record_ids_to_add=["7"], record_ids_to_remove=["5"])
+    )
+    assert changed.records_ids_added == ["7"] and changed.record_ids_removed == ["5"]
+    page = client.crm.lists.memberships_api.get_page(list_id)
+    assert [m.record_id for m in page.results] == ["6", "7"]
+    status = client.communication_preferences.status_api.subscribe(
+        PublicUpdateSubscriptionStatusRequest(email_address="sdk@b.test", subscription_id="2849")
+    )
+    assert status.status == "SUBSCRIBED"
