@@ -179,9 +179,10 @@ class MarketingReader:
         st.cursor_ms = run.sync_start_ms
         st.run = None
         yield CheckpointEvent(self._name, st.to_json(), final=True)
+        # a full listing is complete, unless memberships were filtered against the dataset's rows
         whole = run.strategy == FULL and not self._spec.append
-        snapshot = whole and self._spec.table.object_type != "list_memberships"
-        yield self._progress(run, "done", complete=snapshot)
+        filtered = self._known is not None and self._spec.table.object_type == "list_memberships"
+        yield self._progress(run, "done", complete=whole and not filtered)
 
     def preview(self, limit: int) -> list[dict[str, Any]]:
         """The first rows of a fresh full read (one or two calls)."""
