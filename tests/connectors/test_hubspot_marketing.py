@@ -12,8 +12,17 @@ import pyarrow as pa
 import pytest
 
 from headwater.connectors.events import CheckpointEvent, KnownRows
-from headwater.connectors.hubspot import HubSpotConnector
-from headwater.emulator.hubspot import EmulatorConfig, ManualClock, RunningEmulator, serve_in_thread
+from headwater.connectors.hubspot import AUTH_PRIVATE_APP, HubSpotConnector
+from headwater.connectors.ratelimit import LimiterRegistry
+from headwater.connectors.retry import RetryPolicy
+from headwater.emulator.hubspot import (
+    EmulatorConfig,
+    FaultRule,
+    ManualClock,
+    RunningEmulator,
+    serve_in_thread,
+)
+from headwater.errors import SourceAuthError
 
 from .conftest import Collected, collect, connect
 
@@ -237,3 +246,40 @@ def test_email_campaigns_join_the_events_and_count_a_new_send(
     again = next(r for r in read(hs, "Email_Campaigns").rows if r["Id"] == one["Id"])
     listed = emu.state.lists[0].members_from(0, 1000, emu.state.stores["contacts"])
     assert again["Counters_Sent"] == one["Counters_Sent"] + len(listed)
+
+
+def test_marketing_reads_survive_429s_5xx_and_resets(emu: RunningEmulator) -> None:
+    emu.state.faults.replace(
+        [
+            FaultRule("429", endpoint="email_events.list", on_requests=frozenset({1}), burst=2),
+            FaultRule("503", endpoint="lists.memberships", on_requests=frozenset({3}), burst=2),
+            FaultRule("reset", endpoint="forms.submissions", on_requests=frozenset({2})),
+            FaultRule("502", endpoint="lists.search", on_requests=frozenset({1})),
+        ]
+    )
+    with connect(emu, retry=RetryPolicy(base_s=0.01)) as hs:
+        events = read(hs, "Email_Events")
+        members = read(hs, "List_Memberships")
+        subs = read(hs, "Form_Submissions")
+        stats = hs.stats
+    assert len(events.ids) == len(emu.state.marketing.events) == len(set(events.ids))
+    store = emu.state.stores["contacts"]
+    assert len(members.ids) == sum(len(cl.members_from(0, 10_000, store)) for cl in emu.state.lists)
+    assert len(subs.ids) == sum(len(s) for s in emu.state.marketing.submissions.values())
+    assert stats["rate_limited"] == 2 and stats["retries"] >= 6
+
+
+def test_a_missing_scope_fails_the_table_that_needs_it(emu: RunningEmulator) -> None:
+    token = "pat-na1-11111111-2222-3333-4444-555555555555"
+    emu.state.auth.add_private_token(token, ["crm.lists.read", "crm.objects.contacts.read"])
+    with HubSpotConnector(
+        auth_spec_name=AUTH_PRIVATE_APP,
+        params={"accessToken": token},
+        base_url=emu.base_url,
+        limiter_registry=LimiterRegistry(budget=100_000),
+        clock_ms=emu.clock.now_ms,
+    ) as hs:
+        assert len(read(hs, "Lists").rows) == 30
+        with pytest.raises(SourceAuthError) as missing:
+            read(hs, "Email_Events")
+    assert "content" in missing.value.message
