@@ -283,3 +283,11 @@ def test_a_missing_scope_fails_the_table_that_needs_it(emu: RunningEmulator) -> 
         with pytest.raises(SourceAuthError) as missing:
             read(hs, "Email_Events")
     assert "content" in missing.value.message
+
+
+def test_a_full_membership_read_writes_everything_and_is_complete(hs: HubSpotConnector) -> None:
+    first = read(hs, "List_Memberships")
+    again = read(hs, "List_Memberships", known=known_from(first.rows))
+    assert again.ids == [] and not again.progress[-1].complete
+    reset = read(hs, "List_Memberships", known=known_from(first.rows), mode="full")
+    assert sorted(reset.ids) == sorted(first.ids) and reset.progress[-1].complete

@@ -82,3 +82,20 @@ def test_email_events_and_submissions_land_exactly_then_append_after_writes(
     again = _run_again(client, ident, worker, subs["flow"])
     assert again["metrics"]["recordSummary"]["createdRecordCount"] == 1
     assert len(table_ids(ctx, ident, subs["dataset"])) == len(expected_subs) + 1
+
+    # a membership added and one removed: the next run writes only those two changes
+    manual = next(cl for cl in emu.state.lists if cl.processing_type == "MANUAL")
+    current = manual.members_from(0, 10**6, store)
+    joining = next(r for r in range(1, 3000) if r not in current and not store.is_archived(r))
+    with httpx.Client(base_url=emu.base_url, headers=headers) as api:
+        r = api.put(
+            f"/crm/v3/lists/{manual.list_id}/memberships/add-and-remove",
+            json={"recordIdsToAdd": [str(joining)], "recordIdsToRemove": [str(current[0])]},
+        )
+        assert r.json()["recordsIdsAdded"] == [str(joining)]
+    third = _run_again(client, ident, worker, members["flow"])
+    summary = third["metrics"]["recordSummary"]
+    assert summary["createdRecordCount"] == 1 and summary["deletedRecordCount"] == 1
+    assert sorted(table_ids(ctx, ident, members["dataset"])) == sorted(
+        f"{cl.list_id}-{rid}" for cl in emu.state.lists for rid in cl.members_from(0, 10**6, store)
+    )

@@ -264,6 +264,7 @@ class HubSpotConnector:
         state: Mapping[str, Any] | None,
         mode: ReadMode,
         known: KnownRows | None = None,
+        options: Mapping[str, int] | None = None,
     ) -> MarketingReader:
         return MarketingReader(
             http=self.http,
@@ -271,7 +272,7 @@ class HubSpotConnector:
             state=state,
             mode=mode,
             now_ms=self._clock_ms,
-            lookback_ms=self._options.lookback_ms,
+            lookback_ms=self._options.overridden(options or {}).lookback_ms,
             known=known,
         )
 
@@ -326,7 +327,7 @@ class HubSpotConnector:
         except KeyError as exc:
             raise InvalidRequestError(f"{table} has no columns {exc.args[0]}") from exc
         if layout.table.kind is TableKind.MARKETING:
-            return self._marketing_reader(layout, state, mode, known).run()
+            return self._marketing_reader(layout, state, mode, known, options).run()
         stream_state = StreamState.from_json(state)
         if layout.table.kind is TableKind.CRM:
             return TableReader(

@@ -181,7 +181,11 @@ class MarketingReader:
         yield CheckpointEvent(self._name, st.to_json(), final=True)
         # a full listing is complete, unless memberships were filtered against the dataset's rows
         whole = run.strategy == FULL and not self._spec.append
-        filtered = self._known is not None and self._spec.table.object_type == "list_memberships"
+        filtered = (
+            self._known is not None
+            and self._mode != "full"
+            and self._spec.table.object_type == "list_memberships"
+        )
         yield self._progress(run, "done", complete=whole and not filtered)
 
     def preview(self, limit: int) -> list[dict[str, Any]]:
@@ -326,7 +330,9 @@ class MarketingReader:
             offset = int(body.get("offset", offset + len(body["lists"])))
 
     def _known_memberships(self) -> dict[str, dict[str, int | None]] | None:
-        if self._known is None:
+        """The dataset's memberships by list; ``None`` without them or on a full (reset) read,
+        which writes every membership and lets the commit reconcile the rest away."""
+        if self._known is None or self._mode == "full":
             return None
         out: dict[str, dict[str, int | None]] = {}
         for batch in self._known(["List_Id", "Record_Id", "Membership_Timestamp"]):
