@@ -291,3 +291,10 @@ def test_a_full_membership_read_writes_everything_and_is_complete(hs: HubSpotCon
     assert again.ids == [] and not again.progress[-1].complete
     reset = read(hs, "List_Memberships", known=known_from(first.rows), mode="full")
     assert sorted(reset.ids) == sorted(first.ids) and reset.progress[-1].complete
+
+
+def test_a_preview_reads_only_what_it_shows(hs: HubSpotConnector) -> None:
+    before = hs.stats["requests"]
+    preview = hs.explore_table("Hubspot.Email_Campaigns", preview=True, limit=2)
+    assert len(preview["data"]) == 2
+    assert hs.stats["requests"] - before == 1 + 2

@@ -124,6 +124,7 @@ class MarketingReader:
         self._lookback_ms = lookback_ms
         self._known = known
         self._start_requests = http.stats["requests"]
+        self._preview_limit: int | None = None  # a preview lists only what it shows
 
     # ------------------------------------------------------------------ the read loop
 
@@ -191,6 +192,7 @@ class MarketingReader:
     def preview(self, limit: int) -> list[dict[str, Any]]:
         """The first rows of a fresh full read (one or two calls)."""
         run = MarketingRun(strategy=FULL, reason="preview", sync_start_ms=self._now_ms())
+        self._preview_limit = max(1, limit)
         out: list[dict[str, Any]] = []
         for page in self._pages(run):
             out.extend(page.records)
@@ -515,7 +517,8 @@ class MarketingReader:
         offset: str | None = run.resume.get("offset")
         path = "/email/public/v1/campaigns"
         while True:
-            params = {"limit": "500", **({"offset": offset} if offset else {})}
+            limit = min(500, self._preview_limit or 500)
+            params = {"limit": str(limit), **({"offset": offset} if offset else {})}
             body = self._http.send("GET", path, params=params).json()
             items = body.get("campaigns") if isinstance(body, dict) else None
             if not isinstance(items, list):
