@@ -235,3 +235,17 @@ def test_legacy_email_campaigns_page_by_offset_and_count_their_events(c: httpx.C
     email = c.get(f"/marketing/v3/emails/{one['contentId']}").json()
     assert email["name"] == one["name"]
     assert c.get("/email/public/v1/campaigns/1").status_code == 404
+
+
+def test_the_admin_prefix_counts_what_a_full_read_returns(
+    c: httpx.Client, emu: RunningEmulator
+) -> None:
+    counts = httpx.get(f"{emu.base_url}/_emulator/marketing").json()
+    assert counts["email_events"] == len(
+        _v1_all(c, "/email/public/v1/events", "events", {"limit": 1000})
+    )
+    assert counts["workflows"] == 10 and counts["lists"] == len(emu.state.lists)
+    members = 0
+    for cl in emu.state.lists:
+        members += len(_v3_all(c, f"/crm/v3/lists/{cl.list_id}/memberships", {"limit": 250}))
+    assert counts["list_memberships"] == members

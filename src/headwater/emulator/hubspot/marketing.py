@@ -548,6 +548,28 @@ class MarketingData:
         keys = [e["created"] for e in self.events]
         return bisect.bisect_left(keys, start_ms), bisect.bisect_right(keys, end_ms)
 
+    def counts(self, now_ms: int) -> dict[str, int]:
+        """Rows each marketing table has as of ``now_ms`` (what a full read returns)."""
+        with self.lock:
+            return {
+                "forms": len(self.forms),
+                "form_submissions": sum(
+                    1
+                    for subs in self.submissions.values()
+                    for s in subs
+                    if s.submitted_ms <= now_ms
+                ),
+                "marketing_emails": len(self.emails),
+                "email_events": sum(1 for e in self.events if e["created"] <= now_ms),
+                "email_campaigns": len(self.emails),
+                "campaigns": len(self.campaigns),
+                "subscription_types": len(self.definitions),
+                "subscription_changes": sum(
+                    len(t["changes"]) for t in self.timeline if t["timestamp"] <= now_ms
+                ),
+                "workflows": len(self.workflows),
+            }
+
     def form(self, form_id: str) -> dict[str, Any] | None:
         return next((f for f in self.forms if f["id"] == form_id), None)
 

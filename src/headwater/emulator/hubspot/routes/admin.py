@@ -96,6 +96,21 @@ def h_clock(ctx: Ctx) -> Response:
     return json_response({"now": iso_ms(now), "nowMs": now})
 
 
+def h_marketing(ctx: Ctx) -> Response:
+    """Row counts of the lists and marketing tables as of now (builds the marketing data)."""
+    state = ctx.state
+    store = state.stores["contacts"]
+    return json_response(
+        {
+            "lists": len(state.lists),
+            "list_memberships": sum(
+                len(cl.members_from(0, store.size, store)) for cl in state.lists
+            ),
+            **state.marketing.counts(state.now_ms()),
+        }
+    )
+
+
 def h_faults(ctx: Ctx) -> Response:
     spec = str(ctx.req.json().get("spec", ""))
     ctx.state.faults.replace(parse_fault_spec(spec))
@@ -127,6 +142,7 @@ def _admin(method: str, name: str, handler: Handler) -> Route:
 
 ROUTES: RouteTable = (
     _admin("GET", "info", h_info),
+    _admin("GET", "marketing", h_marketing),
     _admin("GET", "stats", h_stats),
     _admin("POST", "stats/reset", h_stats_reset),
     _admin("POST", "touch", h_touch),
