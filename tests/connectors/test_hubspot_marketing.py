@@ -65,27 +65,33 @@ def known_from(rows: list[dict[str, Any]]) -> KnownRows:
     return known
 
 
-def test_lists_read_filters_then_only_the_lists_changed_since(
+def test_lists_read_whole_with_filters_and_sizes_that_follow_memberships(
     hs: HubSpotConnector, api: httpx.Client, emu: RunningEmulator
 ) -> None:
     first = read(hs, "Lists")
     assert first.progress[0].strategy == "full"
     assert len(first.rows) == 30 and first.progress[-1].complete
+    assert first.progress[-1].requests == 2  # one search page, one multi-get of the filters
     dynamic = next(r for r in first.rows if r["Processing_Type"] == "DYNAMIC")
     assert json.loads(dynamic["Filter_Branch"])["filterBranchType"] == "OR"
     manual = next(r for r in first.rows if r["Processing_Type"] == "MANUAL")
     assert manual["Filter_Branch"] is None
-    assert manual["Size"] == emu.state.lists[int(manual["Id"]) - 1].size(
-        emu.state.stores["contacts"]
-    )
+    store = emu.state.stores["contacts"]
+    assert manual["Size"] == emu.state.lists[int(manual["Id"]) - 1].size(store)
     made = api.post(
         "/crm/v3/lists", json={"name": "VIPs", "objectTypeId": "0-1", "processingType": "MANUAL"}
     ).json()["list"]
+    listed = emu.state.lists[int(manual["Id"]) - 1]
+    joining = next(
+        str(r) for r in range(1, 400) if not listed.contains(r) and not store.is_archived(r)
+    )
+    api.put(f"/crm/v3/lists/{manual['Id']}/memberships/add", json=[joining])
     emu.state.advance(1)
-    second = read(hs, "Lists", final_state(first))
-    assert second.progress[0].strategy == "incremental"
-    assert [r["Id"] for r in second.rows] == [made["listId"]]
-    assert second.progress[-1].requests == 2  # one search page, one multi-get of the filters
+    second = read(hs, "Lists", final_state(first), mode="incremental")
+    assert second.progress[0].strategy == "full" and "size" in second.progress[0].reason
+    rows = {r["Id"]: r for r in second.rows}
+    assert len(rows) == 31 and rows[made["listId"]]["Name"] == "VIPs"
+    assert rows[manual["Id"]]["Size"] == manual["Size"] + 1
 
 
 def test_list_memberships_write_only_what_changed_against_the_dataset(

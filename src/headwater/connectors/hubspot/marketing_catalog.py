@@ -119,7 +119,11 @@ MARKETING_TABLES: tuple[MarketingTable, ...] = (
             ("updatedById", S),
             ("filterBranch", J),
         ),
-        cursor="updatedAt",
+        reason=(
+            "a list's size moves with its memberships, which HubSpot does not document as moving "
+            "its updatedAt, and a deleted list only drops out of a full listing: every read is "
+            "full (2 calls per 500 lists)"
+        ),
     ),
     _t(
         "List_Memberships",

@@ -5,10 +5,11 @@ whose state resumes right after that page, and a final checkpoint. The state is
 ``{"v": 1, "cursor_ms": <start of the last finished read>, "run": {...} | null}``; ``run`` holds
 the window, the fetcher's position (``resume``) and counts while a read is unfinished.
 
-Tables with a cursor read the window ``[cursor - lookback, sync start)``: lists by ``updatedAt``
-(the search sorted newest first, stopping at the first older list), form submissions by
+Tables with a cursor read the window ``[cursor - lookback, sync start)``: form submissions by
 ``submittedAt`` (served newest first, per form), email events and subscription changes by the
-API's own ``startTimestamp``/``endTimestamp``. The others are read in full; forms and marketing
+API's own ``startTimestamp``/``endTimestamp``. The others are read in full (the lists fetcher
+could stop at a window's start, its search being sorted newest first, but a list's size moves
+without its ``updatedAt``); forms and marketing
 emails add an ``archived=true`` pass whose rows come back with ``Is_Deleted``. List memberships
 are listed in full (HubSpot has no cursor for them); given the dataset's rows (``known``), only
 the memberships that are new, re-added or gone are written, the gone ones with ``Removed_At``.
