@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from headwater.connectors.events import (
@@ -144,7 +144,10 @@ class MarketingReader:
         cursor = self._spec.table.cursor_property
         return MarketingRun(
             strategy=INCREMENTAL,
-            reason=f"{cursor} from {start} (cursor minus {self._lookback_ms // 1000} s lookback)",
+            reason=(
+                f"{cursor} from {datetime.fromtimestamp(start / 1000, UTC).isoformat()} "
+                f"(the last read's start minus {self._lookback_ms // 1000} s lookback)"
+            ),
             sync_start_ms=now,
             window_start_ms=start,
         )
@@ -191,7 +194,7 @@ class MarketingReader:
         yield self._progress(run, "done", complete=whole and not filtered)
 
     def preview(self, limit: int) -> list[dict[str, Any]]:
-        """The first rows of a fresh full read (one or two calls)."""
+        """The first rows of a fresh full read (the first page or two, and what they need)."""
         run = MarketingRun(strategy=FULL, reason="preview", sync_start_ms=self._now_ms())
         self._preview_limit = max(1, limit)
         out: list[dict[str, Any]] = []
