@@ -23,6 +23,11 @@ OPTIONAL_SCOPES = (
     "crm.schemas.custom.read",
     "crm.objects.custom.read",
     "crm.lists.read",
+    "forms",
+    "content",
+    "marketing.campaigns.read",
+    "communication_preferences.read",
+    "automation",
 )
 
 
