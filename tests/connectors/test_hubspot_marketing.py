@@ -304,3 +304,24 @@ def test_a_preview_reads_only_what_it_shows(hs: HubSpotConnector) -> None:
     preview = hs.explore_table("Hubspot.Email_Campaigns", preview=True, limit=2)
     assert len(preview["data"]) == 2
     assert hs.stats["requests"] - before == 1 + 2
+
+
+def test_forms_and_workflows_after_creates_archives_and_deletes(
+    hs: HubSpotConnector, api: httpx.Client
+) -> None:
+    forms = read(hs, "Forms")
+    made = api.post("/marketing/v3/forms", json={"name": "Partner form"}).json()
+    gone = forms.rows[0]["Id"]
+    assert api.delete(f"/marketing/v3/forms/{gone}").status_code == 204
+    again = read(hs, "Forms")
+    assert {r["Id"] for r in again.rows} == {r["Id"] for r in forms.rows} - {gone} | {made["id"]}
+    assert again.deleted_ids == [gone] and again.deleted[0]["Archived_At"] is not None
+    flows = read(hs, "Workflows")
+    new = api.post("/automation/v4/flows", json={"name": "Fresh flow", "isEnabled": True}).json()
+    api.delete(f"/automation/v4/flows/{flows.rows[3]['Id']}")
+    after = read(hs, "Workflows")
+    assert {r["Id"] for r in after.rows} == {r["Id"] for r in flows.rows} - {
+        flows.rows[3]["Id"]
+    } | {new["id"]}
+    # the listing is complete: a reconciling commit drops the deleted workflow
+    assert after.progress[-1].complete

@@ -249,3 +249,23 @@ def test_the_admin_prefix_counts_what_a_full_read_returns(
     for cl in emu.state.lists:
         members += len(_v3_all(c, f"/crm/v3/lists/{cl.list_id}/memberships", {"limit": 250}))
     assert counts["list_memberships"] == members
+
+
+def test_forms_and_workflows_can_be_created_archived_and_deleted(c: httpx.Client) -> None:
+    made = c.post("/marketing/v3/forms", json={"name": "Trial form", "formType": "hubspot"})
+    assert made.status_code == 201
+    form = made.json()
+    assert form["name"] == "Trial form" and form["fieldGroups"] and not form["archived"]
+    url = f"/form-integrations/v1/submissions/forms/{form['id']}"
+    assert c.get(url).json() == {"results": []}
+    assert c.delete(f"/marketing/v3/forms/{form['id']}").status_code == 204
+    live = {f["id"] for f in _v3_all(c, "/marketing/v3/forms", {})}
+    archived = _v3_all(c, "/marketing/v3/forms", {"archived": "true"})
+    assert form["id"] not in live and [f["id"] for f in archived] == [form["id"]]
+    assert archived[0]["archivedAt"]
+    flow = c.post("/automation/v4/flows", json={"name": "New flow", "objectTypeId": "0-1"})
+    assert flow.status_code == 201
+    ids = [f["id"] for f in _v3_all(c, "/automation/v4/flows", {})]
+    assert flow.json()["id"] in ids
+    assert c.delete(f"/automation/v4/flows/{ids[0]}").status_code == 204
+    assert c.get(f"/automation/v4/flows/{ids[0]}").status_code == 404

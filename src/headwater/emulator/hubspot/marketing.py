@@ -10,7 +10,6 @@ campaign). Every collection is kept in the order its endpoint pages it.
 from __future__ import annotations
 
 import bisect
-import collections
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -45,7 +44,7 @@ def uuid_for(*parts: str | int) -> str:
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:32]}"
 
 
-def _ms_of(iso: str) -> int:
+def ms_of(iso: str) -> int:
     return parse_time_ms(iso) or GEN_START_MS
 
 
@@ -463,86 +462,6 @@ class MarketingData:
 
     # ------------------------------------------------------------------ reads
 
-    def email_stats(self, email: dict[str, Any], now_ms: int) -> dict[str, Any]:
-        """``stats`` of a marketing email, counted from its events up to ``now_ms``."""
-        ecid = email["emailCampaignId"]
-        c = collections.Counter(
-            e["type"]
-            for e in self.events
-            if e["emailCampaignId"] == ecid and e["created"] <= now_ms
-        )
-        sent = c["SENT"]
-        delivered = c["DELIVERED"]
-        counters = {
-            "sent": sent,
-            "delivered": delivered,
-            "open": c["OPEN"],
-            "click": c["CLICK"],
-            "bounce": c["BOUNCE"],
-            "hardbounced": c["BOUNCE"],
-            "softbounced": c["DEFERRED"],
-            "dropped": c["DROPPED"],
-            "unsubscribed": c["STATUSCHANGE"],
-            "spamreport": c["SPAMREPORT"],
-            "forward": c["FORWARD"],
-            "print": c["PRINT"],
-        }
-
-        def ratio(n: int, d: int) -> float:
-            return round(100.0 * n / d, 2) if d else 0.0
-
-        ratios = {
-            "deliveredratio": ratio(delivered, sent),
-            "openratio": ratio(c["OPEN"], delivered),
-            "clickratio": ratio(c["CLICK"], delivered),
-            "clickthroughratio": ratio(c["CLICK"], c["OPEN"]),
-            "bounceratio": ratio(c["BOUNCE"], sent),
-            "unsubscribedratio": ratio(c["STATUSCHANGE"], delivered),
-            "spamreportratio": ratio(c["SPAMREPORT"], delivered),
-        }
-        return {"counters": counters, "ratios": ratios, "deviceBreakdown": {}, "qualifierStats": {}}
-
-    def email_campaign(self, email: dict[str, Any], now_ms: int) -> dict[str, Any]:
-        """The legacy email campaign (``/email/public/v1/campaigns/{id}``) of a marketing email:
-        one per email here, its counters counted from the events up to ``now_ms``."""
-        ecid = email["emailCampaignId"]
-        mine = [e for e in self.events if e["emailCampaignId"] == ecid and e["created"] <= now_ms]
-        c = collections.Counter(e["type"].lower() for e in mine)
-        last = max((e["created"] for e in mine), default=_ms_of(email["publishedAt"]))
-        return {
-            "id": ecid,
-            "appId": APP_ID,
-            "appName": APP_NAME,
-            "contentId": int(email["id"]),
-            "name": email["name"],
-            "subject": email["subject"],
-            "type": email["type"],
-            "numIncluded": c["sent"] + c["dropped"],
-            "numQueued": 0,
-            "processingState": "DONE",
-            "lastProcessingStartedAt": _ms_of(email["publishedAt"]),
-            "lastProcessingFinishedAt": _ms_of(email["publishedAt"]) + 60_000,
-            "lastProcessingStateChangeAt": _ms_of(email["publishedAt"]) + 60_000,
-            "lastUpdatedTime": last,
-            "counters": {
-                k: c[k]
-                for k in (
-                    "sent",
-                    "processed",
-                    "delivered",
-                    "open",
-                    "click",
-                    "bounce",
-                    "deferred",
-                    "dropped",
-                    "spamreport",
-                    "statuschange",
-                    "forward",
-                    "print",
-                )
-            },
-        }
-
     def events_between(self, start_ms: int, end_ms: int) -> tuple[int, int]:
         """Index range of the events created in ``[start_ms, end_ms]``."""
         keys = [e["created"] for e in self.events]
@@ -623,6 +542,54 @@ class MarketingData:
             )
             self.timeline.insert(0, item)
             self.timeline.sort(key=lambda t: (t["timestamp"], t["recipient"]), reverse=True)
+
+    def create_form(self, body: dict[str, Any], now_ms: int) -> dict[str, Any]:
+        """A new ``hubspot`` form from a create request, HubSpot's defaults filling the rest."""
+        with self.lock:
+            template = self.forms[0]
+            form = {
+                **{k: v for k, v in template.items() if k not in ("id", "name")},
+                "id": uuid_for(self.seed, "form", "new", len(self.forms), now_ms),
+                "name": str(body["name"]),
+                "formType": str(body.get("formType") or "hubspot"),
+                "createdAt": iso_ms(now_ms),
+                "updatedAt": iso_ms(now_ms),
+                "archived": False,
+            }
+            for key in ("fieldGroups", "configuration", "displayOptions", "legalConsentOptions"):
+                if isinstance(body.get(key), dict | list):
+                    form[key] = body[key]
+            self.forms.append(form)
+            self.submissions[form["id"]] = []
+            return form
+
+    def archive_form(self, form: dict[str, Any], now_ms: int) -> None:
+        with self.lock:
+            form["archived"] = True
+            form["archivedAt"] = iso_ms(now_ms)
+
+    def create_flow(self, body: dict[str, Any], now_ms: int) -> dict[str, Any]:
+        with self.lock:
+            flow = {
+                "id": str(1_600_000 + len(self.workflows)),
+                "uuid": uuid_for(self.seed, "flow", "new", len(self.workflows), now_ms),
+                "name": str(body["name"]),
+                "isEnabled": bool(body.get("isEnabled", False)),
+                "flowType": str(body.get("flowType") or "WORKFLOW"),
+                "objectTypeId": str(body.get("objectTypeId") or "0-1"),
+                "revisionId": "1",
+                "createdAt": iso_ms(now_ms),
+                "updatedAt": iso_ms(now_ms),
+            }
+            self.workflows.append(flow)
+            return flow
+
+    def delete_flow(self, flow_id: str) -> bool:
+        with self.lock:
+            kept = [f for f in self.workflows if f["id"] != flow_id]
+            gone = len(kept) < len(self.workflows)
+            self.workflows[:] = kept
+            return gone
 
     def create_campaign(self, properties: dict[str, Any], now_ms: int) -> dict[str, Any]:
         with self.lock:

@@ -17,6 +17,7 @@ from typing import Any
 
 from headwater.emulator.hubspot.http import Response, json_response
 from headwater.emulator.hubspot.marketing import MarketingData, Submission
+from headwater.emulator.hubspot.marketing_stats import email_campaign, email_stats
 from headwater.emulator.hubspot.routing import (
     Ctx,
     Route,
@@ -98,6 +99,24 @@ def h_form(ctx: Ctx) -> Response:
     return json_response(form)
 
 
+def h_form_create(ctx: Ctx) -> Response:
+    body = ctx.req.json()
+    if not isinstance(body, dict) or not body.get("name"):
+        raise validation_error("name is required")
+    if str(body.get("formType") or "hubspot") != "hubspot":
+        raise validation_error("only hubspot forms can be created")
+    return json_response(_data(ctx).create_form(body, ctx.state.now_ms()), 201)
+
+
+def h_form_archive(ctx: Ctx) -> Response:
+    data = _data(ctx)
+    form = data.form(ctx.args["id"])
+    if form is None or form["archived"]:
+        raise error(404, "OBJECT_NOT_FOUND", f"Form {ctx.args['id']} does not exist")
+    data.archive_form(form, ctx.state.now_ms())
+    return Response(204, b"", None)
+
+
 def h_submissions(ctx: Ctx) -> Response:
     data = _data(ctx)
     subs = data.submissions.get(ctx.args["id"])
@@ -156,7 +175,7 @@ def h_submit(ctx: Ctx) -> Response:
 def _render_email(ctx: Ctx, email: dict[str, Any], stats: bool) -> dict[str, Any]:
     out = {k: v for k, v in email.items() if k != "emailCampaignId"}
     if stats:
-        out["stats"] = _data(ctx).email_stats(email, ctx.state.now_ms())
+        out["stats"] = email_stats(_data(ctx), email, ctx.state.now_ms())
     return out
 
 
@@ -239,7 +258,7 @@ def h_email_campaigns(ctx: Ctx) -> Response:
     data = _data(ctx)
     limit = _limit(ctx, 10, 1000)
     now = ctx.state.now_ms()
-    rows = [data.email_campaign(e, now) for e in data.emails]
+    rows = [email_campaign(data, e, now) for e in data.emails]
     at = _untoken(ctx.req.param("offset"), "offset")
     page = [
         {k: r[k] for k in ("id", "appId", "appName", "lastUpdatedTime")}
@@ -254,7 +273,7 @@ def h_email_campaign(ctx: Ctx) -> Response:
     data = _data(ctx)
     for e in data.emails:
         if str(e["emailCampaignId"]) == ctx.args["id"]:
-            return json_response(data.email_campaign(e, ctx.state.now_ms()))
+            return json_response(email_campaign(data, e, ctx.state.now_ms()))
     raise error(404, "OBJECT_NOT_FOUND", f"Campaign {ctx.args['id']} does not exist")
 
 
@@ -352,6 +371,19 @@ def h_flows(ctx: Ctx) -> Response:
     return json_response(_v3_page(ctx, _data(ctx).workflows, 100, 100))
 
 
+def h_flow_create(ctx: Ctx) -> Response:
+    body = ctx.req.json()
+    if not isinstance(body, dict) or not body.get("name"):
+        raise validation_error("name is required")
+    return json_response(_data(ctx).create_flow(body, ctx.state.now_ms()), 201)
+
+
+def h_flow_delete(ctx: Ctx) -> Response:
+    if not _data(ctx).delete_flow(ctx.args["id"]):
+        raise error(404, "OBJECT_NOT_FOUND", f"Flow {ctx.args['id']} does not exist")
+    return Response(204, b"", None)
+
+
 def h_flow(ctx: Ctx) -> Response:
     for f in _data(ctx).workflows:
         if f["id"] == ctx.args["id"]:
@@ -364,6 +396,8 @@ SUBMIT = "/submissions/v3/integration/secure/submit/{portal}/{id}"
 ROUTES: RouteTable = (
     Route("GET", "/marketing/v3/forms", h_forms, "forms.list", scope=FORMS_SCOPE),
     Route("GET", "/marketing/v3/forms/{id}", h_form, "forms.read", scope=FORMS_SCOPE),
+    Route("POST", "/marketing/v3/forms", h_form_create, "forms.create", scope=FORMS_SCOPE),
+    Route("DELETE", "/marketing/v3/forms/{id}", h_form_archive, "forms.archive", scope=FORMS_SCOPE),
     Route(
         "GET",
         "/form-integrations/v1/submissions/forms/{id}",
@@ -451,4 +485,14 @@ ROUTES: RouteTable = (
     ),
     Route("GET", "/automation/v4/flows", h_flows, "workflows.list", scope=AUTOMATION_SCOPE),
     Route("GET", "/automation/v4/flows/{id}", h_flow, "workflows.read", scope=AUTOMATION_SCOPE),
+    Route(
+        "POST", "/automation/v4/flows", h_flow_create, "workflows.create", scope=AUTOMATION_SCOPE
+    ),
+    Route(
+        "DELETE",
+        "/automation/v4/flows/{id}",
+        h_flow_delete,
+        "workflows.delete",
+        scope=AUTOMATION_SCOPE,
+    ),
 )
