@@ -49,6 +49,13 @@ def hubspot(
     retry_after: Annotated[
         bool, typer.Option("--retry-after/--no-retry-after", help="Send Retry-After on 429s.")
     ] = False,
+    legacy_v1: Annotated[
+        bool,
+        typer.Option(
+            "--legacy-v1/--no-legacy-v1",
+            help="Keep serving the sunset v1 Pipelines endpoints (404 without it, as at HubSpot).",
+        ),
+    ] = False,
     token_ttl: Annotated[
         int, typer.Option("--token-ttl", min=1, help="OAuth access-token lifetime (s).")
     ] = 1800,
@@ -104,6 +111,7 @@ def hubspot(
         burst_limit=burst_limit,
         daily_limit=daily_limit,
         retry_after=retry_after,
+        legacy_v1=legacy_v1,
         token_ttl=token_ttl,
         search_index_lag_ms=search_index_lag_ms,
         indexing_delay=indexing_delay,
@@ -128,6 +136,7 @@ def hubspot(
             typer.echo(f"  OAuth client secret: {info['oauth_client_secret']}")
             typer.echo(f"  OAuth refresh token: {info['refresh_token']}")
             typer.echo(f"  Private-app token:   {info['private_app_token']}")
+            typer.echo(f"  Service key:         {info['service_key']}")
             archived = info["archived"]
             typer.echo(
                 "  Records (live, + archived): "

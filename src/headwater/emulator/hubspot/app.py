@@ -15,6 +15,7 @@ import struct
 from typing import Any
 
 from headwater.emulator.hubspot import gateway
+from headwater.emulator.hubspot.auth import STATIC_KINDS
 from headwater.emulator.hubspot.config import EmulatorConfig
 from headwater.emulator.hubspot.faults import NO_FAULTS, FaultPlan, Faults
 from headwater.emulator.hubspot.http import TRANSPORT_KEY, HttpError, Request, Response, dumps
@@ -122,6 +123,9 @@ class HubSpotEmulatorApp:
         if match is None:
             return Response(404, b"", b"text/plain"), None
         route = match.route
+        if route.sunset and not state.config.legacy_v1:
+            state.request_counts["sunset"] += 1
+            return Response(404, b"", b"text/plain"), None
         state.request_counts[route.endpoint] += 1
         if not route.faults:
             return await self._call(
@@ -139,7 +143,7 @@ class HubSpotEmulatorApp:
             return await self._call(match, ctx), faults
         ctx.token = token = gateway.authenticate(state, req, match, correlation)
         decision = state.limiter.check(
-            token.app_key, state.now_ms(), search=route.search, private=token.kind == "private"
+            token.app_key, state.now_ms(), search=route.search, private=token.kind in STATIC_KINDS
         )
         if decision.policy is not None:
             return gateway.rate_limited(state, token, decision, correlation), faults

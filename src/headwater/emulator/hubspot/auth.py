@@ -1,4 +1,10 @@
-"""OAuth apps, access/refresh tokens, private-app tokens and scope checks."""
+"""OAuth apps, access/refresh tokens, private-app tokens, service keys and scope checks.
+
+Service keys are HubSpot's account-level keys for system-to-system integrations (the successor of
+private apps): static bearer tokens with their own scopes and the limits of a privately distributed
+app. HubSpot publishes no format for them, so the emulator's (``sk-na1-<uuid>``) is its own and
+clients must treat the value as opaque.
+"""
 
 from __future__ import annotations
 
@@ -33,6 +39,9 @@ ALL_SCOPES: tuple[str, ...] = (
     "automation",
 )
 
+#: Token kinds that never expire or refresh, and get the private-app rate budget.
+STATIC_KINDS = frozenset({"private", "service_key"})
+
 APP_ID = 456789
 USER_ID = 123
 USER_EMAIL = "admin@headwater-demo.test"
@@ -55,7 +64,7 @@ class AccessToken:
     issued_ms: int
     expires_ms: int
     refresh_token: str | None  # None for private-app tokens
-    kind: str  # "oauth" | "private"
+    kind: str  # "oauth" | "private" | "service_key"
     app_key: str  # rate-limit bucket
     revoked: bool = False
 
@@ -90,6 +99,7 @@ class AuthRegistry:
     client_secret: str = ""
     private_app_token: str = ""
     refresh_token: str = ""
+    service_key: str = ""
     access: dict[str, AccessToken] = field(default_factory=dict)
     refresh: dict[str, RefreshToken] = field(default_factory=dict)
     codes: dict[str, AuthCode] = field(default_factory=dict)
@@ -105,6 +115,8 @@ class AuthRegistry:
         )
         self.private_app_token = self.private_app_token or "pat-na1-" + _uuid_from(self.seed, "pat")
         self.add_private_token(self.private_app_token, self.scopes)
+        self.service_key = self.service_key or "sk-na1-" + _uuid_from(self.seed, "service-key")
+        self.add_service_key(self.scopes, self.service_key)
 
     def _next(self, kind: str) -> int:
         with self._lock:
@@ -115,6 +127,15 @@ class AuthRegistry:
         """Register a static private-app token (no expiry) with the given scopes."""
         at = AccessToken(token, tuple(scopes), 0, 2**62, None, "private", "private:" + token)
         self.access[token] = at
+        return at
+
+    def add_service_key(
+        self, scopes: tuple[str, ...] | list[str], token: str | None = None
+    ) -> AccessToken:
+        """Issue a service key (static, no expiry) with the given scopes."""
+        value = token or "sk-na1-" + _uuid_from(self.seed, f"service-key{self._next('sk')}")
+        at = AccessToken(value, tuple(scopes), 0, 2**62, None, "service_key", "service:" + value)
+        self.access[value] = at
         return at
 
     def add_refresh_token(self, scopes: tuple[str, ...] | list[str]) -> str:

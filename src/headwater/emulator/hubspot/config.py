@@ -20,7 +20,8 @@ class EmulatorConfig:
     headers), ``"oauth-app"`` (110 requests per rolling 10 s, no daily headers) or ``"private-app"``
     (190 per 10 s plus the daily headers). ``burst_limit`` overrides the 10 s budget;
     ``daily_limit`` enables a daily quota. ``faults`` is a :class:`FaultPlan` or its CLI spec
-    string.
+    string. ``legacy_v1`` keeps serving the v1 Pipelines endpoints that HubSpot sunset on
+    2026-12-04 (without it they answer 404, as HubSpot does after the sunset), for old clients.
 
     Each record count is the number of *live* records; about 0.8 % more start archived on top.
     ``search_index_lag_ms`` is how long a write takes to reach search (HubSpot indexes
@@ -51,6 +52,7 @@ class EmulatorConfig:
     clock: Clock | None = None
     scopes: tuple[str, ...] = ALL_SCOPES
     max_url_length: int = 16_300
+    legacy_v1: bool = False
     host: str = "127.0.0.1"
     port: int = 0
 

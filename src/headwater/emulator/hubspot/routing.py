@@ -40,6 +40,8 @@ class Route:
     scope the token needs; ``scope`` is a fixed required scope. ``auth=False`` routes need no
     token; ``faults=False`` routes are never touched by the fault plan (the admin prefix).
     ``defaults`` are extra arguments handed to the handler as if they had been captured.
+    ``sunset`` routes are APIs HubSpot has retired: they answer 404, as HubSpot does after the
+    sunset, unless the portal is configured with ``legacy_v1``.
     """
 
     method: str  # "GET", or several joined with "|"
@@ -53,6 +55,7 @@ class Route:
     auth: bool = True
     faults: bool = True
     defaults: tuple[tuple[str, str], ...] = ()
+    sunset: bool = False
 
 
 RouteTable = tuple[Route, ...]

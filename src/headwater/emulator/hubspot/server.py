@@ -84,6 +84,10 @@ class RunningEmulator:
         return self.state.auth.private_app_token
 
     @property
+    def service_key(self) -> str:
+        return self.state.auth.service_key
+
+    @property
     def access_token(self) -> str:
         """A freshly issued OAuth access token for the default refresh token."""
         auth = self.state.auth

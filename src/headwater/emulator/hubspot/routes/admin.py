@@ -26,6 +26,7 @@ def portal_info(state: PortalState) -> dict[str, Any]:
         "oauth_client_secret": auth.client_secret,
         "refresh_token": auth.refresh_token,
         "private_app_token": auth.private_app_token,
+        "service_key": auth.service_key,
         "scopes": list(auth.scopes),
         "custom_object": next((t.fully_qualified_name for t in custom_types(state)), None),
         **state.record_counts(),
@@ -129,6 +130,23 @@ def h_tokens(ctx: Ctx) -> Response:
     return json_response({"private_app_token": token})
 
 
+def h_service_keys(ctx: Ctx) -> Response:
+    """Issue a service key with the chosen scopes (all of the portal's when none are given)."""
+    body = ctx.req.json()
+    scopes = body.get("scopes")
+    chosen = [str(s) for s in scopes] if isinstance(scopes, list) else list(ctx.state.auth.scopes)
+    at = ctx.state.auth.add_service_key(chosen)
+    return json_response({"service_key": at.token, "scopes": list(at.scopes)})
+
+
+def h_service_key_revoke(ctx: Ctx) -> Response:
+    at = ctx.state.auth.access.get(str(ctx.req.json().get("service_key", "")))
+    if at is None or at.kind != "service_key":
+        raise error(404, "OBJECT_NOT_FOUND", "no such service key")
+    at.revoked = True
+    return json_response({"revoked": True})
+
+
 def _admin(method: str, name: str, handler: Handler) -> Route:
     return Route(
         method,
@@ -150,4 +168,6 @@ ROUTES: RouteTable = (
     _admin("GET|POST", "clock", h_clock),
     _admin("POST", "faults", h_faults),
     _admin("POST", "tokens", h_tokens),
+    _admin("POST", "service-keys", h_service_keys),
+    _admin("POST", "service-keys/revoke", h_service_key_revoke),
 )

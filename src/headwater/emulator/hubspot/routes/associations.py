@@ -47,7 +47,7 @@ PER_PAIR_DEFAULT = (
 )
 LABELS = (
     "/crm/{version:v3|v4}/associations/" + PAIR + "/labels",
-    "/crm/associations/v4/" + PAIR + "/labels",
+    "/crm/associations/{version:v4|YYYY-MM}/" + PAIR + "/labels",
 )
 
 

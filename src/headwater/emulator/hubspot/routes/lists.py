@@ -1,5 +1,7 @@
-"""Contact lists (v3): search, read one or several (with their filters), memberships, and the
-writes HubSpot has: create a list, add and remove records of a ``MANUAL`` or ``SNAPSHOT`` list."""
+"""Contact lists (v3 and dated): search, read one or several (with their filters), memberships,
+and the writes HubSpot has: create a list, add and remove records of a ``MANUAL`` or ``SNAPSHOT``
+list. The v1 Contact Lists API was sunset on 2026-04-30 and is not served (HubSpot answers 404
+since)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from headwater.emulator.hubspot.routing import (
     RouteTable,
     error,
     int_param,
+    under,
     validation_error,
 )
 from headwater.emulator.hubspot.values import iso_ms
@@ -183,35 +186,37 @@ def h_list_memberships(ctx: Ctx) -> Response:
     return json_response(body)
 
 
+LISTS = ("/crm/v3/lists", "/crm/lists/{version:YYYY-MM}")
+
 ROUTES: RouteTable = (
-    Route("POST", "/crm/v3/lists/search", h_lists_search, "lists.search", scope=SCOPE),
-    Route("GET", "/crm/v3/lists", h_lists_by_id, "lists.by_id", scope=SCOPE),
-    Route("POST", "/crm/v3/lists", h_list_create, "lists.create", scope=WRITE_SCOPE),
+    Route("POST", under(LISTS, "/search"), h_lists_search, "lists.search", scope=SCOPE),
+    Route("GET", LISTS, h_lists_by_id, "lists.by_id", scope=SCOPE),
+    Route("POST", LISTS, h_list_create, "lists.create", scope=WRITE_SCOPE),
     Route(
         "PUT",
-        "/crm/v3/lists/{id}/memberships/add",
+        under(LISTS, "/{id}/memberships/add"),
         h_members_add,
         "lists.memberships.add",
         scope=WRITE_SCOPE,
     ),
     Route(
         "PUT",
-        "/crm/v3/lists/{id}/memberships/remove",
+        under(LISTS, "/{id}/memberships/remove"),
         h_members_remove,
         "lists.memberships.remove",
         scope=WRITE_SCOPE,
     ),
     Route(
         "PUT",
-        "/crm/v3/lists/{id}/memberships/add-and-remove",
+        under(LISTS, "/{id}/memberships/add-and-remove"),
         h_members_add_and_remove,
         "lists.memberships.change",
         scope=WRITE_SCOPE,
     ),
-    Route("GET", "/crm/v3/lists/{id}", h_list_read, "lists.read", scope=SCOPE),
+    Route("GET", under(LISTS, "/{id}"), h_list_read, "lists.read", scope=SCOPE),
     Route(
         "GET",
-        "/crm/v3/lists/{id}/memberships",
+        under(LISTS, "/{id}/memberships"),
         h_list_memberships,
         "lists.memberships",
         scope=SCOPE,

@@ -28,9 +28,9 @@ SCHEMAS_SCOPE = "crm.schemas.custom.read"
 OWNERS_SCOPE = "crm.objects.owners.read"
 
 PROPERTIES = ("/crm/v3/properties/{type}", "/crm/properties/{version:YYYY-MM}/{type}")
-SCHEMAS = ("/crm/v3/schemas", "/crm-object-schemas/v3/schemas")
+SCHEMAS = ("/crm/v3/schemas", "/crm-object-schemas/{version:v3|YYYY-MM}/schemas")
 OWNERS = ("/crm/v3/owners", "/crm/owners/{version:YYYY-MM}")
-PIPELINES = "/crm/v3/pipelines/{type}"
+PIPELINES = ("/crm/v3/pipelines/{type}", "/crm/pipelines/{version:YYYY-MM}/{type}")
 LEGACY_SETS = "|".join(LEGACY_ONLY_PROPERTY_SETS)
 
 # --------------------------------------------------------------------------- properties
@@ -185,6 +185,24 @@ def h_pipelines_legacy(ctx: Ctx) -> Response:
     return json_response({"results": items} if ctx.args.get("wrap") else items)
 
 
+def h_account_details(ctx: Ctx) -> Response:
+    """The portal's account details (any valid token; HubSpot lists the ``oauth`` scope, which
+    static tokens do not carry)."""
+    return json_response(
+        {
+            "accountType": "STANDARD",
+            "additionalCurrencies": [],
+            "companyCurrency": "USD",
+            "dataHostingLocation": "na1",
+            "portalId": ctx.state.portal_id,
+            "timeZone": "UTC",
+            "uiDomain": "app.hubspot.com",
+            "utcOffset": "+00:00",
+            "utcOffsetMilliseconds": 0,
+        }
+    )
+
+
 ROUTES: RouteTable = (
     Route("GET", PROPERTIES, h_properties, "properties.list", scope_type="type"),
     Route(
@@ -229,10 +247,10 @@ ROUTES: RouteTable = (
     Route("GET", OWNERS, h_owners, "owners.list", scope=OWNERS_SCOPE),
     Route("GET", under(OWNERS, "/{id}"), h_owner, "owners.read", scope=OWNERS_SCOPE),
     Route("GET", PIPELINES, h_pipelines, "pipelines.list", scope_type="type"),
-    Route("GET", PIPELINES + "/{pipeline}", h_pipeline, "pipelines.read", scope_type="type"),
+    Route("GET", under(PIPELINES, "/{pipeline}"), h_pipeline, "pipelines.read", scope_type="type"),
     Route(
         "GET",
-        PIPELINES + "/{pipeline}/stages",
+        under(PIPELINES, "/{pipeline}/stages"),
         h_pipeline_stages,
         "pipelines.stages",
         scope_type="type",
@@ -244,6 +262,7 @@ ROUTES: RouteTable = (
         "pipelines.legacy",
         scope_type="type",
         defaults=(("wrap", "1"),),
+        sunset=True,
     ),
     Route(
         "GET",
@@ -252,5 +271,9 @@ ROUTES: RouteTable = (
         "pipelines.legacy",
         scope_type="type",
         defaults=(("type", "deals"),),
+        sunset=True,
+    ),
+    Route(
+        "GET", "/account-info/{version:v3|YYYY-MM}/details", h_account_details, "account.details"
     ),
 )
