@@ -44,6 +44,7 @@
     ├── SyncError                     raised while moving data
     │   ├── FatalSyncError            do not retry the run
     │   │   ├── SourceAuthError       credentials revoked / invalid / missing scopes
+    │   │   │   └── MissingScopeError one table's scope was not granted (others still read)
     │   │   ├── FatalSourceError      4xx from the source that retrying cannot fix
     │   │   │   └── PaginationLoopError  the source repeated a cursor or moved it backwards
     │   │   └── DestinationError      the lake refused the write (e.g. incompatible type change)
@@ -96,6 +97,7 @@ __all__ = [
     "MissingApiKeyError",
     "MissingIfMatchError",
     "MissingOrgError",
+    "MissingScopeError",
     "MissingTokenError",
     "NotFoundError",
     "OrgMismatchError",
@@ -422,6 +424,16 @@ class SourceAuthError(FatalSyncError):
     """Credentials were rejected, revoked, or lack a scope."""
 
     run_code = "CONNECTOR-2401-401"
+
+
+class MissingScopeError(SourceAuthError):
+    """The token authenticates but lacks the scopes one table needs: that table cannot be read,
+    the connection's other tables can. ``scopes`` names them, ``table`` the table."""
+
+    def __init__(self, message: str, *, scopes: tuple[str, ...] = (), table: str = "") -> None:
+        super().__init__(message)
+        self.scopes = scopes
+        self.table = table
 
 
 class FatalSourceError(FatalSyncError):

@@ -74,11 +74,14 @@ def test_invalid_private_app_token() -> None:
         assert emu.state.status_counts[401] == 1
 
 
-def test_missing_scope_names_the_scope() -> None:
+def test_missing_scope_names_the_scope_and_the_table() -> None:
     config = EmulatorConfig(seed=1, contacts=10, rate_limit="none", scopes=("oauth",))
     with serve_in_thread(config) as emu:
-        with _oauth(emu) as conn, pytest.raises(SourceAuthError) as err:
-            conn.check()
+        with _oauth(emu) as conn:
+            conn.check()  # the token works: a missing scope fails a table, not the connection
+            with pytest.raises(SourceAuthError) as err:
+                collect(conn.read("Hubspot.Contacts", state=None))
+        assert "Hubspot.Contacts" in err.value.message
         assert "crm.objects.contacts.read" in err.value.message
         assert emu.state.status_counts[403] == 1  # failed fast, no retries
 

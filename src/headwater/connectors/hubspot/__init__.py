@@ -6,6 +6,7 @@ from headwater.connectors.hubspot.catalog import STANDARD_TABLES, TableDef, Tabl
 from headwater.connectors.hubspot.connector import (
     AUTH_OAUTH,
     AUTH_PRIVATE_APP,
+    AUTH_SERVICE_KEY,
     DEFAULT_BASE_URL,
     HubSpotConnector,
     ReadMode,
@@ -17,6 +18,7 @@ from headwater.connectors.hubspot.spec import SPEC_ID
 __all__ = [
     "AUTH_OAUTH",
     "AUTH_PRIVATE_APP",
+    "AUTH_SERVICE_KEY",
     "DEFAULT_BASE_URL",
     "SPEC_ID",
     "STANDARD_TABLES",

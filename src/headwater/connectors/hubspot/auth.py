@@ -1,7 +1,9 @@
-"""HubSpot credentials: static private-app tokens and OAuth tokens that refresh themselves.
+"""HubSpot credentials: static private-app tokens and service keys, and OAuth tokens that refresh
+themselves.
 
-OAuth access tokens live 30 minutes. :class:`OAuthAuth` learns the expiry (from the token metadata
-endpoint, or ``expires_in`` of a refresh), renews the token ``refresh_margin_s`` before it runs
+OAuth access tokens live 30 minutes. :class:`OAuthAuth` learns the expiry, portal and scopes (from
+token introspection, ``POST /oauth/2026-03/token/introspect``, or ``expires_in`` of a refresh;
+never the deprecated ``/oauth/v1/access-tokens``), renews the token ``refresh_margin_s`` before it runs
 out, and renews it once more when an API call still answers 401. Every renewal hands the new
 values to ``on_tokens_refreshed`` so that the caller can store them (the connector itself never
 persists anything).
@@ -22,7 +24,7 @@ from headwater.connectors.hubspot.errors import error_body
 from headwater.connectors.retry import RetryPolicy, parse_retry_after
 from headwater.errors import RetriableSourceError, SourceAuthError
 
-__all__ = ["Authenticator", "OAuthAuth", "PrivateAppAuth", "TokensCallback"]
+__all__ = ["Authenticator", "OAuthAuth", "PrivateAppAuth", "ServiceKeyAuth", "TokensCallback"]
 
 TokensCallback = Callable[[dict[str, str]], None]
 
@@ -52,13 +54,14 @@ def _token_key(token: str) -> str:
 
 
 class PrivateAppAuth:
-    """A private-app token or service key: static, never refreshed."""
+    """A private-app token: static, never refreshed."""
 
     default_budget = PRIVATE_APP_BUDGET
+    kind = "private-app token"
 
     def __init__(self, access_token: str) -> None:
         if not access_token:
-            raise SourceAuthError("HubSpot private-app token is empty")
+            raise SourceAuthError(f"HubSpot {self.kind} is empty")
         self._token = access_token
 
     def bearer(self) -> str:
@@ -69,6 +72,14 @@ class PrivateAppAuth:
 
     def account_key(self) -> str:
         return _token_key(self._token)
+
+
+class ServiceKeyAuth(PrivateAppAuth):
+    """A service key (HubSpot's account-level key for system-to-system integrations): a static
+    bearer token with its own scopes and the limits of a privately distributed app. Its value is
+    opaque; nothing depends on its format."""
+
+    kind = "service key"
 
 
 def _iso(epoch_s: float) -> str:
@@ -113,6 +124,7 @@ class OAuthAuth:
         retry: RetryPolicy | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        legacy: bool = False,
     ) -> None:
         missing = [
             name
@@ -137,6 +149,12 @@ class OAuthAuth:
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.RLock()
+        # The dated OAuth API; a legacy connection keeps v1 for the token and v3 for introspection
+        # (v1 token metadata is deprecated, and both v1 endpoints go on 2027-02-16).
+        self._token_path = "/oauth/v1/token" if legacy else "/oauth/2026-03/token"
+        self._introspect_path = (
+            "/oauth/v3/token/introspect" if legacy else "/oauth/2026-03/token/introspect"
+        )
         self._reactive_for: str | None = None
         self.hub_id: int | None = None
         self.scopes: list[str] = []
@@ -206,20 +224,38 @@ class OAuthAuth:
                 continue
             return response
 
-    def _learn_metadata(self) -> None:
-        """Expiry, portal and scopes of the current access token (``GET /oauth/v1/access-tokens``)."""
-        response = self._call("GET", f"/oauth/v1/access-tokens/{self._access_token}")
+    def _introspect(self) -> dict[str, Any] | None:
+        """Token introspection of the current access token; ``None`` when it is not active."""
+        response = self._call(
+            "POST",
+            self._introspect_path,
+            data={
+                "client_id": self._client_id,
+                "client_secret": self._client_secret,
+                "token": self._access_token,
+                "token_type_hint": "access_token",
+            },
+        )
+        if response.status_code == 400:
+            raise self._refresh_error(response)
         if response.status_code != 200:
+            return None
+        body = response.json()
+        return body if isinstance(body, dict) and body.get("active") is True else None
+
+    def _learn_metadata(self) -> None:
+        """Expiry, portal and scopes of the current access token, by token introspection."""
+        body = self._introspect()
+        if body is None:
             # Unknown or expired access token: a refresh gives a fresh one and its metadata.
             self.refresh()
             if self.hub_id is not None:
                 return
-            response = self._call("GET", f"/oauth/v1/access-tokens/{self._access_token}")
-            if response.status_code != 200:
+            body = self._introspect()
+            if body is None:
                 raise SourceAuthError(
-                    f"HubSpot does not recognise the renewed access token ({response.status_code})"
+                    "HubSpot token introspection says the renewed token is not active"
                 )
-        body = response.json()
         expires_in = body.get("expires_in")
         if isinstance(expires_in, int | float):
             self._expires_at = self._clock() + float(expires_in)
@@ -229,11 +265,11 @@ class OAuthAuth:
             self.scopes = [str(s) for s in body["scopes"]]
 
     def refresh(self) -> None:
-        """Exchange the refresh token for a new access token (``POST /oauth/v1/token``)."""
+        """Exchange the refresh token for a new access token (``POST /oauth/2026-03/token``)."""
         with self._lock:
             response = self._call(
                 "POST",
-                "/oauth/v1/token",
+                self._token_path,
                 data={
                     "grant_type": "refresh_token",
                     "client_id": self._client_id,

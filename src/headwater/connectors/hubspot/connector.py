@@ -17,6 +17,7 @@ from headwater.connectors.hubspot.auth import (
     Authenticator,
     OAuthAuth,
     PrivateAppAuth,
+    ServiceKeyAuth,
     TokensCallback,
     parse_expiry,
 )
@@ -34,6 +35,7 @@ from headwater.connectors.hubspot.marketing_catalog import (
     marketing_table,
 )
 from headwater.connectors.hubspot.marketing_reader import MarketingReader
+from headwater.connectors.hubspot.paths import ApiPaths
 from headwater.connectors.hubspot.reader import ReadOptions, TableReader, now_ms, require_records
 from headwater.connectors.hubspot.refresh import MERGED_PROPERTY
 from headwater.connectors.hubspot.schema import PropertyDef, TableLayout, layout_for
@@ -41,11 +43,17 @@ from headwater.connectors.hubspot.simple import SimpleReader
 from headwater.connectors.hubspot.state import StreamState
 from headwater.connectors.ratelimit import DEFAULT_REGISTRY, LimiterRegistry
 from headwater.connectors.retry import RetryPolicy
-from headwater.errors import InvalidRequestError, SourceAuthError, TableNotFoundError
+from headwater.errors import (
+    InvalidRequestError,
+    MissingScopeError,
+    SourceAuthError,
+    TableNotFoundError,
+)
 
 __all__ = [
     "AUTH_OAUTH",
     "AUTH_PRIVATE_APP",
+    "AUTH_SERVICE_KEY",
     "DEFAULT_BASE_URL",
     "HubSpotConnector",
     "ReadMode",
@@ -56,6 +64,7 @@ log = logging.getLogger(__name__)
 DEFAULT_BASE_URL = "https://api.hubapi.com"
 AUTH_OAUTH = "Basic Authentication"
 AUTH_PRIVATE_APP = "Private App Token"
+AUTH_SERVICE_KEY = "Service Key"
 
 
 _MARKETING = tuple(t.table for t in MARKETING_TABLES)
@@ -66,7 +75,9 @@ class HubSpotConnector:
 
     ``auth_spec_name`` is ``"Basic Authentication"`` (OAuth; params ``clientId``,
     ``clientSecret``, ``accessToken``, ``refreshToken``, optionally ``expiresAt``) or
-    ``"Private App Token"`` (param ``accessToken``). ``on_tokens_refreshed`` receives
+    ``"Private App Token"`` (param ``accessToken``) or ``"Service Key"`` (param ``serviceKey``).
+    Any of them takes ``apiVersion``: ``"legacy"`` keeps the connection on HubSpot's v3/v4 paths,
+    a date version (``"2026-03"``, the default) picks the dated ones. ``on_tokens_refreshed`` receives
     ``{"accessToken", "refreshToken", "expiresAt"}`` after every renewal, to be stored encrypted.
     Connectors of the same portal share one rate limiter through ``limiter_registry``.
     """
@@ -90,9 +101,15 @@ class HubSpotConnector:
             self.base_url, timeout_s=timeout_s, max_connections=max_workers * 2
         )
         self._retry = retry or RetryPolicy()
+        self.paths = ApiPaths(params.get("apiVersion"))
         self.auth: Authenticator = self._make_auth(auth_spec_name, params, on_tokens_refreshed)
         self.http = HubSpotHttp(
-            client=self._client, auth=self.auth, registry=limiter_registry, retry=self._retry
+            client=self._client,
+            auth=self.auth,
+            registry=limiter_registry,
+            retry=self._retry,
+            paths=self.paths,
+            portal_lookup=not isinstance(self.auth, OAuthAuth),
         )
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="hubspot")
         self._options = read_options or ReadOptions()
@@ -100,12 +117,15 @@ class HubSpotConnector:
         self._lock = threading.Lock()
         self._custom: list[TableDef] | None = None
         self._properties: dict[str, list[PropertyDef]] = {}
+        self._access: dict[str, tuple[str, ...]] | None = None
 
     def _make_auth(
         self, name: str, params: Mapping[str, str], callback: TokensCallback | None
     ) -> Authenticator:
         if name == AUTH_PRIVATE_APP:
             return PrivateAppAuth(params.get("accessToken", ""))
+        if name == AUTH_SERVICE_KEY:
+            return ServiceKeyAuth(params.get("serviceKey", ""))
         if name == AUTH_OAUTH:
             return OAuthAuth(
                 http=self._client,
@@ -116,9 +136,11 @@ class HubSpotConnector:
                 expires_at=parse_expiry(params.get("expiresAt")),
                 on_tokens_refreshed=callback,
                 retry=RetryPolicy(max_attempts=5, base_s=self._retry.base_s),
+                legacy=self.paths.legacy_only,
             )
         raise InvalidRequestError(
-            f"HubSpot has no auth spec {name!r}; use {AUTH_OAUTH!r} or {AUTH_PRIVATE_APP!r}"
+            f"HubSpot has no auth spec {name!r}; use {AUTH_OAUTH!r}, {AUTH_PRIVATE_APP!r} "
+            f"or {AUTH_SERVICE_KEY!r}"
         )
 
     # ------------------------------------------------------------------ lifecycle
@@ -145,9 +167,19 @@ class HubSpotConnector:
     # ------------------------------------------------------------------ check
 
     def check(self) -> None:
-        """Raise unless the credentials can read CRM data (``SourceAuthError`` says why)."""
+        """Raise unless HubSpot accepts the credentials (``SourceAuthError`` says why).
+
+        The check asks for the account details, which need no CRM scope: a token that lacks the
+        scope of some table still connects, and explore marks that table (``meta:missingScopes``).
+        """
         self.auth.bearer()
-        self.http.send("GET", "/crm/v3/objects/contacts", params={"limit": "1"})
+        _ = self.http.limiter  # a static token looks its portal up here
+        if self.http.portal_id is not None:
+            return
+        try:
+            self.http.send("GET", "/account-info/v3/details")
+        except MissingScopeError as exc:
+            log.info("HubSpot account details not readable, the token still works: %s", exc)
 
     # ------------------------------------------------------------------ catalog
 
@@ -200,7 +232,10 @@ class HubSpotConnector:
         table = self.table(name)
         if table.kind is TableKind.MARKETING:
             return marketing_layout(table)
-        props = self._props(table.object_type) if table.kind is TableKind.CRM else []
+        try:
+            props = self._props(table.object_type) if table.kind is TableKind.CRM else []
+        except MissingScopeError as exc:
+            raise table_scope_error(table.name, exc) from exc
         return layout_for(table, props)
 
     def table_schema(self, name: str) -> pa.Schema:
@@ -213,17 +248,47 @@ class HubSpotConnector:
     # ------------------------------------------------------------------ explore
 
     def explore_root(self) -> list[dict[str, Any]]:
-        """Adobe's root listing: a bare array of ``{type, name, path, canPreview, canFetchSchema}``."""
-        return [
-            {
+        """Adobe's root listing: a bare array of ``{type, name, path, canPreview, canFetchSchema}``.
+
+        A table whose scope the credentials lack is listed too, with ``meta:missingScopes`` naming
+        the scopes and ``canPreview``/``canFetchSchema`` false."""
+        tables = self.tables()
+        missing = self.missing_scopes(tables)
+        out = []
+        for t in tables:
+            item: dict[str, Any] = {
                 "type": "table",
                 "name": t.name,
                 "path": t.name,
-                "canPreview": True,
-                "canFetchSchema": True,
+                "canPreview": t.name not in missing,
+                "canFetchSchema": t.name not in missing,
             }
-            for t in self.tables()
-        ]
+            if t.name in missing:
+                item["meta:missingScopes"] = list(missing[t.name])
+            out.append(item)
+        return out
+
+    def missing_scopes(
+        self, tables: Sequence[TableDef] | None = None
+    ) -> dict[str, tuple[str, ...]]:
+        """The scopes each table lacks (tables that can be read are absent), found with one cheap
+        call per table in parallel and kept for the connector's lifetime."""
+        with self._lock:
+            if self._access is not None:
+                return self._access
+        probes = [(t, probe) for t in tables or self.tables() if (probe := probe_path(t))]
+        results = self._pool.map(lambda tp: self._probe(tp[1]), probes)
+        found = {t.name: scopes for (t, _), scopes in zip(probes, results, strict=True) if scopes}
+        with self._lock:
+            self._access = found
+        return found
+
+    def _probe(self, path: str) -> tuple[str, ...] | None:
+        try:
+            self.http.send("GET", path, params={"limit": "1"})
+        except MissingScopeError as exc:
+            return exc.scopes or ("(not named by HubSpot)",)
+        return None
 
     def explore_table(self, name: str, *, preview: bool, limit: int = 10) -> dict[str, Any]:
         """``{"format": "flat", "schema": {"columns": [...]}}`` (+ ``data`` rows with ``preview``).
@@ -329,6 +394,19 @@ class HubSpotConnector:
         if layout.table.kind is TableKind.MARKETING:
             return self._marketing_reader(layout, state, mode, known, options).run()
         stream_state = StreamState.from_json(state)
+        return _naming_table(
+            layout.table.name, self._reader(layout, full, stream_state, mode, known, options)
+        )
+
+    def _reader(
+        self,
+        layout: TableLayout,
+        full: TableLayout,
+        stream_state: StreamState,
+        mode: ReadMode,
+        known: KnownRows | None,
+        options: Mapping[str, int] | None,
+    ) -> Iterator[ReadEvent]:
         if layout.table.kind is TableKind.CRM:
             return TableReader(
                 http=self.http,
@@ -344,3 +422,36 @@ class HubSpotConnector:
         return SimpleReader(
             http=self.http, layout=layout, state=stream_state, now_ms=self._clock_ms
         ).run()
+
+
+def probe_path(table: TableDef) -> str | None:
+    """The cheapest call that needs exactly ``table``'s scope, or ``None`` when none is known."""
+    if table.kind is TableKind.CRM:
+        return f"/crm/v3/objects/{table.object_type}"
+    if table.kind is TableKind.OWNERS:
+        return "/crm/v3/owners"
+    if table.kind is TableKind.PIPELINES:
+        return f"/crm/v3/pipelines/{table.object_type}"
+    return None
+
+
+def table_scope_error(table: str, exc: MissingScopeError) -> MissingScopeError:
+    """``exc`` restated for one table: which scopes it needs, and that the others still read."""
+    scopes = exc.scopes or ("(not named by HubSpot)",)
+    plural = "scopes" if len(scopes) > 1 else "scope"
+    return MissingScopeError(
+        f"{table} needs the HubSpot {plural} {', '.join(scopes)}, which these credentials were not "
+        "granted; grant it to the app, private app or service key (or leave the table out of "
+        "the flow). The connection's other tables are not affected.",
+        scopes=scopes,
+        table=table,
+    )
+
+
+def _naming_table(table: str, events: Iterator[ReadEvent]) -> Iterator[ReadEvent]:
+    try:
+        yield from events
+    except MissingScopeError as exc:
+        if exc.table:
+            raise
+        raise table_scope_error(table, exc) from exc

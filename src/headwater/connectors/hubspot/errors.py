@@ -7,7 +7,13 @@ from typing import Any
 
 import httpx
 
-from headwater.errors import FatalSourceError, RetriableSourceError, SourceAuthError, SyncError
+from headwater.errors import (
+    FatalSourceError,
+    MissingScopeError,
+    RetriableSourceError,
+    SourceAuthError,
+    SyncError,
+)
 
 __all__ = ["error_body", "error_from_response", "missing_scopes"]
 
@@ -61,9 +67,10 @@ def error_from_response(response: httpx.Response) -> SyncError:
         if category == "MISSING_SCOPES":
             scopes = missing_scopes(body)
             named = ", ".join(scopes) if scopes else "not named by HubSpot"
-            return SourceAuthError(
+            return MissingScopeError(
                 f"HubSpot token is missing required scopes for {where}: {named}. "
-                "Grant them to the app and reconnect."
+                "Grant them to the app and reconnect.",
+                scopes=tuple(scopes),
             )
         return FatalSourceError(f"HubSpot refused {where} (403 {category}): {message}")
     if status == 429 or status >= 500:

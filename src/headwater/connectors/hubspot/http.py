@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
@@ -12,11 +13,14 @@ import httpx
 
 from headwater.connectors.hubspot.auth import Authenticator
 from headwater.connectors.hubspot.errors import error_body, error_from_response
+from headwater.connectors.hubspot.paths import ApiPaths
 from headwater.connectors.ratelimit import LimiterRegistry, PortalRateLimiter, RequestKind
 from headwater.connectors.retry import RetryPolicy, parse_retry_after
-from headwater.errors import RetriableSourceError
+from headwater.errors import FatalSourceError, MissingScopeError, RetriableSourceError
 
 __all__ = ["HubSpotHttp", "new_httpx_client"]
+
+log = logging.getLogger(__name__)
 
 DAILY_RESERVE_MIN = 20
 
@@ -37,13 +41,22 @@ def new_httpx_client(
     )
 
 
+def _route_missing(response: httpx.Response) -> bool:
+    """A 404 that says the path is not served (as opposed to a record that does not exist)."""
+    return str(error_body(response).get("category") or "") != "OBJECT_NOT_FOUND"
+
+
 class HubSpotHttp:
     """Sends API calls with the portal's rate limiter, retrying what HubSpot says may be retried.
 
     * 429: the whole portal pauses for ``Retry-After`` or an exponential delay from about 1 s;
     * 5xx, timeouts, resets: jittered exponential backoff;
     * 401: the authenticator may renew the token once, then the call is repeated;
+    * 404 on a date-versioned path that is not a missing record: the family falls back to its
+      legacy path for this connection and the call is repeated there;
     * 400, 403, 404, 414, 530: raised at once (:func:`error_from_response`).
+
+    Callers name legacy paths; ``paths`` picks the dated form to send (:mod:`.paths`).
     """
 
     def __init__(
@@ -56,8 +69,11 @@ class HubSpotHttp:
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
         daily_reserve: float = 0.01,
+        paths: ApiPaths | None = None,
+        portal_lookup: bool = False,
     ) -> None:
         self.client = client
+        self.paths = paths or ApiPaths()
         self._auth = auth
         self._registry = registry
         self._retry = retry or RetryPolicy()
@@ -66,6 +82,9 @@ class HubSpotHttp:
         self._limiter: PortalRateLimiter | None = None
         self._daily_reserve = daily_reserve
         self._lock = threading.Lock()
+        self._limiter_lock = threading.RLock()
+        self._portal_lookup = portal_lookup
+        self.portal_id: int | None = None
         self.stats: dict[str, int] = {
             "requests": 0,
             "search_requests": 0,
@@ -74,14 +93,42 @@ class HubSpotHttp:
             "server_errors": 0,
             "transport_errors": 0,
             "unauthorized": 0,
+            "fallbacks": 0,
         }
 
     @property
     def limiter(self) -> PortalRateLimiter:
-        if self._limiter is None:
+        """The portal's rate limiter, shared by every connection to the same portal.
+
+        OAuth tokens name their portal (``hub_id``); a static token does not, so with
+        ``portal_lookup`` the first call asks ``/account-info/2026-03/details`` for the
+        ``portalId`` (spending the token's own budget), and every later call spends the portal's.
+        Two connections to one portal, whatever their credentials, then share one budget.
+        """
+        if self._limiter is not None:
+            return self._limiter
+        with self._limiter_lock:
+            if self._limiter is not None:
+                return self._limiter
             key = self._auth.account_key()
             self._limiter = self._registry.get(key, budget=self._auth.default_budget)
-        return self._limiter
+            if self._portal_lookup and not key.startswith("hub:"):
+                portal = self._lookup_portal()
+                if portal is not None:
+                    self.portal_id = portal
+                    self._limiter = self._registry.get(
+                        f"hub:{portal}", budget=self._auth.default_budget
+                    )
+            return self._limiter
+
+    def _lookup_portal(self) -> int | None:
+        try:
+            body = self.send("GET", "/account-info/v3/details").json()
+        except (MissingScopeError, FatalSourceError) as exc:
+            log.warning("HubSpot portal id unknown, the rate budget is the token's: %s", exc)
+            return None
+        portal = body.get("portalId") if isinstance(body, dict) else None
+        return portal if isinstance(portal, int) else None
 
     def _check_daily(self, headers: Mapping[str, str]) -> None:
         """Stop before the daily quota runs out (private apps get the daily headers).
@@ -123,13 +170,14 @@ class HubSpotHttp:
         attempt = 0
         while True:
             attempt += 1
+            sent, family = self.paths.resolve(path)
             token = self._auth.bearer()
             limiter = self.limiter
             ticket = limiter.acquire(kind)
             try:
                 response = self.client.request(
                     method,
-                    path,
+                    sent,
                     params=params,
                     json=json,
                     headers={"Authorization": f"Bearer {token}"},
@@ -153,6 +201,11 @@ class HubSpotHttp:
             if status < 300:
                 self._check_daily(response.headers)
                 return response
+            if status == 404 and family is not None and _route_missing(response):
+                self.paths.fall_back(family)
+                self._count("fallbacks")
+                attempt -= 1  # the legacy path is a new first attempt
+                continue
             if status in allow:
                 return response
             if status == 401:

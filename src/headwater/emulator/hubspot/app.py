@@ -30,6 +30,7 @@ from headwater.emulator.hubspot.routes import (
 )
 from headwater.emulator.hubspot.routes.admin import ADMIN_PREFIX, portal_info
 from headwater.emulator.hubspot.routing import (
+    DATE_VERSION,
     Ctx,
     Match,
     Router,
@@ -125,6 +126,13 @@ class HubSpotEmulatorApp:
         route = match.route
         if route.sunset and not state.config.legacy_v1:
             state.request_counts["sunset"] += 1
+            return Response(404, b"", b"text/plain"), None
+        if (
+            state.config.undated_families
+            and DATE_VERSION.match(match.args.get("version", ""))
+            and route.endpoint.split(".", 1)[0] in state.config.undated_families
+        ):
+            state.request_counts["undated"] += 1
             return Response(404, b"", b"text/plain"), None
         state.request_counts[route.endpoint] += 1
         if not route.faults:

@@ -22,6 +22,9 @@ class EmulatorConfig:
     ``daily_limit`` enables a daily quota. ``faults`` is a :class:`FaultPlan` or its CLI spec
     string. ``legacy_v1`` keeps serving the v1 Pipelines endpoints that HubSpot sunset on
     2026-12-04 (without it they answer 404, as HubSpot does after the sunset), for old clients.
+    ``undated_families`` names API families (the first part of an endpoint name: ``pipelines``,
+    ``lists``, ...) that answer 404 on date-versioned paths, as a family HubSpot has not moved
+    yet would; clients' fallback to the legacy paths is tested with it.
 
     Each record count is the number of *live* records; about 0.8 % more start archived on top.
     ``search_index_lag_ms`` is how long a write takes to reach search (HubSpot indexes
@@ -53,6 +56,7 @@ class EmulatorConfig:
     scopes: tuple[str, ...] = ALL_SCOPES
     max_url_length: int = 16_300
     legacy_v1: bool = False
+    undated_families: tuple[str, ...] = ()
     host: str = "127.0.0.1"
     port: int = 0
 
