@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -158,3 +159,41 @@ def test_expired_token_is_refreshed_and_stored_encrypted(
     got = client.get(f"{FS}/connections/{conn_id}", headers=ident.headers()).json()["items"][0]
     assert got["auth"]["params"]["accessToken"] == "********"
     assert "_tokenExpiresAt" not in got
+
+
+def test_service_key_connection_with_some_scopes_tests_ok_and_explore_marks_the_rest(
+    client, ident, hs_ctx, emu
+) -> None:
+    key = httpx.post(
+        f"{emu.base_url}/_emulator/service-keys",
+        json={"scopes": ["crm.objects.contacts.read"]},
+    ).json()["service_key"]
+    conn_id = _create(
+        client, ident, {"serviceKey": key, "apiVersion": "2026-03"}, spec_name="Service Key"
+    )
+    got = client.get(f"{FS}/connections/{conn_id}", headers=ident.headers()).json()["items"][0]
+    assert got["auth"]["params"] == {"serviceKey": "********", "apiVersion": "2026-03"}
+    h = ident.headers()
+    assert client.get(f"{FS}/connections/{conn_id}/test", headers=h).json() == {"result": True}
+    root = client.get(
+        f"{FS}/connections/{conn_id}/explore", params={"objectType": "root"}, headers=h
+    ).json()
+    by_name = {t["name"]: t for t in root}
+    assert "meta:missingScopes" not in by_name["Hubspot.Contacts"]
+    assert by_name["Hubspot.Tickets"]["meta:missingScopes"] == ["tickets"]
+    assert by_name["Hubspot.Tickets"]["canPreview"] is False
+    bad = _create_raw(client, ident, {"serviceKey": key, "apiVersion": "v3"}, "Service Key")
+    assert bad.status_code == 400
+    assert "apiVersion" in bad.text
+
+
+def _create_raw(client: TestClient, ident: Identity, params: dict, spec_name: str):
+    return client.post(
+        f"{FS}/connections",
+        headers=ident.headers(),
+        json={
+            "name": "hubspot",
+            "auth": {"specName": spec_name, "params": params},
+            "connectionSpec": {"id": HUBSPOT, "version": "1.0"},
+        },
+    )
