@@ -44,7 +44,7 @@
     ├── SyncError                     raised while moving data
     │   ├── FatalSyncError            do not retry the run
     │   │   ├── SourceAuthError       credentials revoked / invalid / missing scopes
-    │   │   │   └── MissingScopeError one table's scope was not granted (others still read)
+    │   │   │   └── MissingScopeError 2403: one table's scope was not granted (others still read)
     │   │   ├── FatalSourceError      4xx from the source that retrying cannot fix
     │   │   │   └── PaginationLoopError  the source repeated a cursor or moved it backwards
     │   │   └── DestinationError      the lake refused the write (e.g. incompatible type change)
@@ -428,7 +428,11 @@ class SourceAuthError(FatalSyncError):
 
 class MissingScopeError(SourceAuthError):
     """The token authenticates but lacks the scopes one table needs: that table cannot be read,
-    the connection's other tables can. ``scopes`` names them, ``table`` the table."""
+    the connection's other tables can. ``scopes`` names them, ``table`` the table. Its own run
+    code keeps it apart from credentials that fail as a whole (no ``connection.credentials.failed``
+    event)."""
+
+    run_code = "CONNECTOR-2403-403"
 
     def __init__(self, message: str, *, scopes: tuple[str, ...] = (), table: str = "") -> None:
         super().__init__(message)

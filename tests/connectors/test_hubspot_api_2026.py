@@ -187,7 +187,7 @@ def test_a_read_that_lacks_a_scope_fails_naming_the_table_and_scope(emu: Running
         with pytest.raises(SourceAuthError) as err:
             collect(conn.read("Hubspot.Tickets", state=None))
     assert "Hubspot.Tickets needs the HubSpot scope tickets" in err.value.message
-    assert err.value.run_code == "CONNECTOR-2401-401"
+    assert err.value.run_code == "CONNECTOR-2403-403"
 
 
 def test_connections_to_one_portal_share_one_rate_budget(emu: RunningEmulator) -> None:

@@ -6,6 +6,9 @@ ADVICE = {
     "CONNECTOR-2401-401": "HubSpot refused the account's credentials (revoked, expired or missing "
     "scopes). Edit the account's credentials or connect it again with HubSpot, then run the "
     "dataflow again.",
+    "CONNECTOR-2403-403": "A table of this dataflow needs a HubSpot scope that the account was "
+    "not granted (the message names both). Grant the scope to the app, private app or service key, "
+    "or take the table out of the dataflow; the account's other tables read as before.",
     "CONNECTOR-2400-400": "HubSpot refused a request for good. The message has HubSpot's answer; "
     "fix what it names and run again.",
     "CONNECTOR-2503-503": "HubSpot was unavailable or throttling. Headwater retries from the last "
