@@ -44,8 +44,10 @@ from headwater.connectors.hubspot.state import StreamState
 from headwater.connectors.ratelimit import DEFAULT_REGISTRY, LimiterRegistry
 from headwater.connectors.retry import RetryPolicy
 from headwater.errors import (
+    FatalSourceError,
     InvalidRequestError,
     MissingScopeError,
+    RetriableSourceError,
     SourceAuthError,
     TableNotFoundError,
 )
@@ -288,6 +290,9 @@ class HubSpotConnector:
             self.http.send("GET", path, params={"limit": "1"})
         except MissingScopeError as exc:
             return exc.scopes or ("(not named by HubSpot)",)
+        except (FatalSourceError, RetriableSourceError) as exc:
+            # not a scope problem: the table stays listed, and reading it will say what is wrong
+            log.warning("HubSpot scope probe %s failed: %s", path, exc.message)
         return None
 
     def explore_table(self, name: str, *, preview: bool, limit: int = 10) -> dict[str, Any]:

@@ -16,12 +16,15 @@ import re
 import threading
 from dataclasses import dataclass
 
+from headwater.errors import InvalidRequestError
+
 __all__ = ["API_VERSION", "LEGACY", "ApiPaths", "Family", "family_of"]
 
 #: The date version the connector uses where HubSpot serves it.
 API_VERSION = "2026-03"
 #: The ``apiVersion`` connection parameter that keeps a connection on the legacy v3/v4 paths.
 LEGACY = "legacy"
+DATE_VERSION = re.compile(r"^\d{4}-\d{2}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +79,11 @@ class ApiPaths:
     def __init__(self, api_version: str | None = None) -> None:
         version = (api_version or "").strip()
         self.legacy_only = version.lower() == LEGACY
+        if version and not self.legacy_only and not DATE_VERSION.match(version):
+            raise InvalidRequestError(
+                f"apiVersion must be {LEGACY!r} or a date version such as {API_VERSION!r}, "
+                f"not {version!r}"
+            )
         self.version = API_VERSION if self.legacy_only or not version else version
         self._fallen_back: set[str] = set()
         self._lock = threading.Lock()
