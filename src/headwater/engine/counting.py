@@ -21,13 +21,16 @@ OpenConnector = Callable[[ServiceContext, Tenant, str], SourceConnector]
 
 
 def _portal_of(connector: object) -> str:
+    looked_up = getattr(getattr(connector, "http", None), "portal_id", None)
+    if looked_up is not None:  # a static token's portal, from the account details
+        return str(looked_up)
     auth = getattr(connector, "auth", None)
     if auth is None:
         return "unknown"
     if hasattr(auth, "hub_id"):  # OAuth: the portal id the token belongs to
         hub = auth.hub_id
         return str(hub) if hub is not None else "unknown"
-    key = auth.account_key()  # private apps: a hash of the token names the budget
+    key = auth.account_key()  # portal unknown: a hash of the token names the budget
     return str(key).removeprefix("hub:")
 
 
