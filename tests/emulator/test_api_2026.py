@@ -84,15 +84,20 @@ def test_account_details_name_the_portal(c: httpx.Client, emu: RunningEmulator) 
     assert httpx.get(f"{emu.base_url}/account-info/2026-03/details").status_code == 401
 
 
-def test_v1_pipelines_answer_404_after_their_sunset(c: httpx.Client) -> None:
-    assert c.get("/crm-pipelines/v1/pipelines/deals").status_code == 404
-    assert c.get("/deals/v1/pipelines").status_code == 404
-    # the v1 Contact Lists API was sunset earlier and is not served either
-    assert c.get("/contacts/v1/lists").status_code == 404
+def test_v1_pipelines_and_lists_answer_404_after_their_sunset(c: httpx.Client) -> None:
+    for path in (
+        "/crm-pipelines/v1/pipelines/deals",
+        "/deals/v1/pipelines",
+        "/contacts/v1/lists",
+        "/contacts/v1/lists/static",
+        "/contacts/v1/lists/1",
+    ):
+        assert c.get(path).status_code == 404, path
     assert c.get("/crm/v3/pipelines/deals").status_code == 200
+    assert c.post("/crm/v3/lists/search", json={"count": 1}).status_code == 200
 
 
-def test_legacy_v1_flag_keeps_serving_v1_pipelines(
+def test_legacy_v1_flag_keeps_serving_v1_pipelines_and_lists(
     start: Callable[..., RunningEmulator],
 ) -> None:
     emu = start(legacy_v1=True)
@@ -100,6 +105,21 @@ def test_legacy_v1_flag_keeps_serving_v1_pipelines(
         legacy = c.get("/crm-pipelines/v1/pipelines/deals").json()
         assert legacy["results"][0]["stages"][0]["stageId"] == "appointmentscheduled"
         assert isinstance(c.get("/deals/v1/pipelines").json(), list)
+        every = c.get("/contacts/v1/lists", params={"count": 250}).json()
+        assert every["has-more"] is False and every["offset"] == len(every["lists"]) == 30
+        first = c.get("/contacts/v1/lists", params={"count": 10}).json()
+        assert first["has-more"] is True and first["offset"] == 10
+        again = c.get("/contacts/v1/lists", params={"count": 10, "offset": 10}).json()
+        assert [x["listId"] for x in again["lists"]] == list(range(11, 21))
+        static = c.get("/contacts/v1/lists/static", params={"count": 250}).json()["lists"]
+        dynamic = c.get("/contacts/v1/lists/dynamic", params={"count": 250}).json()["lists"]
+        assert len(static) + len(dynamic) == 30
+        assert all(not x["dynamic"] for x in static) and all(x["dynamic"] for x in dynamic)
+        one = c.get("/contacts/v1/lists/3").json()
+        v3 = c.get("/crm/v3/lists/3").json()["list"]
+        assert one["listId"] == 3 and one["name"] == v3["name"]
+        assert isinstance(one["createdAt"], int)  # v1 timestamps are epoch milliseconds
+        assert c.get("/contacts/v1/lists/999").status_code == 404
 
 
 def test_introspection_describes_access_and_refresh_tokens(emu: RunningEmulator) -> None:

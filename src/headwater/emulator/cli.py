@@ -53,7 +53,7 @@ def hubspot(
         bool,
         typer.Option(
             "--legacy-v1/--no-legacy-v1",
-            help="Keep serving the sunset v1 Pipelines endpoints (404 without it, as at HubSpot).",
+            help="Keep serving the sunset v1 Pipelines and Contact Lists reads (404 without, as at HubSpot).",
         ),
     ] = False,
     token_ttl: Annotated[

@@ -20,8 +20,8 @@ class EmulatorConfig:
     headers), ``"oauth-app"`` (110 requests per rolling 10 s, no daily headers) or ``"private-app"``
     (190 per 10 s plus the daily headers). ``burst_limit`` overrides the 10 s budget;
     ``daily_limit`` enables a daily quota. ``faults`` is a :class:`FaultPlan` or its CLI spec
-    string. ``legacy_v1`` keeps serving the v1 Pipelines endpoints that HubSpot sunset on
-    2026-12-04 (without it they answer 404, as HubSpot does after the sunset), for old clients.
+    string. ``legacy_v1`` keeps serving the v1 Pipelines (sunset 2026-12-04) and v1 Contact Lists (sunset
+    2026-04-30) reads; without it they answer 404, as HubSpot does after a sunset.
     ``undated_families`` names API families (the first part of an endpoint name: ``pipelines``,
     ``lists``, ...) that answer 404 on date-versioned paths, as a family HubSpot has not moved
     yet would; clients' fallback to the legacy paths is tested with it.

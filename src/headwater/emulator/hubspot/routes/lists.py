@@ -1,7 +1,11 @@
 """Contact lists (v3 and dated): search, read one or several (with their filters), memberships,
 and the writes HubSpot has: create a list, add and remove records of a ``MANUAL`` or ``SNAPSHOT``
-list. The v1 Contact Lists API was sunset on 2026-04-30 and is not served (HubSpot answers 404
-since)."""
+list; and the v1 Contact Lists reads that HubSpot sunset on 2026-04-30 (404 since), served only
+with ``legacy_v1``.
+
+The v1 shape is the envelope clients of the v1 API read: ``{"lists": [...], "offset", "has-more"}``
+with numeric ``listId``, ``name`` and ``dynamic``; timestamps are epoch milliseconds, as in every
+v1 API. v1 memberships (``/contacts/v1/lists/{id}/contacts/all``) are not served."""
 
 from __future__ import annotations
 
@@ -186,6 +190,44 @@ def h_list_memberships(ctx: Ctx) -> Response:
     return json_response(body)
 
 
+def _v1(cl: ContactList) -> dict[str, Any]:
+    dynamic = cl.processing_type == "DYNAMIC"
+    return {
+        "listId": cl.list_id,
+        "name": cl.name,
+        "dynamic": dynamic,
+        "listType": "DYNAMIC" if dynamic else "STATIC",
+        "createdAt": cl.created_ms,
+        "updatedAt": cl.updated_ms,
+    }
+
+
+def h_v1_lists(ctx: Ctx) -> Response:
+    req = ctx.req
+    count = int_param(req.param("count"), 20, "count")
+    offset = int_param(req.param("offset"), 0, "offset")
+    if count < 1 or count > 250:
+        raise validation_error("count must be between 1 and 250")
+    kind = ctx.args.get("kind", "all")
+    lists = [
+        cl
+        for cl in sorted(ctx.state.lists, key=lambda cl: cl.list_id)
+        if kind == "all" or (cl.processing_type == "DYNAMIC") == (kind == "dynamic")
+    ]
+    page = lists[offset : offset + count]
+    return json_response(
+        {
+            "lists": [_v1(cl) for cl in page],
+            "offset": offset + len(page),
+            "has-more": offset + len(page) < len(lists),
+        }
+    )
+
+
+def h_v1_list(ctx: Ctx) -> Response:
+    return json_response(_v1(_contact_list(ctx)))
+
+
 LISTS = ("/crm/v3/lists", "/crm/lists/{version:YYYY-MM}")
 
 ROUTES: RouteTable = (
@@ -221,4 +263,14 @@ ROUTES: RouteTable = (
         "lists.memberships",
         scope=SCOPE,
     ),
+    Route("GET", "/contacts/v1/lists", h_v1_lists, "lists.v1", scope=SCOPE, sunset=True),
+    Route(
+        "GET",
+        "/contacts/v1/lists/{kind:static|dynamic}",
+        h_v1_lists,
+        "lists.v1",
+        scope=SCOPE,
+        sunset=True,
+    ),
+    Route("GET", "/contacts/v1/lists/{id}", h_v1_list, "lists.v1", scope=SCOPE, sunset=True),
 )
