@@ -37,6 +37,7 @@ def emu() -> Iterator[RunningEmulator]:
 @pytest.fixture
 def hs(emu: RunningEmulator) -> Iterator[HubSpotConnector]:
     with connect(emu) as conn:
+        conn.check()  # the portal lookup (account details) is done: reads count only their own
         yield conn
 
 
