@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 
 from headwater.emulator.hubspot import RunningEmulator, create_app
 
-from .helpers import all_pages, archived_ids, live_ids, small_config
+from .helpers import all_pages, api, archived_ids, live_ids, small_config
 
 ISO_MS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 
@@ -229,10 +230,17 @@ def test_same_seed_same_bytes() -> None:
     assert asyncio.run(page(5)) != asyncio.run(page(6))
 
 
-def test_standard_types_without_records_are_addressable(c: httpx.Client) -> None:
-    assert c.get("/crm/v3/objects/quotes").json() == {"results": []}
-    assert c.get("/crm/v3/objects/0-136", params={"limit": 5}).json() == {"results": []}
-    assert c.get("/crm/v3/properties/quotes").json()["results"]
+def test_standard_types_without_records_are_addressable(
+    start: Callable[..., RunningEmulator],
+) -> None:
+    emu = start(extra_records=0)
+    with api(emu) as c:
+        assert c.get("/crm/v3/objects/quotes").json() == {"results": []}
+        assert c.get("/crm/v3/objects/0-136", params={"limit": 5}).json() == {"results": []}
+        assert c.get("/crm/v3/properties/quotes").json()["results"]
+
+
+def test_types_with_records_are_not_in_each_others_associations(c: httpx.Client) -> None:
     with_quotes = c.get(
         "/crm/v3/objects/contacts",
         params={"limit": 2, "associations": "deals,quotes,conversations"},

@@ -100,6 +100,16 @@ def test_oauth_token_metadata_and_errors(emu: RunningEmulator, token: str) -> No
         "2-1000001",
         "p_pets",
         "contact",
+        "quotes",
+        "leads",
+        "goal_targets",
+        "feedback_submissions",
+        "communications",
+        "postal_mail",
+        "deal_splits",
+        "invoices",
+        "orders",
+        "0-142",
     ],
 )
 def test_list_read_batch_search_every_type(
@@ -212,6 +222,21 @@ def test_owners_pipelines_schemas(client: hubspot.Client) -> None:
     assert [s.fully_qualified_name for s in schemas.results] == ["p62515_pets"]
     schema = client.crm.schemas.core_api.get_by_id("p62515_pets")
     assert schema.object_type_id == "2-1000001"
+
+
+def test_settings_users_and_teams(client: hubspot.Client) -> None:
+    users_api = client.settings.users.users_api
+    first = users_api.get_page(limit=5)
+    assert len(first.results) == 5
+    assert all(u.id and u.email for u in first.results)
+    rest = users_api.get_page(limit=100, after=first.paging.next.after)
+    assert rest.paging is None
+    users = [*first.results, *rest.results]
+    assert users_api.get_by_id(users[0].id).email == users[0].email
+    teams = client.settings.users.teams_api.get_all()
+    assert {t.name for t in teams.results} == {"Sales", "Support", "Success"}
+    members = {m for t in teams.results for m in t.user_ids}
+    assert members == {u.id for u in users if u.primary_team_id}
 
 
 def test_associations_v4_batch_and_per_object(client: hubspot.Client) -> None:

@@ -37,6 +37,14 @@ def hubspot(
     custom_records: Annotated[
         int, typer.Option("--custom-records", min=0, help="Records of the custom object.")
     ] = 500,
+    extra_records: Annotated[
+        int,
+        typer.Option(
+            "--extra-records",
+            min=0,
+            help="Records of each other standard object (quotes, leads, goals, ...).",
+        ),
+    ] = 200,
     rate_limit: Annotated[
         str, typer.Option("--rate-limit", help="none | oauth-app | private-app")
     ] = "none",
@@ -107,6 +115,7 @@ def hubspot(
         line_items=line_items,
         engagements=engagements,
         custom_records=custom_records,
+        extra_records=extra_records,
         rate_limit=rate_limit,
         burst_limit=burst_limit,
         daily_limit=daily_limit,

@@ -25,6 +25,13 @@ class TableKind(StrEnum):
     OWNERS = "owners"
     PIPELINES = "pipelines"
     MARKETING = "marketing"  # lists and marketing tables (marketing_catalog.py)
+    PIPELINE_STAGES = "pipeline_stages"
+    OWNER_TEAMS = "owner_teams"
+    USERS = "users"
+    TEAMS = "teams"
+    ASSOCIATIONS = "associations"  # one row per association (join table)
+    PROPERTY_HISTORY = "property_history"  # one row per property version
+    MERGES = "merges"  # one row per merged-away record
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -82,6 +89,37 @@ STANDARD_TABLES: tuple[TableDef, ...] = (
         object_type="tickets",
         label="Ticket pipelines",
     ),
+    # the other standard objects, read like contacts
+    _crm("Quotes", "quotes", (), "hs_lastmodifieddate"),
+    _crm("Leads", "leads", (), "hs_lastmodifieddate"),
+    _crm("Goals", "goal_targets", (), "hs_lastmodifieddate"),
+    _crm("Feedback_Submissions", "feedback_submissions", (), "hs_lastmodifieddate"),
+    _crm("Communications", "communications", (), "hs_lastmodifieddate"),
+    _crm("Postal_Mail", "postal_mail", (), "hs_lastmodifieddate"),
+    _crm("Deal_Splits", "deal_splits", (), "hs_lastmodifieddate"),
+    _crm("Invoices", "invoices", (), "hs_lastmodifieddate"),
+    _crm("Orders", "orders", (), "hs_lastmodifieddate"),
+    _crm("Carts", "carts", (), "hs_lastmodifieddate"),
+    TableDef(
+        name="Hubspot.Deal_Pipeline_Stages",
+        kind=TableKind.PIPELINE_STAGES,
+        object_type="deals",
+        label="Deal pipeline stages",
+    ),
+    TableDef(
+        name="Hubspot.Ticket_Pipeline_Stages",
+        kind=TableKind.PIPELINE_STAGES,
+        object_type="tickets",
+        label="Ticket pipeline stages",
+    ),
+    TableDef(
+        name="Hubspot.Owner_Teams",
+        kind=TableKind.OWNER_TEAMS,
+        object_type="owners",
+        label="Owner teams",
+    ),
+    TableDef(name="Hubspot.Users", kind=TableKind.USERS, object_type="users", label="Users"),
+    TableDef(name="Hubspot.Teams", kind=TableKind.TEAMS, object_type="teams", label="Teams"),
 )
 
 _STANDARD_NAMES = {t.name.lower() for t in STANDARD_TABLES}

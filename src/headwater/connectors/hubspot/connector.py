@@ -40,6 +40,7 @@ from headwater.connectors.hubspot.reader import ReadOptions, TableReader, now_ms
 from headwater.connectors.hubspot.refresh import MERGED_PROPERTY
 from headwater.connectors.hubspot.schema import PropertyDef, TableLayout, layout_for
 from headwater.connectors.hubspot.simple import SimpleReader
+from headwater.connectors.hubspot.simple_tables import SIMPLE_KINDS, simple_layout
 from headwater.connectors.hubspot.state import StreamState
 from headwater.connectors.ratelimit import DEFAULT_REGISTRY, LimiterRegistry
 from headwater.connectors.retry import RetryPolicy
@@ -234,6 +235,8 @@ class HubSpotConnector:
         table = self.table(name)
         if table.kind is TableKind.MARKETING:
             return marketing_layout(table)
+        if table.kind in SIMPLE_KINDS:
+            return simple_layout(table)
         try:
             props = self._props(table.object_type) if table.kind is TableKind.CRM else []
         except MissingScopeError as exc:

@@ -161,17 +161,19 @@ class TableLayout:
     columns: tuple[Column, ...]
     properties: tuple[str, ...] = ()  # HubSpot property names to request
     associations: tuple[str, ...] = ()  # association targets to read
+    key: tuple[str, ...] = ("Id",)  # the dataset key: never null
     schema: pa.Schema = field(init=False)
 
     def __post_init__(self) -> None:
         fields = [
-            pa.field(c.name, ARROW_TYPES[c.kind], nullable=c.name != "Id") for c in self.columns
+            pa.field(c.name, ARROW_TYPES[c.kind], nullable=c.name not in self.key)
+            for c in self.columns
         ]
         object.__setattr__(self, "schema", pa.schema(fields))
 
     @property
     def primary_key(self) -> tuple[str, ...]:
-        return ("Id",)
+        return self.key
 
     def explore_columns(self) -> list[dict[str, Any]]:
         return [c.explore() for c in self.columns]
@@ -186,13 +188,16 @@ class TableLayout:
         if unknown:
             raise KeyError(", ".join(unknown))
         keep = tuple(
-            c for c in self.columns if c.name in wanted or c.origin in _ALWAYS or c.name in _BOOK
+            c
+            for c in self.columns
+            if c.name in wanted or c.origin in _ALWAYS or c.name in _BOOK or c.name in self.key
         )
         return TableLayout(
             self.table,
             keep,
             tuple(c.source for c in keep if c.origin is Origin.PROPERTY),
             tuple(c.source for c in keep if c.origin is Origin.ASSOCIATION),
+            self.key,
         )
 
 

@@ -1,4 +1,5 @@
-"""Tables without a server-side cursor: owners (paged) and pipelines (one call). Always full reads."""
+"""Tables without a server-side cursor: owners (paged), pipelines (one call) and the account
+tables of ``simple_tables`` (stages, owners' teams, users, teams). Always full reads."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from headwater.connectors.hubspot.convert import build_batch
 from headwater.connectors.hubspot.http import HubSpotHttp
 from headwater.connectors.hubspot.reader import require_records
 from headwater.connectors.hubspot.schema import TableLayout
+from headwater.connectors.hubspot.simple_tables import SIMPLE_KINDS, paged, path_for, rows_from
 from headwater.connectors.hubspot.state import ARCHIVED, FULL, LIVE, RunState, StreamState
 from headwater.errors import PaginationLoopError
 
@@ -36,6 +38,8 @@ class SimpleReader:
         self._start_requests = http.stats["requests"]
 
     def _path(self) -> str:
+        if self._table.kind in SIMPLE_KINDS:
+            return path_for(self._table)
         if self._table.kind is TableKind.PIPELINES:
             return f"/crm/v3/pipelines/{self._table.object_type}"
         return "/crm/v3/owners"
@@ -44,12 +48,17 @@ class SimpleReader:
         self, after: str | None, archived: bool, limit: int = 100
     ) -> tuple[list[dict[str, Any]], str | None]:
         params: dict[str, str] = {}
-        if self._table.kind is TableKind.OWNERS:
+        kind = self._table.kind
+        if kind is TableKind.OWNERS or kind is TableKind.OWNER_TEAMS:
             params = {"limit": str(limit), "archived": "true" if archived else "false"}
-            if after is not None:
-                params["after"] = after
+        elif kind is TableKind.USERS:
+            params = {"limit": str(limit)}
+        if after is not None and (kind is TableKind.OWNERS or paged(self._table)):
+            params["after"] = after
         body = self._http.send("GET", self._path(), params=params).json()
         records = require_records(body, self._path())
+        if kind in SIMPLE_KINDS:
+            records = rows_from(self._table, records)
         nxt = ((body.get("paging") or {}).get("next") or {}).get("after")
         return records, None if nxt is None else str(nxt)
 

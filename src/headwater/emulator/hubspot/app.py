@@ -27,6 +27,7 @@ from headwater.emulator.hubspot.routes import (
     metadata,
     oauth,
     objects,
+    settings,
 )
 from headwater.emulator.hubspot.routes.admin import ADMIN_PREFIX, portal_info
 from headwater.emulator.hubspot.routing import (
@@ -41,7 +42,7 @@ from headwater.emulator.hubspot.routing import (
 from headwater.emulator.hubspot.search import SearchError
 from headwater.emulator.hubspot.state import PortalState, UnknownObjectTypeError
 
-FAMILIES = (objects, associations, metadata, lists, marketing, oauth, admin)
+FAMILIES = (objects, associations, metadata, lists, marketing, settings, oauth, admin)
 ROUTES: RouteTable = tuple(route for family in FAMILIES for route in family.ROUTES)
 ROUTER = Router(ROUTES)
 

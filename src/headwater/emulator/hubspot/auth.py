@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
+from headwater.emulator.hubspot.crm_objects import EXTRA_SCOPES
 from headwater.emulator.hubspot.values import mix, salt
 
 ALL_SCOPES: tuple[str, ...] = (
@@ -37,6 +38,9 @@ ALL_SCOPES: tuple[str, ...] = (
     "communication_preferences.read",
     "communication_preferences.write",
     "automation",
+    "settings.users.read",
+    "settings.users.teams.read",
+    *EXTRA_SCOPES,
 )
 
 #: Token kinds that never expire or refresh, and get the private-app rate budget.

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from headwater.emulator.clock import Clock
 from headwater.emulator.hubspot.auth import ALL_SCOPES
+from headwater.emulator.hubspot.crm_objects import EXTRA_TYPE_NAMES
 from headwater.emulator.hubspot.faults import FaultPlan
 
 # HubSpot's search index usually catches up with a write within a second or two.
@@ -41,6 +42,8 @@ class EmulatorConfig:
     line_items: int = 5_000
     engagements: int = 2_000
     custom_records: int = 500
+    #: live records of each other standard object (quotes, leads, goals, invoices, ...)
+    extra_records: int = 200
     owners: int = 25
     portal_id: int = 62515
     rate_limit: str = "none"
@@ -83,6 +86,7 @@ class EmulatorConfig:
             "notes": e,
             "tasks": e,
             "pets": self.custom_records,
+            **dict.fromkeys(EXTRA_TYPE_NAMES, self.extra_records),
         }
 
     def count(self, object_type: str) -> int:

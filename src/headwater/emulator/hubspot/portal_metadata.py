@@ -870,51 +870,6 @@ PET_PROPS = (
 CUSTOM_OBJECT_ID = "1000001"
 
 
-# Standard types this portal has no records of: addressable (so ``associations=quotes`` or a
-# quotes list works as at HubSpot) but empty.
-EMPTY_TYPES: tuple[tuple[str, str, str, tuple[tuple[str, str, str, str], ...]], ...] = (
-    (
-        "quotes",
-        "quote",
-        "0-14",
-        (
-            ("hs_title", "Quote name", "string", "text"),
-            ("hs_expiration_date", "Expiration date", "datetime", "date"),
-            ("hs_status", "Status", "string", "text"),
-            ("hs_public_url_key", "Public URL key", "string", "text"),
-        ),
-    ),
-    ("leads", "lead", "0-136", (("hs_lead_name", "Lead name", "string", "text"),)),
-    (
-        "communications",
-        "communication",
-        "0-18",
-        (("hs_communication_body", "Body", "string", "textarea"),),
-    ),
-    (
-        "postal_mail",
-        "postal_mail",
-        "0-116",
-        (("hs_postal_mail_body", "Body", "string", "textarea"),),
-    ),
-    ("goal_targets", "goal_target", "0-74", (("hs_goal_name", "Goal name", "string", "text"),)),
-    (
-        "feedback_submissions",
-        "feedback_submission",
-        "0-19",
-        (("hs_content", "Content", "string", "textarea"),),
-    ),
-    ("invoices", "invoice", "0-53", (("hs_number", "Number", "string", "text"),)),
-    ("orders", "order", "0-123", (("hs_order_name", "Order name", "string", "text"),)),
-    ("carts", "cart", "0-142", (("hs_cart_name", "Cart name", "string", "text"),)),
-    # deal splits: Airbyte reads /properties/v2/deal_split/properties; the type id is unconfirmed
-    (
-        "deal_splits",
-        "deal_split",
-        "0-82",
-        (("hs_split_percentage", "Split percentage", "number", "number"),),
-    ),
-)
 # Legacy property sets that are not CRM object types (Airbyte reads ``form`` for its
 # dynamic schemas and cannot handle an empty list). The field set is the emulator's choice.
 FORM_PROPS = (
@@ -944,33 +899,11 @@ LEGACY_ONLY_PROPERTY_SETS: dict[str, tuple[PropDef, ...]] = {
 IGNORED_ASSOCIATION_NAMES = frozenset({"conversations", "conversation"})
 
 
-def _empty_type(
-    name: str, singular: str, type_id: str, props: tuple[tuple[str, str, str, str], ...]
-) -> ObjectType:
-    defs = tuple(
-        PropDef(n, label, ptype, ftype, "information", "const:", 100)
-        for n, label, ptype, ftype in props
-    )
-    created = "hs_createdate"
-    return ObjectType(
-        name,
-        singular,
-        type_id,
-        singular.replace("_", " ").title(),
-        name.replace("_", " ").title(),
-        "crm.objects.contacts.read",
-        "crm.objects.contacts.write",
-        created,
-        "hs_lastmodifieddate",
-        (*(p[0] for p in props), created, "hs_lastmodifieddate"),
-        (*_system(created, "hs_lastmodifieddate"), *defs),
-    )
-
-
 def build_object_types(portal_id: int) -> list[ObjectType]:
-    """All object types of the portal, standard ones first, then the custom object."""
+    """The core object types of the portal, the custom object last (``crm_objects`` has the
+    other standard types)."""
     eng = ("hs_createdate", "hs_lastmodifieddate", "hs_timestamp")
-    standard = [
+    return [
         ObjectType(
             "contacts",
             "contact",
@@ -1159,7 +1092,6 @@ def build_object_types(portal_id: int) -> list[ObjectType]:
             searchable=("name",),
         ),
     ]
-    return standard + [_empty_type(*spec) for spec in EMPTY_TYPES]
 
 
 # (from type, to type, max per record, forward primary typeId, forward unlabeled typeId | None,

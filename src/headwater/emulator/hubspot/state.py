@@ -17,6 +17,7 @@ from headwater.emulator.clock import Clock, ManualClock, OffsetClock
 from headwater.emulator.hubspot.associations import AssociationGraph
 from headwater.emulator.hubspot.auth import AuthRegistry
 from headwater.emulator.hubspot.config import EmulatorConfig
+from headwater.emulator.hubspot.crm_objects import extra_object_types
 from headwater.emulator.hubspot.data import ObjectStore
 from headwater.emulator.hubspot.faults import FaultPlan
 from headwater.emulator.hubspot.limits import RateLimiter
@@ -44,7 +45,7 @@ class PortalState:
         self.clock: Clock = config.clock if config.clock is not None else OffsetClock()
         self.portal_id = config.portal_id
         self.lock = threading.RLock()
-        types = build_object_types(config.portal_id)
+        types = [*build_object_types(config.portal_id), *extra_object_types()]
         self.types: dict[str, ObjectType] = {t.name: t for t in types}
         self._aliases: dict[str, str] = {}
         for t in types:
