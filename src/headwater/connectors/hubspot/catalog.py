@@ -42,6 +42,7 @@ class TableDef:
     cursor_property: str | None = None  # the search filter for incremental reads
     associations: tuple[str, ...] = ()  # association targets, read with v4 batch read
     label: str = ""
+    singular: str = ""  # a custom object's singular label (derived table names)
 
     @property
     def incremental(self) -> bool:
@@ -166,6 +167,7 @@ def custom_table(schema: dict[str, object]) -> TableDef | None:
             targets.append(target)
     labels = schema.get("labels")
     label = labels.get("plural", name) if isinstance(labels, dict) else name
+    singular = labels.get("singular", "") if isinstance(labels, dict) else ""
     return TableDef(
         name=custom_table_name(name),
         kind=TableKind.CRM,
@@ -173,4 +175,5 @@ def custom_table(schema: dict[str, object]) -> TableDef | None:
         cursor_property="hs_lastmodifieddate",
         associations=tuple(targets),
         label=str(label),
+        singular=str(singular or ""),
     )

@@ -13,6 +13,7 @@ import pyarrow as pa
 
 from headwater.connectors.base import ReadMode
 from headwater.connectors.events import KnownRows, ReadEvent
+from headwater.connectors.hubspot.assoc_reader import AssociationReader, association_layout
 from headwater.connectors.hubspot.auth import (
     Authenticator,
     OAuthAuth,
@@ -28,6 +29,7 @@ from headwater.connectors.hubspot.catalog import (
     custom_table,
 )
 from headwater.connectors.hubspot.convert import build_batch, rows_for_preview
+from headwater.connectors.hubspot.derived import derived_tables
 from headwater.connectors.hubspot.http import HubSpotHttp, new_httpx_client
 from headwater.connectors.hubspot.marketing_catalog import (
     MARKETING_TABLES,
@@ -201,15 +203,16 @@ class HubSpotConnector:
         except SourceAuthError as exc:
             log.warning("HubSpot custom objects are not listed: %s", exc.message)
             custom = []
-        return [*STANDARD_TABLES, *_MARKETING, *custom]
+        return [*STANDARD_TABLES, *_MARKETING, *custom, *derived_tables(custom)]
 
     def table(self, name: str) -> TableDef:
         """The table called ``name`` (case-insensitive); ``TableNotFoundError`` otherwise."""
         wanted = name.strip().lower()
-        for table in (*STANDARD_TABLES, *_MARKETING):
+        for table in (*STANDARD_TABLES, *_MARKETING, *derived_tables([])):
             if table.name.lower() == wanted:
                 return table
-        for table in self._custom_tables():
+        custom = self._custom_tables()
+        for table in [*custom, *derived_tables(custom)]:
             if table.name.lower() == wanted:
                 return table
         raise TableNotFoundError(
@@ -237,6 +240,8 @@ class HubSpotConnector:
             return marketing_layout(table)
         if table.kind in SIMPLE_KINDS:
             return simple_layout(table)
+        if table.kind is TableKind.ASSOCIATIONS:
+            return association_layout(table)
         try:
             props = self._props(table.object_type) if table.kind is TableKind.CRM else []
         except MissingScopeError as exc:
@@ -354,6 +359,9 @@ class HubSpotConnector:
             records = self._marketing_reader(layout, None, "full").preview(limit)
             return rows_for_preview(build_batch(layout, records))
         state = StreamState()
+        if layout.table.kind is TableKind.ASSOCIATIONS:
+            rows = self._associations(layout, state).preview(limit)
+            return rows_for_preview(build_batch(layout, rows))
         if layout.table.kind is TableKind.CRM:
             reader = TableReader(
                 http=self.http,
@@ -415,6 +423,8 @@ class HubSpotConnector:
         known: KnownRows | None,
         options: Mapping[str, int] | None,
     ) -> Iterator[ReadEvent]:
+        if layout.table.kind is TableKind.ASSOCIATIONS:
+            return self._associations(layout, stream_state).run()
         if layout.table.kind is TableKind.CRM:
             return TableReader(
                 http=self.http,
@@ -430,6 +440,15 @@ class HubSpotConnector:
         return SimpleReader(
             http=self.http, layout=layout, state=stream_state, now_ms=self._clock_ms
         ).run()
+
+    def _associations(self, layout: TableLayout, state: StreamState) -> AssociationReader:
+        return AssociationReader(
+            http=self.http,
+            layout=layout,
+            state=state,
+            now_ms=self._clock_ms,
+            kind=self._options.association_kind,
+        )
 
 
 def probe_path(table: TableDef) -> str | None:

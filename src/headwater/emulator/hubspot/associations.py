@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from headwater.emulator.hubspot import hierarchy
 from headwater.emulator.hubspot.data import ObjectStore
 from headwater.emulator.hubspot.portal_metadata import RELATIONS, ObjectType, Relation
 from headwater.emulator.hubspot.values import mix, mix_array, salt
@@ -54,6 +55,8 @@ class AssociationGraph:
             if r.source in stores and r.target in stores:
                 self._rel[(r.source, r.target)] = (r, True)
                 self._rel[(r.target, r.source)] = (r, False)
+        if "companies" in stores:  # parent/child companies (``hierarchy``)
+            self._rel[hierarchy.PAIR] = (hierarchy.HIERARCHY, True)
         # written through the API: (source, target) -> source id -> target id -> types now
         self._written: dict[tuple[str, str], dict[int, dict[int, tuple[AssocType, ...]]]] = {}
 
@@ -99,6 +102,12 @@ class AssociationGraph:
 
     def labels(self, source: str, target: str) -> list[AssocType]:
         """Every label defined between two types (for the labels endpoint and schemas)."""
+        if (source, target) == hierarchy.PAIR and hierarchy.PAIR in self._rel:
+            category = hierarchy.HIERARCHY.category
+            return [
+                AssocType(type_id, category, label, name)
+                for type_id, label, name in (hierarchy.PARENT, hierarchy.CHILD, hierarchy.UNLABELED)
+            ]
         entry = self._rel.get((source, target))
         if entry is None:
             return []
@@ -121,7 +130,20 @@ class AssociationGraph:
                 by_id.pop(to_id, None)
         return [by_id[k] for k in sorted(by_id)]
 
+    def _hierarchy(self, rid: int) -> list[Link]:
+        store = self._stores["companies"]
+        to_parent, to_child, unlabeled = self.labels(*hierarchy.PAIR)
+        links: dict[int, tuple[AssocType, ...]] = {}
+        up = hierarchy.parent(rid) if rid <= store.generated else None
+        if up is not None:
+            links[up] = (to_parent, unlabeled)
+        for child in hierarchy.children(rid, store.generated):
+            links[child] = (to_child, unlabeled)
+        return [Link(i, t) for i, t in sorted(links.items()) if not store.archived[i - 1]]
+
     def _generated(self, source: str, target: str, rid: int) -> list[Link]:
+        if (source, target) == hierarchy.PAIR:
+            return self._hierarchy(rid) if hierarchy.PAIR in self._rel else []
         entry = self._rel.get((source, target))
         if entry is None:
             return []
@@ -202,8 +224,12 @@ class AssociationGraph:
     def _write(
         self, source: str, target: str, a: int, b: int, types: tuple[AssocType, ...]
     ) -> None:
-        by_label = {t.label: t for t in self.labels(target, source)}
-        reverse = tuple(by_label[t.label] for t in types)
+        if (source, target) == hierarchy.PAIR:
+            by_id = {t.type_id: t for t in self.labels(source, target)}
+            reverse = tuple(by_id[hierarchy.mirror(t.type_id)] for t in types)
+        else:
+            by_label = {t.label: t for t in self.labels(target, source)}
+            reverse = tuple(by_label[t.label] for t in types)
         self._written.setdefault((source, target), {}).setdefault(a, {})[b] = types
         self._written.setdefault((target, source), {}).setdefault(b, {})[a] = reverse
 
