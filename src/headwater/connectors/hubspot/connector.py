@@ -30,6 +30,7 @@ from headwater.connectors.hubspot.catalog import (
 )
 from headwater.connectors.hubspot.convert import build_batch, rows_for_preview
 from headwater.connectors.hubspot.derived import derived_tables
+from headwater.connectors.hubspot.history import HistoryReader, history_layout, select_history
 from headwater.connectors.hubspot.http import HubSpotHttp, new_httpx_client
 from headwater.connectors.hubspot.marketing_catalog import (
     MARKETING_TABLES,
@@ -242,6 +243,8 @@ class HubSpotConnector:
             return simple_layout(table)
         if table.kind is TableKind.ASSOCIATIONS:
             return association_layout(table)
+        if table.kind is TableKind.PROPERTY_HISTORY:
+            return history_layout(table, self._props(table.object_type))
         try:
             props = self._props(table.object_type) if table.kind is TableKind.CRM else []
         except MissingScopeError as exc:
@@ -362,6 +365,9 @@ class HubSpotConnector:
         if layout.table.kind is TableKind.ASSOCIATIONS:
             rows = self._associations(layout, state).preview(limit)
             return rows_for_preview(build_batch(layout, rows))
+        if layout.table.kind is TableKind.PROPERTY_HISTORY:
+            rows = self._history(layout, state, "full").preview(limit)
+            return rows_for_preview(build_batch(layout, rows))
         if layout.table.kind is TableKind.CRM:
             reader = TableReader(
                 http=self.http,
@@ -404,7 +410,10 @@ class HubSpotConnector:
             raise InvalidRequestError(f"read mode must be auto, full or incremental, not {mode!r}")
         full = self.layout(table)
         try:
-            layout = full.select(columns)
+            if full.table.kind is TableKind.PROPERTY_HISTORY:
+                layout = select_history(full, columns, self._props(full.table.object_type))
+            else:
+                layout = full.select(columns)
         except KeyError as exc:
             raise InvalidRequestError(f"{table} has no columns {exc.args[0]}") from exc
         if layout.table.kind is TableKind.MARKETING:
@@ -425,6 +434,8 @@ class HubSpotConnector:
     ) -> Iterator[ReadEvent]:
         if layout.table.kind is TableKind.ASSOCIATIONS:
             return self._associations(layout, stream_state).run()
+        if layout.table.kind is TableKind.PROPERTY_HISTORY:
+            return self._history(layout, stream_state, mode).run()
         if layout.table.kind is TableKind.CRM:
             return TableReader(
                 http=self.http,
@@ -448,6 +459,17 @@ class HubSpotConnector:
             state=state,
             now_ms=self._clock_ms,
             kind=self._options.association_kind,
+        )
+
+    def _history(self, layout: TableLayout, state: StreamState, mode: str) -> HistoryReader:
+        return HistoryReader(
+            http=self.http,
+            layout=layout,
+            state=state,
+            mode=mode,
+            lookback_ms=self._options.lookback_ms,
+            now_ms=self._clock_ms,
+            max_chars=self._options.max_properties_chars,
         )
 
 

@@ -347,7 +347,11 @@ class ObjectStore:
         if prop is not None and prop.history:
             versions = 1 + h % 3
         span = max(updated - created, 1)
-        stamps = sorted(((created + (mix(h + k) % span)) for k in range(1, versions)), reverse=True)
+        # distinct instants strictly after creation (a never-modified record has one version)
+        stamps = sorted(
+            {created + 1 + (mix(h + k) % span) for k in range(1, versions) if span > 1},
+            reverse=True,
+        )
         out.append(
             _history_item(
                 current, stamps[0] if stamps else created, "CRM_UI" if versions > 1 else "API"
