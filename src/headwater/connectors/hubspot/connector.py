@@ -38,6 +38,7 @@ from headwater.connectors.hubspot.marketing_catalog import (
     marketing_table,
 )
 from headwater.connectors.hubspot.marketing_reader import MarketingReader
+from headwater.connectors.hubspot.merges import MergeReader, merge_layout
 from headwater.connectors.hubspot.paths import ApiPaths
 from headwater.connectors.hubspot.reader import ReadOptions, TableReader, now_ms, require_records
 from headwater.connectors.hubspot.refresh import MERGED_PROPERTY
@@ -245,6 +246,8 @@ class HubSpotConnector:
             return association_layout(table)
         if table.kind is TableKind.PROPERTY_HISTORY:
             return history_layout(table, self._props(table.object_type))
+        if table.kind is TableKind.MERGES:
+            return merge_layout(table)
         try:
             props = self._props(table.object_type) if table.kind is TableKind.CRM else []
         except MissingScopeError as exc:
@@ -368,6 +371,9 @@ class HubSpotConnector:
         if layout.table.kind is TableKind.PROPERTY_HISTORY:
             rows = self._history(layout, state, "full").preview(limit)
             return rows_for_preview(build_batch(layout, rows))
+        if layout.table.kind is TableKind.MERGES:
+            rows = self._merges(layout, state, "full").preview(limit)
+            return rows_for_preview(build_batch(layout, rows))
         if layout.table.kind is TableKind.CRM:
             reader = TableReader(
                 http=self.http,
@@ -436,6 +442,8 @@ class HubSpotConnector:
             return self._associations(layout, stream_state).run()
         if layout.table.kind is TableKind.PROPERTY_HISTORY:
             return self._history(layout, stream_state, mode).run()
+        if layout.table.kind is TableKind.MERGES:
+            return self._merges(layout, stream_state, mode).run()
         if layout.table.kind is TableKind.CRM:
             return TableReader(
                 http=self.http,
@@ -470,6 +478,16 @@ class HubSpotConnector:
             lookback_ms=self._options.lookback_ms,
             now_ms=self._clock_ms,
             max_chars=self._options.max_properties_chars,
+        )
+
+    def _merges(self, layout: TableLayout, state: StreamState, mode: str) -> MergeReader:
+        return MergeReader(
+            http=self.http,
+            layout=layout,
+            state=state,
+            mode=mode,
+            lookback_ms=self._options.lookback_ms,
+            now_ms=self._clock_ms,
         )
 
 

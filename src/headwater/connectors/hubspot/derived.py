@@ -115,8 +115,9 @@ def derived_tables(custom: list[TableDef]) -> list[TableDef]:
     """The derived tables of the standard objects, then those of ``custom`` objects."""
     out = [_association(_crm(a), _crm(b)) for a, b in ASSOCIATION_PAIRS]
     out += [_history(_crm(t)) for t in HISTORY_OBJECTS]
+    out += [_merges(_crm(t)) for t in HISTORY_OBJECTS]
     for table in custom:
         for target in table.associations:
             out.append(_association(table, _crm(target)))
-        out.append(_history(table))
+        out += [_history(table), _merges(table)]
     return out

@@ -1,0 +1,189 @@
+"""Merge tables: one row per record merged into another, for audit.
+
+HubSpot lists the ids a record absorbed in its ``hs_merged_object_ids`` (``;``-separated, every
+id of earlier merges included). The records that have the property are found with a search
+(``hs_merged_object_ids HAS_PROPERTY``, keyset paging on ``hs_object_id``, plus the modification
+window on incremental reads: a merge creates or modifies the winner); their property history
+(``POST .../batch/read`` with ``propertiesWithHistory``, 50 per call) dates each merged id: the
+time of the oldest version that lists it (the winner's ``updatedAt`` if HubSpot sends no
+history). A row is ``Winner_Id``, ``Merged_Id``, ``Merged_At``; the key is the pair.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from headwater.connectors.events import BatchEvent, CheckpointEvent, ProgressEvent, ReadEvent
+from headwater.connectors.hubspot.catalog import TableDef
+from headwater.connectors.hubspot.convert import build_batch
+from headwater.connectors.hubspot.history import HISTORY_PAGE
+from headwater.connectors.hubspot.http import HubSpotHttp
+from headwater.connectors.hubspot.planner import SEARCH_PAGE
+from headwater.connectors.hubspot.refresh import MERGED_PROPERTY
+from headwater.connectors.hubspot.schema import Column, ColumnKind, Origin, TableLayout
+from headwater.connectors.hubspot.state import FULL, INCREMENTAL, RunState, StreamState
+from headwater.connectors.ratelimit import RequestKind
+from headwater.errors import PaginationLoopError
+
+__all__ = ["MergeReader", "merge_layout", "merge_rows"]
+
+_COLUMNS = (
+    Column("Winner_Id", "winnerId", Origin.FIELD, ColumnKind.STRING, "the record that remains"),
+    Column("Merged_Id", "mergedId", Origin.FIELD, ColumnKind.STRING, "an id merged into it"),
+    Column("Merged_At", "mergedAt", Origin.FIELD, ColumnKind.DATETIME, "when it was merged"),
+    Column("Is_Deleted", "", Origin.DELETED, ColumnKind.BOOLEAN),
+)
+KEY = ("Winner_Id", "Merged_Id")
+
+
+def merge_layout(table: TableDef) -> TableLayout:
+    return TableLayout(table, _COLUMNS, key=KEY)
+
+
+def _ids(value: Any) -> list[str]:
+    return [p.strip() for p in str(value or "").split(";") if p.strip()]
+
+
+def merge_rows(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per id in each record's ``hs_merged_object_ids`` other than its own."""
+    rows: list[dict[str, Any]] = []
+    for record in records:
+        winner = str(record.get("id"))
+        dated: dict[str, Any] = {}
+        versions = (record.get("propertiesWithHistory") or {}).get(MERGED_PROPERTY) or []
+        for version in reversed(versions):  # oldest first
+            for merged in _ids(version.get("value")):
+                dated.setdefault(merged, version.get("timestamp"))
+        current = _ids((record.get("properties") or {}).get(MERGED_PROPERTY))
+        for merged in current:
+            if merged != winner:
+                at = dated.get(merged) or record.get("updatedAt")
+                rows.append({"winnerId": winner, "mergedId": merged, "mergedAt": at})
+    return rows
+
+
+class MergeReader:
+    """Reads one merge table; construct per ``read`` call."""
+
+    def __init__(
+        self,
+        *,
+        http: HubSpotHttp,
+        layout: TableLayout,
+        state: StreamState,
+        mode: str,
+        lookback_ms: int,
+        now_ms: Callable[[], int],
+    ) -> None:
+        self._http = http
+        self._layout = layout
+        self._table = layout.table
+        self._state = state
+        self._mode = mode
+        self._lookback_ms = lookback_ms
+        self._now_ms = now_ms
+        self._path = f"/crm/v3/objects/{self._table.object_type}"
+        self._start = http.stats["requests"]
+
+    def _winners(self, run: RunState) -> tuple[list[str], str | None, int | None]:
+        filters: list[dict[str, str]] = [
+            {"propertyName": MERGED_PROPERTY, "operator": "HAS_PROPERTY"},
+            {"propertyName": "hs_object_id", "operator": "GT", "value": run.floor},
+        ]
+        if run.strategy == INCREMENTAL:
+            prop = str(self._table.cursor_property)
+            filters += [
+                {"propertyName": prop, "operator": "GTE", "value": str(run.window_start_ms or 0)},
+                {"propertyName": prop, "operator": "LT", "value": str(run.window_end_ms)},
+            ]
+        body = self._http.send(
+            "POST",
+            f"{self._path}/search",
+            kind=RequestKind.SEARCH,
+            json={
+                "filterGroups": [{"filters": filters}],
+                "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
+                "properties": ["hs_object_id"],
+                "limit": SEARCH_PAGE,
+                "after": "0",
+            },
+        ).json()
+        ids = [str(r["id"]) for r in body.get("results") or []]
+        more = bool((body.get("paging") or {}).get("next")) and bool(ids)
+        total = body.get("total")
+        return ids, ids[-1] if more else None, total if isinstance(total, int) else None
+
+    def _rows(self, ids: Sequence[str]) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        for start in range(0, len(ids), HISTORY_PAGE):
+            body = self._http.send(
+                "POST",
+                f"{self._path}/batch/read",
+                json={
+                    "properties": [MERGED_PROPERTY],
+                    "propertiesWithHistory": [MERGED_PROPERTY],
+                    "inputs": [{"id": i} for i in ids[start : start + HISTORY_PAGE]],
+                },
+            ).json()
+            rows += merge_rows(body.get("results") or [])
+        return rows
+
+    def _plan(self) -> RunState:
+        now = self._now_ms()
+        st = self._state
+        if self._mode == FULL or (st.cursor_ms is None and self._mode != INCREMENTAL):
+            reason = "full read requested" if self._mode == FULL else "first sync: no cursor yet"
+            return RunState(strategy=FULL, reason=reason, sync_start_ms=now, window_end_ms=now)
+        return RunState(
+            strategy=INCREMENTAL,
+            reason="records merged into since the last read",
+            sync_start_ms=now,
+            window_start_ms=max((st.cursor_ms or 0) - self._lookback_ms, 0),
+            window_end_ms=now,
+        )
+
+    def _progress(self, run: RunState, phase: str) -> ProgressEvent:
+        return ProgressEvent(
+            table=self._table.name,
+            strategy=run.strategy,
+            reason=run.reason,
+            phase=phase,
+            records=run.records,
+            pages=run.pages,
+            requests=self._http.stats["requests"] - self._start,
+            expected_total=run.expected_total,
+        )
+
+    def preview(self, limit: int) -> list[dict[str, Any]]:
+        run = RunState(strategy=FULL, reason="preview", sync_start_ms=self._now_ms())
+        ids, _, _ = self._winners(run)
+        return self._rows(ids[:limit])[:limit]
+
+    def run(self) -> Iterator[ReadEvent]:
+        st = self._state
+        if st.run is None:
+            st.run = self._plan()
+        run = st.run
+        yield self._progress(run, "live")
+        while True:
+            ids, nxt, total = self._winners(run)
+            if run.expected_total is None:
+                run.expected_total = total
+            if nxt is not None and int(nxt) <= int(run.floor):
+                raise PaginationLoopError(f"HubSpot search did not advance {self._table.name}")
+            rows = self._rows(ids)
+            if rows:
+                yield BatchEvent(self._table.name, build_batch(self._layout, rows))
+                run.records += len(rows)
+            run.pages += 1
+            if nxt is None:
+                break
+            run.floor = nxt
+            yield CheckpointEvent(self._table.name, st.to_json())
+            yield self._progress(run, "live")
+        end = run.window_end_ms if run.window_end_ms is not None else run.sync_start_ms
+        st.cursor_ms = max(end, st.cursor_ms or 0)
+        st.run = None
+        yield CheckpointEvent(self._table.name, st.to_json(), final=True)
+        yield self._progress(run, "done")
