@@ -438,12 +438,13 @@ class HubSpotConnector:
         known: KnownRows | None,
         options: Mapping[str, int] | None,
     ) -> Iterator[ReadEvent]:
+        read_options = self._options.overridden(options or {})
         if layout.table.kind is TableKind.ASSOCIATIONS:
             return self._associations(layout, stream_state).run()
         if layout.table.kind is TableKind.PROPERTY_HISTORY:
-            return self._history(layout, stream_state, mode).run()
+            return self._history(layout, stream_state, mode, read_options).run()
         if layout.table.kind is TableKind.MERGES:
-            return self._merges(layout, stream_state, mode).run()
+            return self._merges(layout, stream_state, mode, read_options).run()
         if layout.table.kind is TableKind.CRM:
             return TableReader(
                 http=self.http,
@@ -451,7 +452,7 @@ class HubSpotConnector:
                 layout=layout,
                 state=stream_state,
                 mode=mode,
-                options=self._options.overridden(options or {}),
+                options=read_options,
                 now_ms=self._clock_ms,
                 known=known,
                 merges=MERGED_PROPERTY in full.properties,
@@ -469,24 +470,37 @@ class HubSpotConnector:
             kind=self._options.association_kind,
         )
 
-    def _history(self, layout: TableLayout, state: StreamState, mode: str) -> HistoryReader:
+    def _history(
+        self,
+        layout: TableLayout,
+        state: StreamState,
+        mode: str,
+        options: ReadOptions | None = None,
+    ) -> HistoryReader:
+        opts = options or self._options
         return HistoryReader(
             http=self.http,
             layout=layout,
             state=state,
             mode=mode,
-            lookback_ms=self._options.lookback_ms,
+            lookback_ms=opts.lookback_ms,
             now_ms=self._clock_ms,
-            max_chars=self._options.max_properties_chars,
+            max_chars=opts.max_properties_chars,
         )
 
-    def _merges(self, layout: TableLayout, state: StreamState, mode: str) -> MergeReader:
+    def _merges(
+        self,
+        layout: TableLayout,
+        state: StreamState,
+        mode: str,
+        options: ReadOptions | None = None,
+    ) -> MergeReader:
         return MergeReader(
             http=self.http,
             layout=layout,
             state=state,
             mode=mode,
-            lookback_ms=self._options.lookback_ms,
+            lookback_ms=(options or self._options).lookback_ms,
             now_ms=self._clock_ms,
         )
 
