@@ -81,6 +81,7 @@ def test_names_read_as_joins_and_labels_are_kept(emu: RunningEmulator) -> None:
         } <= names
         companies = collect(conn.read("Hubspot.Contact_Company_Associations", state=None))
         hierarchy = collect(conn.read("Hubspot.Company_Company_Associations", state=None))
+        deal_contacts = collect(conn.read("Hubspot.Deal_Contact_Associations", state=None))
         preview = conn.explore_table("Hubspot.Deal_Company_Associations", preview=True, limit=4)
     labels = {(r["Type_Id"], r["Label"]) for r in companies.rows}
     assert labels == {(1, "Primary"), (279, None)}
@@ -90,6 +91,10 @@ def test_names_read_as_joins_and_labels_are_kept(emu: RunningEmulator) -> None:
         (450, None),
     }
     assert len(preview["data"]) == 4
+    assert {(r["Type_Id"], r["Category"], r["Label"]) for r in deal_contacts.rows} == {
+        (3, "HUBSPOT_DEFINED", None),
+        (1001, "USER_DEFINED", "Decision maker"),
+    }
 
 
 def test_custom_object_pairs_come_from_the_schema(emu: RunningEmulator) -> None:

@@ -50,7 +50,7 @@ class AssociationGraph:
         self._rel: dict[tuple[str, str], tuple[Relation, bool]] = {}
         # both are pure functions of their arguments, and the hot path of every batch read
         self._salts: dict[Relation, int] = {}
-        self._label_cache: dict[tuple[Relation, bool, bool], tuple[AssocType, ...]] = {}
+        self._label_cache: dict[tuple[Relation, bool, bool, bool], tuple[AssocType, ...]] = {}
         for r in RELATIONS:
             if r.source in stores and r.target in stores:
                 self._rel[(r.source, r.target)] = (r, True)
@@ -81,14 +81,22 @@ class AssociationGraph:
             return 0
         return 1 + int(h % r.max_per_record)
 
-    def _labels(self, r: Relation, forward: bool, primary: bool) -> tuple[AssocType, ...]:
-        key = (r, forward, primary)
+    def _labels(
+        self, r: Relation, forward: bool, primary: bool, custom: bool = False
+    ) -> tuple[AssocType, ...]:
+        key = (r, forward, primary, custom)
         hit = self._label_cache.get(key)
         if hit is None:
-            hit = self._label_cache[key] = self._make_labels(r, forward, primary)
+            hit = self._label_cache[key] = self._make_labels(r, forward, primary, custom)
         return hit
 
-    def _make_labels(self, r: Relation, forward: bool, primary: bool) -> tuple[AssocType, ...]:
+    def _custom(self, r: Relation, a: int, b: int, rsalt: int) -> bool:
+        """Whether the generated association of source ``a`` and target ``b`` has the custom label."""
+        return r.custom_label is not None and mix(a * 1_000_003 + b ^ rsalt) % 4 == 0
+
+    def _make_labels(
+        self, r: Relation, forward: bool, primary: bool, custom: bool = False
+    ) -> tuple[AssocType, ...]:
         src, dst = (r.source, r.target) if forward else (r.target, r.source)
         name = f"{self._types[src].singular}_to_{self._types[dst].singular}"
         unlabeled_id = r.forward_type_id if forward else r.reverse_type_id
@@ -96,6 +104,11 @@ class AssociationGraph:
         out: list[AssocType] = []
         if primary_id is not None and primary:
             out.append(AssocType(primary_id, r.category, "Primary", name))
+        if r.custom_label is not None and custom:
+            forward_id, reverse_id, label = r.custom_label
+            out.append(
+                AssocType(forward_id if forward else reverse_id, "USER_DEFINED", label, name)
+            )
         suffix = "_unlabeled" if primary_id is not None else ""
         out.append(AssocType(unlabeled_id, r.category, None, name + suffix))
         return tuple(out)
@@ -112,7 +125,7 @@ class AssociationGraph:
         if entry is None:
             return []
         r, forward = entry
-        return list(self._labels(r, forward, primary=True))
+        return list(self._labels(r, forward, primary=True, custom=True))
 
     def links(self, source: str, target: str, rid: int) -> list[Link]:
         """Associations of record ``rid`` of ``source`` to ``target`` records, ascending by id."""
@@ -158,7 +171,7 @@ class AssociationGraph:
                 ids.setdefault(((rid - 1) + k * off) % nb + 1, k == 0)
             targets = self._stores[r.target]
             return [
-                Link(t, self._labels(r, True, primary))
+                Link(t, self._labels(r, True, primary, self._custom(r, rid, t, rsalt)))
                 for t, primary in sorted(ids.items())
                 if not targets.archived[t - 1]
             ]
@@ -179,7 +192,7 @@ class AssociationGraph:
                 found.setdefault(int(a), k == 0)
         sources = self._stores[r.source]
         return [
-            Link(a, self._labels(r, False, primary))
+            Link(a, self._labels(r, False, primary, self._custom(r, a, rid, rsalt)))
             for a, primary in sorted(found.items())
             if not sources.archived[a - 1]
         ]

@@ -1109,11 +1109,14 @@ class Relation:
     reverse_primary_id: int | None = None
     category: str = "HUBSPOT_DEFINED"
     present_pct: int = 100
+    #: a custom (``USER_DEFINED``) label: forward typeId, reverse typeId, label; generated on
+    #: about one association in four
+    custom_label: tuple[int, int, str] | None = None
 
 
 RELATIONS: tuple[Relation, ...] = (
     Relation("contacts", "companies", 2, 279, 280, 1, 2, present_pct=90),
-    Relation("deals", "contacts", 3, 3, 4),
+    Relation("deals", "contacts", 3, 3, 4, custom_label=(1001, 1002, "Decision maker")),
     Relation("deals", "companies", 1, 341, 342, 5, 6),
     Relation("tickets", "contacts", 2, 16, 15),
     Relation("tickets", "companies", 1, 339, 340),
