@@ -122,3 +122,33 @@ def test_users_teams_and_owner_teams(emu: RunningEmulator) -> None:
         (str(o.id), o.team[0]) for o in live_owners if o.team is not None
     )
     assert all(r["Primary"] for r in got_owner_teams.rows)
+
+
+def test_explore_names_the_missing_scope_and_probes_each_endpoint_once(
+    emu: RunningEmulator,
+) -> None:
+    from headwater.connectors.hubspot import AUTH_PRIVATE_APP, HubSpotConnector
+    from headwater.connectors.hubspot.connector import probe_path
+    from headwater.connectors.ratelimit import LimiterRegistry
+    from headwater.emulator.hubspot.auth import ALL_SCOPES
+
+    token = "pat-na1-00000000-0000-4000-a000-0000000000aa"
+    emu.state.auth.add_private_token(
+        token, [s for s in ALL_SCOPES if not s.startswith("settings.users")]
+    )
+    with HubSpotConnector(
+        auth_spec_name=AUTH_PRIVATE_APP,
+        params={"accessToken": token},
+        base_url=emu.base_url,
+        limiter_registry=LimiterRegistry(budget=100_000, search_per_s=50),
+        clock_ms=emu.clock.now_ms,
+    ) as conn:
+        tables = conn.tables()
+        before = conn.stats["requests"]
+        root = {t["name"]: t for t in conn.explore_root()}
+        probes = conn.stats["requests"] - before
+    assert root["Hubspot.Users"]["meta:missingScopes"] == ["settings.users.read"]
+    assert root["Hubspot.Teams"]["meta:missingScopes"] == ["settings.users.teams.read"]
+    assert "meta:missingScopes" not in root["Hubspot.Contact_Property_History"]
+    assert probes == len({p for t in tables if (p := probe_path(t))})
+    assert probes < len(tables) / 2

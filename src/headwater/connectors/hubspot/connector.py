@@ -45,6 +45,7 @@ from headwater.connectors.hubspot.refresh import MERGED_PROPERTY
 from headwater.connectors.hubspot.schema import PropertyDef, TableLayout, layout_for
 from headwater.connectors.hubspot.simple import SimpleReader
 from headwater.connectors.hubspot.simple_tables import SIMPLE_KINDS, simple_layout
+from headwater.connectors.hubspot.simple_tables import path_for as simple_path
 from headwater.connectors.hubspot.state import StreamState
 from headwater.connectors.ratelimit import DEFAULT_REGISTRY, LimiterRegistry
 from headwater.connectors.retry import RetryPolicy
@@ -293,8 +294,11 @@ class HubSpotConnector:
             if self._access is not None:
                 return self._access
         probes = [(t, probe) for t in tables or self.tables() if (probe := probe_path(t))]
-        results = self._pool.map(lambda tp: self._probe(tp[1]), probes)
-        found = {t.name: scopes for (t, _), scopes in zip(probes, results, strict=True) if scopes}
+        # tables read from the same endpoint (an object, its history, merges and associations)
+        # share one probe
+        paths = list(dict.fromkeys(path for _, path in probes))
+        by_path = dict(zip(paths, self._pool.map(self._probe, paths), strict=True))
+        found = {t.name: scopes for t, path in probes if (scopes := by_path[path])}
         with self._lock:
             self._access = found
         return found
@@ -507,12 +511,19 @@ class HubSpotConnector:
 
 def probe_path(table: TableDef) -> str | None:
     """The cheapest call that needs exactly ``table``'s scope, or ``None`` when none is known."""
-    if table.kind is TableKind.CRM:
+    if table.kind in (
+        TableKind.CRM,
+        TableKind.ASSOCIATIONS,
+        TableKind.PROPERTY_HISTORY,
+        TableKind.MERGES,
+    ):
         return f"/crm/v3/objects/{table.object_type}"
-    if table.kind is TableKind.OWNERS:
+    if table.kind in (TableKind.OWNERS, TableKind.OWNER_TEAMS):
         return "/crm/v3/owners"
-    if table.kind is TableKind.PIPELINES:
+    if table.kind in (TableKind.PIPELINES, TableKind.PIPELINE_STAGES):
         return f"/crm/v3/pipelines/{table.object_type}"
+    if table.kind in (TableKind.USERS, TableKind.TEAMS):
+        return simple_path(table)
     return None
 
 
