@@ -228,3 +228,27 @@ def test_a_414_shrinks_the_property_chunks_and_the_read_goes_on(
         col = next(c for c in layout.columns if c.source == "email")
         assert all(r[col.name] == store.value(int(r["Id"]), "email") for r in out.rows)
         assert "URL too long" in caplog.text
+
+
+def test_full_read_takes_associations_inline_and_pages_only_truncated_ones() -> None:
+    """List pages carry up to 100 associations per record and type; only a record with more is
+    completed with a v4 batch read, which HubSpot (and the emulator) exempt from the 10 s window."""
+    config = EmulatorConfig(seed=5, contacts=600, companies=300, rate_limit="oauth-app")
+    with serve_in_thread(config) as emu:
+        big = 7
+        for contact in range(1, 251):
+            emu.state.associate("companies", big, "contacts", contact)
+        emu.state.request_counts.clear()
+        with connect(emu, registry=LimiterRegistry()) as conn:
+            out = collect(conn.read("Hubspot.Companies", state=None))
+        counts = emu.state.request_counts
+        statuses = dict(emu.state.status_counts)
+    by_id = {r["Id"]: r for r in out.rows}
+    for rid, row in by_id.items():
+        for target in ("contacts", "deals", "tickets"):
+            links = emu.state.graph.links("companies", target, int(rid))
+            assert row[column_name("associations", target, "ids")] == [str(x.to_id) for x in links]
+    assert len(by_id[str(big)]["Associations_Contacts_Ids"]) >= 250
+    # one batch read, for the one truncated record and type; nothing else
+    assert counts["associations.v4.batch_read"] == 1
+    assert statuses.get(429, 0) == 0

@@ -33,8 +33,9 @@ def test_read_survives_token_expiry_429s_503s_and_resets() -> None:
         FaultRule("429", endpoint="objects.list", on_requests=frozenset({4}), burst=2),
         FaultRule("503", endpoint="objects.list", on_requests=frozenset({9}), burst=2),
         FaultRule("reset", endpoint="objects.list", on_requests=frozenset({14})),
-        FaultRule("502", endpoint="associations.v4.batch_read", on_requests=frozenset({2})),
-        FaultRule("reset", endpoint="associations.v4.batch_read", on_requests=frozenset({5})),
+        # a full read takes associations inline from the list pages
+        FaultRule("502", endpoint="objects.list", on_requests=frozenset({20})),
+        FaultRule("reset", endpoint="objects.list", on_requests=frozenset({25})),
     ]
     config = EmulatorConfig(seed=11, contacts=4_000, rate_limit="none", faults=None)
     with serve_in_thread(config) as emu:

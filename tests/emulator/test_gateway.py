@@ -69,6 +69,32 @@ def test_rolling_ten_second_window_for_oauth_apps(start: Callable[..., RunningEm
         assert c.get("/crm/v3/objects/contacts").status_code == 429
 
 
+def test_association_batch_reads_are_exempt_from_the_ten_second_window(
+    start: Callable[..., RunningEmulator],
+) -> None:
+    """HubSpot's spec marks association batch reads ``x-hubspot-rate-limit-exemptions:
+    ["ten-secondly"]``: they pass when the window is spent and do not spend it."""
+    clock = ManualClock()
+    emu = start(rate_limit="oauth-app", clock=clock)
+    token = oauth_token(emu)
+    body = {"inputs": [{"id": "1"}, {"id": "2"}]}
+    with api(emu, token) as c:
+        for _ in range(110):
+            assert c.get("/crm/v3/objects/contacts", params={"limit": 1}).status_code == 200
+        assert c.get("/crm/v3/objects/contacts").status_code == 429
+        for path in (
+            "/crm/v4/associations/contacts/companies/batch/read",
+            "/crm/v3/associations/contacts/companies/batch/read",
+        ):
+            for _ in range(20):
+                r = c.post(path, json=body)
+                assert r.status_code in (200, 207)
+                assert "x-hubspot-ratelimit-remaining" not in r.headers
+        clock.advance(10.01)
+        first = c.get("/crm/v3/objects/contacts", params={"limit": 1})
+        assert first.headers["x-hubspot-ratelimit-remaining"] == "109"
+
+
 def test_private_app_budget_daily_quota_and_retry_after(
     start: Callable[..., RunningEmulator],
 ) -> None:

@@ -389,8 +389,7 @@ class HubSpotConnector:
                 now_ms=self._clock_ms,
             )
             records = reader.preview(limit)
-            ids = [str(r["id"]) for r in records]
-            assoc = reader.associations(ids)
+            assoc = reader.page_associations(records, inline=True)
             batch = build_batch(layout, records, associations=assoc)
         else:
             simple = SimpleReader(http=self.http, layout=layout, state=state, now_ms=self._clock_ms)

@@ -46,6 +46,7 @@ class TablePages:
         max_chars: int,
         list_partitions: int,
         queue_pages: int,
+        inline_associations: tuple[str, ...] = (),
     ) -> None:
         self._http = http
         self._pool = pool
@@ -55,6 +56,8 @@ class TablePages:
         self._max_chars = max_chars
         self._list_partitions = list_partitions
         self._queue_pages = queue_pages
+        #: association targets asked for inline on live list pages (with the first chunk)
+        self.inline = inline_associations
         self.chunks = chunk_properties(properties, max_chars)
         self._chunk_lock = threading.Lock()
         self._path = f"/crm/v3/objects/{layout.table.object_type}"
@@ -98,9 +101,13 @@ class TablePages:
         total = response.json().get("total")
         return int(total) if isinstance(total, int) else None
 
-    def _list_body(self, after: str | None, chunk: list[str], archived: bool, limit: int) -> bytes:
+    def _list_body(
+        self, after: str | None, chunk: list[str], archived: bool, limit: int, assoc: bool = False
+    ) -> bytes:
         params: dict[str, str] = {"limit": str(limit), "archived": "true" if archived else "false"}
         params["properties"] = ",".join(chunk) if chunk else "hs_object_id"
+        if assoc and self.inline:
+            params["associations"] = ",".join(self.inline)
         if after is not None:
             params["after"] = after
         response = self._http.send("GET", self._path, params=params, allow=URI_TOO_LONG)
@@ -137,7 +144,7 @@ class TablePages:
             self._pool.submit(self._list_body, after, chunk, archived, limit)
             for chunk in chunks[1:]
         ]
-        first = self._list_body(after, chunks[0], archived, limit)
+        first = self._list_body(after, chunks[0], archived, limit, assoc=not archived)
         extra: list[bytes | Future[bytes]] = [f.result() for f in extra_futures]
         match = AFTER.search(first, max(first.rfind(b'"paging"'), 0))
         if match is not None:

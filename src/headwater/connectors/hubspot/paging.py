@@ -24,6 +24,7 @@ __all__ = [
     "Page",
     "chunk_properties",
     "fetch_associations",
+    "inline_associations",
     "walk",
     "walk_chains",
 ]
@@ -84,6 +85,46 @@ def fetch_associations(
             after = ((result.get("paging") or {}).get("next") or {}).get("after")
             if after:
                 pending.append({"id": source, "after": str(after)})
+    return found
+
+
+def _target(key: str) -> str:
+    """The association target of an inline ``associations`` key (``"line items"`` and
+    ``"line_items"`` both name ``line_items``)."""
+    return key.strip().lower().replace(" ", "_")
+
+
+def inline_associations(
+    http: HubSpotHttp,
+    from_type: str,
+    targets: Sequence[str],
+    records: Sequence[dict[str, Any]],
+    kind: RequestKind,
+) -> dict[str, dict[str, list[str]]]:
+    """``target → from id → associated ids`` from list records fetched with ``associations=``.
+
+    HubSpot returns at most 100 associations per record and type inline; a truncated block
+    carries ``paging``, and only those records are completed with a v4 batch read (which the
+    ten-second window exempts). Records without a block for a type have no associations of it.
+    """
+    found: dict[str, dict[str, list[str]]] = {t: {} for t in targets}
+    truncated: dict[str, list[str]] = {t: [] for t in targets}
+    for record in records:
+        block = record.get("associations")
+        if not block:
+            continue
+        rid = str(record.get("id"))
+        for key, value in block.items():
+            target = _target(key)
+            if target not in found or not isinstance(value, dict):
+                continue
+            ids = [str(e.get("id")) for e in value.get("results") or []]
+            found[target][rid] = list(dict.fromkeys(ids))  # one entry per label type
+            if value.get("paging"):
+                truncated[target].append(rid)
+    for target, ids in truncated.items():
+        if ids:
+            found[target].update(fetch_associations(http, from_type, target, ids, kind))
     return found
 
 

@@ -34,6 +34,7 @@ from headwater.connectors.hubspot.paging import (
     Page,
     chunk_properties,
     fetch_associations,
+    inline_associations,
     walk,
 )
 from headwater.connectors.hubspot.planner import (
@@ -88,9 +89,12 @@ class ReadOptions:
     #: concurrent id ranges of a full list read (see ``TableReader._full_pages``)
     list_partitions: int = 3
     queue_pages: int = 16
-    #: HubSpot's spec exempts v4 association batch reads from the 10 s window, but counting them
-    #: is the safe side (the emulator, and apps sharing the budget, count them)
-    association_kind: RequestKind = RequestKind.BURST
+    #: HubSpot's spec exempts association batch reads from the 10 s window
+    #: (``x-hubspot-rate-limit-exemptions: ["ten-secondly"]``); ``BURST`` counts them anyway
+    association_kind: RequestKind = RequestKind.EXEMPT
+    #: ask list pages for their associations inline (``associations=``), so a full read needs
+    #: no association calls except for records with more than HubSpot's 100 per type
+    inline_associations: bool = True
     max_properties_chars: int = MAX_PROPERTIES_CHARS
 
     def overridden(self, flow: Mapping[str, int]) -> ReadOptions:
@@ -145,6 +149,7 @@ class TableReader:
             max_chars=options.max_properties_chars,
             list_partitions=options.list_partitions,
             queue_pages=options.queue_pages,
+            inline_associations=layout.associations if options.inline_associations else (),
         )
         self._requests_at_start = http.stats["requests"]
 
@@ -263,6 +268,21 @@ class TableReader:
         }
         return {t: f.result() for t, f in futures.items()}
 
+    def page_associations(
+        self, records: list[dict[str, Any]], inline: bool
+    ) -> dict[str, dict[str, list[str]]]:
+        """Associations of records from list pages (``inline``: read from the records) or from
+        search pages (v4 batch reads)."""
+        if not inline or not self._fetch.inline:
+            return self.associations([str(r["id"]) for r in records])
+        return inline_associations(
+            self._http,
+            self._table.object_type,
+            self._fetch.inline,
+            records,
+            self._opts.association_kind,
+        )
+
     def _checkpoint(self, final: bool = False) -> CheckpointEvent:
         return CheckpointEvent(self._table.name, self._state.to_json(), final)
 
@@ -288,10 +308,14 @@ class TableReader:
         )
 
     def _emit_group(
-        self, run: RunState, group: list[tuple[Page, list[dict[str, Any]]]], deleted: bool
+        self,
+        run: RunState,
+        group: list[tuple[Page, list[dict[str, Any]]]],
+        deleted: bool,
+        inline: bool,
     ) -> Iterator[ReadEvent]:
         everything = [r for _, records in group for r in records]
-        assoc = {} if deleted else self.associations([str(r["id"]) for r in everything])
+        assoc = {} if deleted else self.page_associations(everything, inline)
         merged = merged_ids(everything) if self._merges and not deleted else []
         if merged:
             # reported before the checkpoints of the pages that carried them
@@ -337,6 +361,7 @@ class TableReader:
         pages: Iterator[Page],
         deleted: bool,
         keep: Callable[[dict[str, Any]], bool] | None = None,
+        inline: bool = False,
     ) -> Iterator[ReadEvent]:
         per_page = SEARCH_PAGE if run.strategy == INCREMENTAL and not deleted else LIST_PAGE
         grouped = 0
@@ -353,10 +378,10 @@ class TableReader:
                 grouped + per_page > ASSOCIATION_BATCH
                 or len(group) * LIST_PAGE >= ASSOCIATION_BATCH
             ):
-                yield from self._emit_group(run, group, deleted)
+                yield from self._emit_group(run, group, deleted, inline)
                 group, grouped = [], 0
         if group:
-            yield from self._emit_group(run, group, deleted)
+            yield from self._emit_group(run, group, deleted, inline)
 
     # ------------------------------------------------------------------ the read
 
@@ -402,7 +427,8 @@ class TableReader:
                 )
             else:
                 pages = self._fetch.full_pages(run)
-            yield from self._phase(run, pages, deleted=False)
+            inline = run.strategy != INCREMENTAL
+            yield from self._phase(run, pages, deleted=False, inline=inline)
         if run.phase == ASSOCIATIONS:
             yield from self._refresh_associations(run)
         if run.archived_pass:

@@ -152,7 +152,11 @@ class HubSpotEmulatorApp:
             return await self._call(match, ctx), faults
         ctx.token = token = gateway.authenticate(state, req, match, correlation)
         decision = state.limiter.check(
-            token.app_key, state.now_ms(), search=route.search, private=token.kind in STATIC_KINDS
+            token.app_key,
+            state.now_ms(),
+            search=route.search,
+            private=token.kind in STATIC_KINDS,
+            exempt=route.burst_exempt,
         )
         if decision.policy is not None:
             return gateway.rate_limited(state, token, decision, correlation), faults

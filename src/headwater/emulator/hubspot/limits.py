@@ -52,8 +52,14 @@ class RateLimiter:
         self._daily_count: dict[tuple[str, int], int] = {}
         self._lock = threading.Lock()
 
-    def check(self, app_key: str, now_ms: int, *, search: bool, private: bool) -> Decision:
-        """Count one request and decide whether it passes."""
+    def check(
+        self, app_key: str, now_ms: int, *, search: bool, private: bool, exempt: bool = False
+    ) -> Decision:
+        """Count one request and decide whether it passes.
+
+        ``exempt`` requests (HubSpot's ``ten-secondly`` exemption) only count towards the daily
+        quota and carry no ten-second headers.
+        """
         if self.mode == "none":
             return ALLOW_NO_HEADERS
         with self._lock:
@@ -64,6 +70,9 @@ class RateLimiter:
             daily_limit = self.daily if self.daily is not None else 1_000_000
             if self.daily is not None and daily_used >= self.daily:
                 return self._refuse("DAILY", "You have reached your daily limit.", 3600)
+            if exempt and not search:
+                self._daily_count[daily_key] = daily_used + 1
+                return ALLOW_NO_HEADERS
             if search:
                 q = self._search
                 while q and q[0] <= now_ms - SEARCH_WINDOW_MS:

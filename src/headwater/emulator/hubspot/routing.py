@@ -38,7 +38,8 @@ class Route:
 
     ``scope_type`` names the path capture whose object type's read (or, with ``write``, write)
     scope the token needs; ``scope`` is a fixed required scope. ``auth=False`` routes need no
-    token; ``faults=False`` routes are never touched by the fault plan (the admin prefix).
+    token; ``faults=False`` routes are never touched by the fault plan (the admin prefix);
+    ``burst_exempt`` routes are not counted in the ten-second window.
     ``defaults`` are extra arguments handed to the handler as if they had been captured.
     ``sunset`` routes are APIs HubSpot has retired: they answer 404, as HubSpot does after the
     sunset, unless the portal is configured with ``legacy_v1``.
@@ -52,6 +53,9 @@ class Route:
     scope: str | None = None
     write: bool = False
     search: bool = False
+    #: exempt from the ten-second window (``x-hubspot-rate-limit-exemptions: ["ten-secondly"]``
+    #: in HubSpot's spec: association batch reads and label endpoints); still counted daily
+    burst_exempt: bool = False
     auth: bool = True
     faults: bool = True
     defaults: tuple[tuple[str, str], ...] = ()
