@@ -6,7 +6,7 @@ UV_VERSION := 0.13.9
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 export UV_NO_PROGRESS := 1
 
-.PHONY: bootstrap quickstart test test-all lint format bench clean
+.PHONY: bootstrap quickstart test test-all lint format bench bench-peers clean
 
 $(VENV)/.synced: pyproject.toml uv.lock
 	@test -x $(UV) || { python3 -m venv $(VENV) && $(VENV)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION); }
@@ -35,6 +35,12 @@ test-all: lint
 
 bench: bootstrap
 	$(VENV)/bin/python bench/run_all.py
+
+# Headwater against Singer's tap-hubspot, Airbyte's source-hubspot and dlt, each installed from
+# PyPI into its own venv under .bench-peers/ (reused on later runs); rewrites the peer section of
+# docs/benchmarks.md and docs/benchmarks-peers.png. Unattended, under 30 minutes.
+bench-peers: bootstrap
+	$(VENV)/bin/python bench/peers/run.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache
