@@ -133,6 +133,9 @@ class Emulator:
             json={"objectType": "contacts", "count": count},
             timeout=120,
         ).json()
+        # HubSpot's search index (and the emulator's, 1 s by default) lags writes; every tool
+        # starts its incremental run after the changes are searchable
+        time.sleep(2.0)
         return body["ids"], before
 
     def live_ids(self) -> set[str]:
