@@ -17,11 +17,12 @@ import sys
 import time
 from pathlib import Path
 
-import pyarrow as pa
-
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+# headwater first: it picks Arrow's allocator before pyarrow is imported, as `headwater serve` does
+import headwater  # noqa: E402, F401, I001
+import pyarrow as pa  # noqa: E402
 from headwater.connectors.base import ConnectorSettings  # noqa: E402
 from headwater.connectors.hubspot import SPEC_ID, HubSpotSettings  # noqa: E402
 from headwater.connectors.ratelimit import LimiterRegistry  # noqa: E402
