@@ -28,7 +28,14 @@ TABLES = ("Hubspot.Contacts", "Hubspot.Owners", "Hubspot.Deal_Pipelines", "Hubsp
 @pytest.fixture(scope="module")
 def emu() -> Iterator[RunningEmulator]:
     config = EmulatorConfig(
-        seed=5, contacts=300, companies=40, deals=60, tickets=20, engagements=10, custom_records=15
+        seed=5,
+        contacts=300,
+        companies=40,
+        deals=60,
+        tickets=20,
+        engagements=10,
+        custom_records=15,
+        search_index_lag_ms=0,
     )
     with serve_in_thread(config) as running:
         yield running
@@ -73,10 +80,19 @@ def _read_everything(conn: HubSpotConnector) -> dict[str, int]:
     return {t: len(collect(conn.read(t, state=None, mode="full")).rows) for t in TABLES}
 
 
+def _read_changes(conn: HubSpotConnector, emu: RunningEmulator) -> None:
+    """A full read takes associations inline from the list; an incremental one reads the
+    associations of its search pages with batch reads."""
+    full = collect(conn.read("Hubspot.Contacts", state=None, mode="full"))
+    emu.state.touch("contacts", 3)
+    collect(conn.read("Hubspot.Contacts", state=full.checkpoints[-1], mode="incremental"))
+
+
 def test_default_connections_use_the_dated_paths_of_every_family(emu: RunningEmulator) -> None:
     with _conn(emu) as conn:
         paths = _record_paths(conn)
         counts = _read_everything(conn)
+        _read_changes(conn, emu)
     assert counts["Hubspot.Contacts"] == emu.state.record_counts()["records"]["contacts"]
     legacy = [p for p in paths if p.startswith(("/crm/v3/", "/crm/v4/", "/account-info/v3"))]
     assert legacy == []
@@ -98,6 +114,7 @@ def test_legacy_connections_keep_the_v3_paths_and_read_the_same(emu: RunningEmul
     with _conn(emu, apiVersion="legacy") as conn:
         paths = _record_paths(conn)
         assert _read_everything(conn) == expected
+        _read_changes(conn, emu)
     assert not any("/2026-03" in p for p in paths)
     assert any(p.startswith("/crm/v3/objects/contacts") for p in paths)
     assert any(p.startswith("/crm/v4/associations/") for p in paths)
