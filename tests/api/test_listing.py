@@ -110,3 +110,33 @@ def test_list_filters_orderby_count(client: TestClient, ident: Identity) -> None
     assert_flow_error(
         client.get(f"{FS}/connections", params={"continuationToken": "!!!"}, headers=h), 400, "1451"
     )
+
+
+def test_hand_made_tokens_with_bad_positions_are_400(client: TestClient, ident: Identity) -> None:
+    """A token is not signed, so a client may forge one; a position that is well-formed JSON but
+    not a timestamp (for an order the database sorts) is a FLOW-1451, never a 500."""
+    import base64
+    import json
+
+    h = ident.headers()
+    create(client, ident, name="one")
+
+    def token(payload: object) -> str:
+        raw = json.dumps(payload).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    for position in (
+        [[2, "x"], "id"],
+        [[0, ""], "id"],
+        [[1, 1.5], "id"],
+        [[1, 1e300], "id"],
+        [[1, -(2**70)], "id"],
+    ):
+        for orderby in ("createdAt", "-updatedAt"):
+            t = token({"f": [], "o": orderby, "l": 2, "a": position})
+            r = client.get(f"{FS}/connections", params={"continuationToken": t}, headers=h)
+            assert_flow_error(r, 400, "1451")
+    # the same positions are fine for an order sorted in memory (any rank compares)
+    t = token({"f": [], "o": "name", "l": 2, "a": [[2, "x"], "id"]})
+    r = client.get(f"{FS}/connections", params={"continuationToken": t}, headers=h)
+    assert r.status_code == 200, r.text

@@ -106,7 +106,7 @@ def list_documents(
         after = None
         if q.after is not None:
             key, last_id = q.after
-            after = (int(key[1]) if isinstance(key, list) else int(key), last_id)
+            after = (_sql_position(key), last_id)
         with ctx.engine.connect() as conn:
             rows = store.read_resource_page(
                 conn,
@@ -144,6 +144,23 @@ def list_documents(
             )
         )
     return ListResult(items=page, next_token=next_token)
+
+
+#: The range of the integer timestamp columns a SQL-ordered position may name.
+_INT64 = 2**63
+
+
+def _sql_position(key: Any) -> int:
+    """The timestamp in a position of a list ordered by a SQL column. A client may hand-make a
+    token (it is not signed), so anything but a finite integral number in range is a 400."""
+    value = key[1] if isinstance(key, list) and len(key) == 2 and key[0] == 1 else None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise FilterError("invalid continuationToken", code="1451")
+    if isinstance(value, float) and not value.is_integer():
+        raise FilterError("invalid continuationToken", code="1451")
+    if not -_INT64 <= value < _INT64:
+        raise FilterError("invalid continuationToken", code="1451")
+    return int(value)
 
 
 def _all_docs(
