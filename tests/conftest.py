@@ -142,3 +142,28 @@ def tenant_of(ctx: ServiceContext):
         )
 
     return make
+
+
+#: Counts the reliability suites report at the end of a run: suite -> {what: n}.
+RELIABILITY_COUNTS: dict[str, dict[str, int]] = {}
+
+
+@pytest.fixture
+def reliability_counts():
+    """``record(suite, cases=…, faults=…, failures=…)`` adds to the summary printed at the end."""
+
+    def record(suite: str, **counts: int) -> None:
+        into = RELIABILITY_COUNTS.setdefault(suite, {})
+        for k, v in counts.items():
+            into[k] = into.get(k, 0) + v
+
+    return record
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    if not RELIABILITY_COUNTS:
+        return
+    terminalreporter.section("reliability counts")
+    for suite, counts in sorted(RELIABILITY_COUNTS.items()):
+        shown = ", ".join(f"{k}: {v}" for k, v in counts.items())
+        terminalreporter.write_line(f"{suite}: {shown}")

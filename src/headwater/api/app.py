@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from fastapi.middleware import Middleware
 
 from headwater import __version__, ui
-from headwater.api import errors
+from headwater.api import errors, openapi
 from headwater.api.middleware import RequestContextMiddleware
 from headwater.api.routes import (
     connections,
@@ -55,6 +55,7 @@ def create_app(ctx: ServiceContext, *, max_body: int = 1024 * 1024) -> FastAPI:
     app.state.http_metrics = http_metrics
     app.state.gateway = gateway
     errors.install(app)
+    openapi.install(app)
     app.include_router(ims.router)
     app.include_router(health.router)
     app.include_router(specs.router, prefix=FLOW_SERVICE_PATH)

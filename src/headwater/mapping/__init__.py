@@ -22,7 +22,7 @@ from headwater.mapping.errors import ExpressionError, MappingError, MappingIssue
 from headwater.mapping.expressions import OPERATORS
 from headwater.mapping.functions import FUNCTIONS, unique_functions
 from headwater.mapping.parser import parse
-from headwater.mapping.types import arrow_type_of, schema_from_properties, walk
+from headwater.mapping.types import SchemaShapeError, arrow_type_of, schema_from_properties, walk
 
 __all__ = [
     "FUNCTIONS",
@@ -36,6 +36,7 @@ __all__ = [
     "MappingResult",
     "MappingSet",
     "RowError",
+    "SchemaShapeError",
     "arrow_type_of",
     "check",
     "compile_set",

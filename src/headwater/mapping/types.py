@@ -25,8 +25,14 @@ TIMESTAMP = pa.timestamp("ms", tz="UTC")
 _INT_TYPES = {"long": pa.int64(), "int": pa.int32(), "short": pa.int16(), "byte": pa.int8()}
 
 
+class SchemaShapeError(ValueError):
+    """A JSON Schema whose properties are not objects (a client's input schema may be anything)."""
+
+
 def arrow_type_of(prop: Mapping[str, Any]) -> pa.DataType:
     """The Arrow type of one resolved (``xed-full``) JSON Schema property."""
+    if not isinstance(prop, Mapping):
+        raise SchemaShapeError(f"a property must be an object, not {type(prop).__name__}")
     xdm = prop.get("meta:xdmType")
     kind = prop.get("type")
     if isinstance(kind, list):
@@ -37,6 +43,8 @@ def arrow_type_of(prop: Mapping[str, Any]) -> pa.DataType:
             value = arrow_type_of(extra) if isinstance(extra, Mapping) else pa.string()
             return pa.map_(pa.string(), value)
         children = prop.get("properties") or {}
+        if not isinstance(children, Mapping):
+            raise SchemaShapeError("properties must be an object")
         if not children:
             return pa.struct([])
         return pa.struct([pa.field(k, arrow_type_of(v)) for k, v in children.items()])
@@ -67,7 +75,8 @@ def arrow_type_of(prop: Mapping[str, Any]) -> pa.DataType:
 
 
 def schema_from_properties(properties: Mapping[str, Any]) -> pa.Schema:
-    """An Arrow schema (nested structs) from the ``properties`` of a resolved XDM schema."""
+    """An Arrow schema (nested structs) from the ``properties`` of a resolved XDM schema;
+    :class:`SchemaShapeError` when a property is not a schema object."""
     return pa.schema([pa.field(k, arrow_type_of(v)) for k, v in properties.items()])
 
 

@@ -30,6 +30,7 @@ from headwater.errors import (
     InvalidRequestError,
     MappingSetInvalidError,
     NotFoundError,
+    ValidationError,
 )
 from headwater.mapping import MappingIssue, MappingSet
 from headwater.services import schemas
@@ -85,7 +86,13 @@ def input_arrow(body: dict[str, Any]) -> pa.Schema | None:
     js = inp.get("jsonSchema")
     if not isinstance(js, dict) or not isinstance(js.get("properties"), dict):
         return None
-    return mapping.schema_from_properties(js["properties"])
+    try:
+        return mapping.schema_from_properties(js["properties"])
+    except mapping.SchemaShapeError as exc:
+        raise ValidationError(
+            f"inputSchema.jsonSchema is not a schema: {exc}",
+            details=[FieldError("inputSchema.jsonSchema", str(exc))],
+        ) from None
 
 
 def aliases_for(schema: pa.Schema | None) -> tuple[pa.Schema | None, dict[str, str]]:
@@ -414,16 +421,31 @@ def for_run(
 # ------------------------------------------------------------------ validate / preview
 
 
+_SOURCE_TYPES = {
+    "ATTRIBUTE": "ATTRIBUTE",
+    "EXPRESSION": "EXPRESSION",
+    "STATIC": "STATIC",
+    "TEXT/X.SCHEMA-PATH": "ATTRIBUTE",
+    "TEXT/X.CALCULATED": "EXPRESSION",
+}
+
+
 def _error_info(issue_or_error: Any, entry: dict[str, Any]) -> dict[str, Any]:
-    """Data Prep's ``TransformErrorInfo``."""
+    """Data Prep's ``TransformErrorInfo``: string fields only (an entry the client sent may hold
+    anything), ``sourceType`` one of Adobe's three."""
     source = entry.get("source", entry.get("sourceAttribute"))
-    return {
+    info: dict[str, Any] = {
         "destination": entry.get("destination", entry.get("destinationXdmPath")),
         "exception": issue_or_error.message,
         "source": source,
         "columnName": getattr(issue_or_error, "column", None) or source,
-        "sourceType": entry.get("sourceType") or "ATTRIBUTE",
     }
+    info = {k: v for k, v in info.items() if isinstance(v, str)}
+    kind = entry.get("sourceType")
+    info["sourceType"] = (
+        _SOURCE_TYPES.get(kind.upper(), "ATTRIBUTE") if isinstance(kind, str) else "ATTRIBUTE"
+    )
+    return info
 
 
 def validate(ctx: ServiceContext, tenant: Tenant, body: Any) -> dict[str, Any]:
@@ -473,7 +495,7 @@ def preview(ctx: ServiceContext, tenant: Tenant, body: Any) -> Any:
     ms_body = body["mappingSet"]
     try:
         table = pa.Table.from_batches([pa.RecordBatch.from_struct_array(pa.array(rows))])
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+    except (pa.ArrowException, OverflowError) as exc:
         raise InvalidRequestError(f"the sample rows do not share column types: {exc}") from None
     declared = input_arrow(ms_body)
     compiled = compile_body(

@@ -20,7 +20,7 @@ class DatasetCreate(BaseModel):
     name: str = Field(min_length=1, max_length=512)
     description: str | None = Field(default=None, max_length=4096)
     schemaRef: dict[str, Any] | None = None  # noqa: N815
-    tags: dict[str, Any] | None = None
+    tags: dict[str, list[str]] | None = None  # Catalog: each tag is a list of strings
     headwater: dict[str, Any] | None = Field(
         default=None,
         description='Lake options: {"writeMode": "merge"|"history", "deletedRecords": "delete"|"flag"}',

@@ -39,7 +39,7 @@ def token_v3(
     )
 
 
-@router.post("/ims/revoke")
+@router.post("/ims/revoke", response_class=Response)
 def revoke(
     request: Request,
     token: Annotated[str | None, Form()] = None,

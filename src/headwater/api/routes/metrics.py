@@ -11,7 +11,16 @@ from headwater.services import metrics as service
 router = APIRouter(tags=["Health"])
 
 
-@router.get("/metrics")
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The metrics, in Prometheus text format",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        }
+    },
+)
 def metrics(request: Request, ctx: CtxDep) -> Response:
     """Prometheus text format; no credentials needed (bind the port privately)."""
     http = getattr(request.app.state, "http_metrics", None)
