@@ -1,6 +1,7 @@
 """Structured logs: the floor every layer may import (it imports nothing of Headwater).
 
-``HEADWATER_LOG_FORMAT=json`` prints one JSON object per line (``ts``, ``level``, ``logger``,
+``HEADWATER_LOG_FORMAT=json`` (the default when stderr is not a terminal) prints one JSON object
+per line (``ts``, ``level``, ``logger``,
 ``message``, ``request_id``/``run_id`` when known, and any ``extra=`` fields); secrets are redacted
 in every format by :class:`RedactingFilter`. The request id and run id live in context variables,
 set by the API middleware (:func:`log_context`) and by the run observer (:func:`tag_run`).
@@ -187,6 +188,47 @@ class JsonFormatter(logging.Formatter):
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 
+class TextFormatter(logging.Formatter):
+    """Plain lines for a terminal, ending with the request and run ids when known."""
+
+    def __init__(self) -> None:
+        super().__init__(TEXT_FORMAT)
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        ids = [
+            f"{key}={value}"
+            for key in ("request_id", "run_id")
+            if (value := getattr(record, key, None)) is not None
+        ]
+        return f"{line} [{' '.join(ids)}]" if ids else line
+
+
+#: Loggers of the HTTP client: one line per request (a HubSpot page), so DEBUG, not INFO.
+HTTP_CLIENT_LOGGERS = ("httpx", "httpcore")
+
+
+class HttpClientDemoteFilter(logging.Filter):
+    """Turns the HTTP client's per-request INFO lines into DEBUG ones (a sync of a million
+    records would otherwise write one INFO line per page); they show with ``log_level=DEBUG``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.INFO and record.name.startswith(HTTP_CLIENT_LOGGERS):
+            record.levelno = logging.DEBUG
+            record.levelname = "DEBUG"
+            return logging.getLogger().getEffectiveLevel() <= logging.DEBUG
+        return True
+
+
+def resolve_format(fmt: str) -> str:
+    """``json`` or ``text``: ``auto`` is text on a terminal, JSON otherwise."""
+    fmt = fmt.strip().lower()
+    if fmt == "auto":
+        isatty = getattr(sys.stderr, "isatty", None)
+        return "text" if callable(isatty) and isatty() else "json"
+    return "json" if fmt == "json" else "text"
+
+
 class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """Writes to whatever ``sys.stderr`` is when a record is emitted (so redirection works)."""
 
@@ -202,9 +244,10 @@ class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         """The stream is always the current ``sys.stderr``."""
 
 
-def configure_logging(fmt: str = "text", level: str = "INFO") -> logging.Handler:
+def configure_logging(fmt: str = "auto", level: str = "INFO") -> logging.Handler:
     """Install Headwater's stderr handler on the root logger (idempotent): JSON lines when
-    ``fmt == "json"``, plain text otherwise; redaction and request/run ids in both."""
+    ``fmt`` resolves to ``json`` (:func:`resolve_format`), plain text otherwise; redaction,
+    request/run ids and the HTTP client's requests at DEBUG in both."""
     root = logging.getLogger()
     handler = next((h for h in root.handlers if getattr(h, "_headwater", False)), None)
     if handler is None:
@@ -213,12 +256,11 @@ def configure_logging(fmt: str = "text", level: str = "INFO") -> logging.Handler
                 root.removeHandler(old)
         handler = StderrHandler()
         handler._headwater = True  # type: ignore[attr-defined]
+        handler.addFilter(HttpClientDemoteFilter())
         handler.addFilter(ContextFilter())
         handler.addFilter(RedactingFilter())
         root.addHandler(handler)
-    handler.setFormatter(
-        JsonFormatter() if fmt.strip().lower() == "json" else logging.Formatter(TEXT_FORMAT)
-    )
+    handler.setFormatter(JsonFormatter() if resolve_format(fmt) == "json" else TextFormatter())
     root.setLevel(level.upper())
     # Alembic narrates every migration check at INFO; keep its warnings only.
     logging.getLogger("alembic").setLevel(max(root.level, logging.WARNING))

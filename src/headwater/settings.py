@@ -101,8 +101,9 @@ class Settings(BaseSettings):
     token_ttl_seconds: int = 24 * 3600
     max_body_bytes: int = 1024 * 1024
     log_level: str = "INFO"
-    #: ``json`` prints one JSON object per log line; anything else plain text.
-    log_format: str = "text"
+    #: ``json`` prints one JSON object per log line, ``text`` plain lines; ``auto`` (the
+    #: default) is text when stderr is a terminal and JSON otherwise (services, containers).
+    log_format: str = "auto"
 
     @classmethod
     def settings_customise_sources(

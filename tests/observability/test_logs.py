@@ -121,3 +121,51 @@ def test_request_ids_and_run_ids_are_on_the_lines(
         ident.client_secret,
     ):
         assert secret not in text
+
+
+def test_auto_format_is_json_off_a_terminal_and_text_on_one(monkeypatch) -> None:
+    import io
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    assert get_settings().log_format == "auto"
+    monkeypatch.setattr("sys.stderr", io.StringIO())
+    assert logs.resolve_format("auto") == "json"
+    monkeypatch.setattr("sys.stderr", Tty())
+    assert logs.resolve_format("auto") == "text"
+    assert logs.resolve_format("JSON") == "json"
+    assert logs.resolve_format("text") == "text"
+
+
+def test_http_client_requests_are_debug_lines(json_logs) -> None:
+    """httpx logs each request (each HubSpot page) at INFO: shown only at DEBUG, as DEBUG."""
+    import httpx
+
+    from headwater.emulator.hubspot import EmulatorConfig, serve_in_thread
+
+    with serve_in_thread(EmulatorConfig(contacts=3)) as emu:
+        httpx.get(f"{emu.base_url}/crm/v3/objects/contacts", timeout=10)
+        assert not [ln for ln in json_logs() if ln["logger"].startswith("httpx")]
+        logging.getLogger().setLevel(logging.DEBUG)
+        httpx.get(f"{emu.base_url}/crm/v3/objects/contacts", timeout=10)
+        lines = [ln for ln in json_logs() if ln["logger"] == "httpx"]
+    assert lines, "the request line shows at DEBUG"
+    assert all(ln["level"] == "DEBUG" for ln in lines), lines
+
+
+def test_text_lines_end_with_request_and_run_ids(capsys) -> None:
+    root = logging.getLogger()
+    level = root.level
+    handler = logs.configure_logging("text", "INFO")
+    try:
+        with logs.log_context(request_id="req-1", run_id="run-2"):
+            logging.getLogger("headwater.test").info("hello")
+        logging.getLogger("headwater.test").info("bare")
+        err = capsys.readouterr().err.splitlines()
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+    assert err[0].endswith("hello [request_id=req-1 run_id=run-2]"), err
+    assert err[1].endswith("bare"), err
