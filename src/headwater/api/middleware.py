@@ -7,6 +7,7 @@ looked at, so an unauthenticated request with a bad body gets the auth error.
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
@@ -19,6 +20,7 @@ from headwater.domain.paths import PROTECTED_PREFIX
 from headwater.errors import (
     ContentTypeError,
     GatewayError,
+    InvalidRequestError,
     PayloadTooLargeError,
     ServiceError,
 )
@@ -33,6 +35,20 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+#: ``\u0000`` in a JSON text: a backslash escape not itself escaped (an odd run of backslashes).
+_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
+
+
+def _client_request_id(value: str | None) -> str | None:
+    """The client's ``x-request-id`` when it is a plain token of at most 128 characters; anything
+    else (huge, spaces, control or non-ASCII characters) is replaced, not echoed or logged."""
+    if value is not None and _REQUEST_ID.fullmatch(value):
+        return value
+    return None
 
 
 def _headers(scope: Scope) -> dict[str, str]:
@@ -81,7 +97,7 @@ class RequestContextMiddleware:
             return
         started = time.perf_counter()
         headers = _headers(scope)
-        request_id = headers.get("x-request-id") or uuid.uuid4().hex
+        request_id = _client_request_id(headers.get("x-request-id")) or uuid.uuid4().hex
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         status_holder = [500]
@@ -121,6 +137,9 @@ class RequestContextMiddleware:
         try:
             if protected:
                 scope["state"]["tenant"] = await self._authenticate(headers)
+                query = scope.get("query_string", b"")
+                if "\x00" in path or (isinstance(query, bytes) and b"%00" in query):
+                    raise InvalidRequestError("The path or query contains a NUL character")
             if scope["method"] in _BODY_METHODS:
                 receive = await self._buffer_body(headers, receive, require_json=protected)
         except GatewayError as exc:
@@ -170,6 +189,9 @@ class RequestContextMiddleware:
                 or (ctype.startswith("application/") and ctype.endswith("+json"))
             ):
                 raise ContentTypeError
+        if require_json and _JSON_NUL.search(body):
+            # no store keeps NUL in text (PostgreSQL refuses it), and no field needs one
+            raise InvalidRequestError("The request body contains a NUL character (\\u0000)")
         sent = False
 
         async def replay() -> Message:

@@ -48,7 +48,10 @@ def parse_limit(value: str | None) -> int | None:
     if value is None or value.strip() == "":
         return None
     try:
-        n = int(value.strip())
+        text = value.strip()
+        if not text.isascii():  # int() also reads other scripts' digits
+            raise ValueError(text)
+        n = int(text)
     except ValueError as exc:
         raise FilterError(f"invalid limit '{value}'", code="1451") from exc
     if n < 1 or n > MAX_LIMIT:
