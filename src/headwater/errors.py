@@ -47,7 +47,9 @@
     │   │   │   └── MissingScopeError 2403: one table's scope was not granted (others still read)
     │   │   ├── FatalSourceError      4xx from the source that retrying cannot fix
     │   │   │   └── PaginationLoopError  the source repeated a cursor or moved it backwards
-    │   │   └── DestinationError      the lake refused the write (e.g. incompatible type change)
+    │   │   ├── DestinationError      the lake refused the write (e.g. incompatible type change)
+    │   │   ├── MappingRunError       the flow's mapping set no longer fits the source
+    │   │   └── PartialIngestionError more records failed mapping than partialIngestionPercent allows
     │   ├── RetriableSyncError        retry with backoff
     │   │   ├── RetriableSourceError  429, 5xx, timeouts, connection resets
     │   │   ├── LeaseLostError        another worker owns the run now
@@ -449,6 +451,20 @@ class PaginationLoopError(FatalSourceError):
 
 
 class DestinationError(FatalSyncError):
+    run_code = "INGEST-1212-400"
+
+
+class MappingRunError(FatalSyncError):
+    """The flow's mapping set cannot apply to the source's columns (they changed since the flow
+    was created)."""
+
+    run_code = "MAPPER-3700-400"
+
+
+class PartialIngestionError(FatalSyncError):
+    """More records failed mapping than the flow's ``partialIngestionPercent`` allows (or any
+    failed without it); the run fails and the dataset is left unchanged."""
+
     run_code = "INGEST-1212-400"
 
 

@@ -3,6 +3,7 @@ checkpoint batches) has their output schema, and the Delta table receives what t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 import pyarrow as pa
@@ -34,7 +35,10 @@ class TagAndShout:
     def output_schema(self, schema: pa.Schema) -> pa.Schema:
         return schema.append(pa.field("Source_System", pa.string()))
 
-    def apply(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+    def output_key(self, schema: pa.Schema, key: tuple[str, ...]) -> tuple[str, ...]:
+        return key
+
+    def apply(self, batch: pa.RecordBatch, constants: Mapping[str, str]) -> pa.RecordBatch:
         i = batch.schema.get_field_index(EMAIL)
         if i >= 0:
             batch = batch.set_column(i, EMAIL, pc.utf8_upper(batch.column(i)))

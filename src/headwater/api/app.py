@@ -13,6 +13,7 @@ from headwater.api.routes import (
     dataflows,
     dataprep,
     datasets,
+    export,
     health,
     ims,
     metrics,
@@ -23,6 +24,7 @@ from headwater.api.routes import (
 from headwater.domain.paths import (
     CATALOG_PATH,
     DATA_PREP_PATH,
+    EXPORT_PATH,
     FLOW_SERVICE_PATH,
     SCHEMA_REGISTRY_PATH,
 )
@@ -62,6 +64,7 @@ def create_app(ctx: ServiceContext, *, max_body: int = 1024 * 1024) -> FastAPI:
     app.include_router(connections.router, prefix=FLOW_SERVICE_PATH)
     app.include_router(dataflows.router, prefix=FLOW_SERVICE_PATH)
     app.include_router(datasets.router, prefix=CATALOG_PATH)
+    app.include_router(export.router, prefix=EXPORT_PATH)
     app.include_router(schemaregistry.router, prefix=SCHEMA_REGISTRY_PATH)
     app.include_router(dataprep.router, prefix=DATA_PREP_PATH)
     app.include_router(webhooks.router, prefix=FLOW_SERVICE_PATH)

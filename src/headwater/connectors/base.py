@@ -74,6 +74,11 @@ class SourceConnector(Protocol):
 
     def primary_key(self, name: str) -> tuple[str, ...]: ...
 
+    def constants(self) -> Mapping[str, str]:
+        """Values the source supplies to mappings as per-run constants (HubSpot: ``Portal_Id``,
+        known once a request was made); empty when there are none."""
+        ...
+
     def read(
         self,
         table: str,

@@ -13,5 +13,7 @@ CATALOG_PATH = "/data/foundation/catalog"
 SCHEMA_REGISTRY_PATH = "/data/foundation/schemaregistry"
 #: Data Prep (mapping sets and the expression language).
 DATA_PREP_PATH = "/data/foundation/conversion"
+#: The Data Access API subset (a batch's failed records).
+EXPORT_PATH = "/data/foundation/export"
 #: The IMS-compatible token endpoint (client-credentials grant).
 IMS_TOKEN_PATH = "/ims/token/v3"

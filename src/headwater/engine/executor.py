@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -25,6 +25,7 @@ from headwater.errors import (
     Interrupted,
     LeaseLostError,
     NotFoundError,
+    PartialIngestionError,
     RetriableSyncError,
     SyncError,
 )
@@ -34,7 +35,7 @@ from headwater.services.context import ServiceContext, Tenant
 from headwater.services.datasets import lake_of
 from headwater.services.run_documents import CopyProgress
 from headwater.services.run_outcomes import Outcome
-from headwater.services.run_plans import RunPlan, plan_run
+from headwater.services.run_plans import Applied, FailedRecord, RunPlan, plan_run
 from headwater.store import runs as store
 from headwater.store.runs import RunRow
 
@@ -59,15 +60,17 @@ class RunControl:
 
 def staged_schema(
     schema: pa.Schema, plan: RunPlan, primary_key: tuple[str, ...], deleted_column: str
-) -> pa.Schema:
+) -> tuple[pa.Schema, tuple[str, ...]]:
     """The schema of the batches the plan stages: the selected columns (plus the key and the
-    deleted flag), then each transformation's output."""
+    deleted flag), then each transformation's output; and the key columns after them."""
     if plan.source.columns:
         keep = set(plan.source.columns) | set(primary_key) | {deleted_column}
         schema = pa.schema([f for f in schema if f.name in keep])
+    key = primary_key
     for step in plan.transformations:
+        key = step.output_key(schema, key)
         schema = step.output_schema(schema)
-    return schema
+    return schema, key
 
 
 class Execution:
@@ -98,6 +101,8 @@ class Execution:
             window_end=run.window_end,
         )
         self._last_save = 0.0
+        #: records the plan's transformations failed (each fails alone)
+        self.failed: list[FailedRecord] = []
 
     # ------------------------------------------------------------------ helpers
 
@@ -147,6 +152,9 @@ class Execution:
         with self.open_connector(self.ctx, plan.tenant, plan.source.base_connection_id) as source:
             final_state, options = self._copy(plan, source, staged, state, lake)
         self._check_signals()
+        if not plan.errors.allows(len(self.failed), self.progress.records):
+            staged.discard()
+            raise PartialIngestionError(self._too_many(plan))
         result = lake.commit(
             staged,
             plan.table,
@@ -169,9 +177,8 @@ class Execution:
     ) -> tuple[CursorState | None, WriteOptions]:
         """Read the table into staging; the last checkpoint's state and the write options."""
         table = plan.source.table
-        primary_key = source.primary_key(table)
-        schema = staged_schema(
-            source.table_schema(table), plan, primary_key, plan.write.deleted_column
+        schema, primary_key = staged_schema(
+            source.table_schema(table), plan, source.primary_key(table), plan.write.deleted_column
         )
         empty = schema.empty_table().to_batches(max_chunksize=1)
         empty_batch = empty[0] if empty else pa.RecordBatch.from_pylist([], schema=schema)
@@ -193,11 +200,19 @@ class Execution:
             known=None if plan.transformations else known,
             options=plan.source.options,
         )
+        constants: Mapping[str, str] | None = None
         for event in events:
             if isinstance(event, BatchEvent):
                 batch = event.batch
+                if plan.transformations and constants is None:
+                    constants = source.constants()
                 for step in plan.transformations:
-                    batch = step.apply(batch)
+                    applied = step.apply(batch, constants or {})
+                    if isinstance(applied, Applied):
+                        self.failed.extend(applied.failed)
+                        self.progress.failed += len(applied.failed)
+                        applied = applied.batch
+                    batch = applied
                 staged.write(batch)
                 self.progress.records += event.batch.num_rows
                 self.progress.bytes += event.batch.nbytes
@@ -222,11 +237,27 @@ class Execution:
         self.progress.strategy, self.progress.reason = event.strategy, event.reason
         self.progress.last = event
 
+    def _too_many(self, plan: RunPlan) -> str:
+        failed, total = len(self.failed), self.progress.records
+        share = 100.0 * failed / total if total else 100.0
+        limit = plan.errors.partial_percent
+        allowed = (
+            "no record may fail without partialIngestionPercent"
+            if limit is None
+            else f"partialIngestionPercent allows {limit:g}%"
+        )
+        first = self.failed[0].errors[0] if self.failed and self.failed[0].errors else {}
+        example = f"; first: {first.get('columnName')}: {first.get('message')}" if first else ""
+        return (
+            f"{failed} of {total} records ({share:.1f}%) failed mapping and {allowed}; "
+            f"the dataset is unchanged{example}"
+        )
+
     def _finish(
         self, plan: RunPlan, result: CommitResult, final_state: CursorState | None
     ) -> Outcome:
         outcome = run_outcomes.complete(
-            self.ctx, plan, self.progress, result, final_state, self.doc
+            self.ctx, plan, self.progress, result, final_state, self.doc, failed=self.failed
         )
         self.doc = outcome.doc
         return outcome

@@ -187,6 +187,8 @@ def record_batch(
     status: str,
     records: int,
     metrics: dict[str, Any],
+    errors: list[dict[str, Any]] | None = None,
+    tags: dict[str, Any] | None = None,
 ) -> str:
     now = ctx.clock()
     batch_id = new_catalog_id().upper()
@@ -207,8 +209,20 @@ def record_batch(
         "recordCount": records,
         "metrics": metrics,
     }
+    if errors:
+        doc["errors"] = errors
+    if tags:
+        doc["tags"] = tags
     documents.insert(ctx, tenant, BATCHES, doc)
     return batch_id
+
+
+def get_batch(ctx: ServiceContext, tenant: Tenant, batch_id: str) -> dict[str, Any]:
+    """``GET /batches/{id}``: the batch, keyed by its id (as Catalog answers)."""
+    doc = dict(documents.load(ctx, tenant, BATCHES, batch_id).doc)
+    doc.pop("createdAt", None)
+    doc.pop("updatedAt", None)
+    return {batch_id: doc}
 
 
 BATCH_ORDER_FIELDS = frozenset({"created", "updated", "completed"})

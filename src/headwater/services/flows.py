@@ -17,7 +17,7 @@ from headwater.errors import (
     StateNotAllowedError,
     ValidationError,
 )
-from headwater.services import documents, runs
+from headwater.services import documents, run_mapping, runs
 from headwater.services.context import ServiceContext, Tenant
 from headwater.services.listing import ListRequest, ListResult, list_documents
 from headwater.store import resources as resource_store
@@ -235,8 +235,16 @@ def create_flow(ctx: ServiceContext, tenant: Tenant, body: dict[str, Any]) -> tu
         raise InvalidSpecError(f"invalid flow spec id '{spec_ref.get('id')}'")
     schedule = normalize_schedule(flow_spec, body.get("scheduleParams"))
     transformations = _transformations(flow_spec, body.get("transformations"))
+    options = run_mapping.validate_options(body.get("options"))
     inherited = _inherited(
         ctx, tenant, flow_spec, body.get("sourceConnectionIds"), body.get("targetConnectionIds")
+    )
+    run_mapping.check_flow(
+        ctx,
+        tenant,
+        transformations=transformations,
+        source_ids=body["sourceConnectionIds"],
+        target_ids=body["targetConnectionIds"],
     )
     now = ctx.clock()
     flow_id = new_id()
@@ -252,9 +260,11 @@ def create_flow(ctx: ServiceContext, tenant: Tenant, body: dict[str, Any]) -> tu
         "transformations": transformations,
         "runs": f"/runs?property=flowId=={flow_id}",
     }
-    for key in ("labels", "options", "policy"):
+    for key in ("labels", "policy"):
         if key in body:
             doc[key] = body[key]
+    if options is not None:
+        doc["options"] = options
     flow_id, etag = documents.insert(ctx, tenant, KIND, doc)
     if schedule["frequency"] == "once":
         start_ms = int(schedule["startTime"]) * 1000
@@ -291,6 +301,16 @@ def patch_flow(
         assert flow_spec is not None
         new["scheduleParams"] = normalize_schedule(flow_spec, new.get("scheduleParams"))
         new["transformations"] = _transformations(flow_spec, new.get("transformations"))
+        if new.get("options") is not None:
+            new["options"] = run_mapping.validate_options(new["options"])
+        if new["transformations"] != old.get("transformations"):
+            run_mapping.check_flow(
+                ctx,
+                tenant,
+                transformations=new["transformations"],
+                source_ids=new["sourceConnectionIds"],
+                target_ids=new["targetConnectionIds"],
+            )
         if not isinstance(new.get("name", ""), str):
             raise ValidationError(
                 "name must be a string", details=[FieldError("name", "must be a string")]

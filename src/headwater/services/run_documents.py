@@ -41,6 +41,8 @@ _WIRE = {
     RunStatus.CANCELLED: "cancelled",
 }
 REJECTED_CODE = "INGEST-1212-400"
+#: Adobe's run error code for records the mapper could not transform.
+MAPPER_CODE = "MAPPER-3700-400"
 
 
 def wire_status(status: RunStatus) -> str:
@@ -60,6 +62,8 @@ class CopyProgress:
     window_end: int | None = None
     source_ids: Sequence[str] = ()
     records: int = 0
+    #: records a transformation (the mapping) failed; they are not staged
+    failed: int = 0
     bytes: int = 0
     pages: int = 0
     expected_total: int | None = None
@@ -122,8 +126,8 @@ def copy_activity(progress: CopyProgress, status: RunStatus, *, now: int) -> Doc
         "sizeSummary": {"inputBytes": progress.bytes, "outputBytes": progress.bytes},
         "recordSummary": {
             "inputRecordCount": progress.records,
-            "outputRecordCount": progress.records,
-            "failedRecordCount": 0,
+            "outputRecordCount": progress.records - progress.failed,
+            "failedRecordCount": progress.failed,
         },
         "fileSummary": {"inputFileCount": 0, "outputFileCount": 0},
         "statusSummary": {
@@ -178,7 +182,9 @@ def failed(doc: Doc, progress: CopyProgress, *, code: str, message: str, now: in
     error = {"code": code, "message": message}
     metrics = out.setdefault("metrics", {})
     metrics["durationSummary"] = {"startedAtUTC": progress.started, "completedAtUTC": now}
-    metrics.setdefault("recordSummary", {})["inputRecordCount"] = progress.records
+    summary = metrics.setdefault("recordSummary", {})
+    summary["inputRecordCount"] = progress.records
+    summary["failedRecordCount"] = progress.failed
     metrics["statusSummary"] = {
         "status": wire_status(RunStatus.FAILED),
         "errors": [error],
@@ -190,9 +196,29 @@ def failed(doc: Doc, progress: CopyProgress, *, code: str, message: str, now: in
     return out
 
 
-def outcome_status(result: CommitResult) -> RunStatus:
-    """A committed run succeeded, or partly when the lake rejected records (no primary key)."""
-    return RunStatus.SUCCESS if result.rows_rejected == 0 else RunStatus.PARTIAL_SUCCESS
+def outcome_status(result: CommitResult, failed: int = 0) -> RunStatus:
+    """A committed run succeeded, or partly when records failed: the mapping failed ``failed``
+    of them, or the lake rejected some (no primary key)."""
+    ok = result.rows_rejected == 0 and failed == 0
+    return RunStatus.SUCCESS if ok else RunStatus.PARTIAL_SUCCESS
+
+
+def _errors(result: CommitResult, progress: CopyProgress, errors: Sequence[Doc]) -> list[Doc]:
+    out: list[Doc] = []
+    if result.rows_rejected:
+        out.append(
+            {"code": REJECTED_CODE, "message": f"{result.rows_rejected} records had no primary key"}
+        )
+    if progress.failed:
+        out.append(
+            {
+                "code": MAPPER_CODE,
+                "message": f"{progress.failed} of {progress.records} records failed mapping",
+                "recordCount": progress.failed,
+            }
+        )
+    out.extend(errors)
+    return out
 
 
 def finished(
@@ -204,10 +230,12 @@ def finished(
     batch_id: str,
     promoted_at: int,
     now: int,
+    errors: Sequence[Doc] = (),
 ) -> Doc:
     """The run document of a run whose data is committed: metrics, then the copy and the
-    promotion (staging → Delta table) activities."""
-    status = outcome_status(result)
+    promotion (staging → Delta table) activities. ``progress.failed`` records failed mapping;
+    ``errors`` are more entries for ``statusSummary.errors`` (one per error code)."""
+    status = outcome_status(result, progress.failed)
     wire = wire_status(status)
     records_in = max(progress.records, result.rows_staged)
     written = result.rows_inserted + result.rows_updated + result.rows_deleted
@@ -217,7 +245,7 @@ def finished(
         "recordSummary": {
             "inputRecordCount": records_in,
             "outputRecordCount": written,
-            "failedRecordCount": result.rows_rejected,
+            "failedRecordCount": result.rows_rejected + progress.failed,
             "createdRecordCount": result.rows_inserted,
             "updatedRecordCount": result.rows_updated,
             "deletedRecordCount": result.rows_deleted,
@@ -230,14 +258,7 @@ def finished(
         },
         "statusSummary": {
             "status": wire,
-            "errors": []
-            if status is RunStatus.SUCCESS
-            else [
-                {
-                    "code": REJECTED_CODE,
-                    "message": f"{result.rows_rejected} records had no primary key",
-                }
-            ],
+            "errors": _errors(result, progress, errors),
             "activityRefs": ["promotionActivity"],
         },
     }

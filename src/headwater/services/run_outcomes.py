@@ -4,16 +4,17 @@ events). The engine moves the data; it records through these functions."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from headwater.connectors.base import CursorState
 from headwater.domain.runs import RunStatus
 from headwater.errors import SourceAuthError
 from headwater.lake import CommitResult
-from headwater.services import datasets, flows, run_documents
+from headwater.services import batch_errors, datasets, flows, run_documents
 from headwater.services.context import ServiceContext
 from headwater.services.run_documents import CopyProgress, Doc
-from headwater.services.run_plans import RunPlan
+from headwater.services.run_plans import FailedRecord, RunPlan
 from headwater.store import runs as store
 from headwater.store.runs import RunRow
 
@@ -38,9 +39,12 @@ def complete(
     result: CommitResult,
     state: CursorState | None,
     doc: Doc,
+    *,
+    failed: Sequence[FailedRecord] = (),
 ) -> Outcome:
     """The run's data is in the lake: commit the cursor (only now, after the data), record the
-    dataset batch, and build the finished run document."""
+    dataset batch (with the records the mapping ``failed``, kept for download when the flow has
+    ``errorDiagnosticsEnabled``), and build the finished run document."""
     now = ctx.clock()
     if state is not None:
         with ctx.engine.begin() as conn:
@@ -52,17 +56,30 @@ def complete(
                 run_id=plan.run_id,
                 now=now,
             )
-    status = run_documents.outcome_status(result)
+    status = run_documents.outcome_status(result, len(failed))
+    written = result.rows_inserted + result.rows_updated + result.rows_deleted
+    errors = batch_errors.batch_errors(failed, written=written, diagnostics=plan.errors.diagnostics)
     batch_id = datasets.record_batch(
         ctx,
         plan.tenant,
         ds_id=plan.dataset_id,
         run_id=plan.run_id,
         flow_id=plan.flow_id,
-        status="success" if status is RunStatus.SUCCESS else "partial",
-        records=result.rows_inserted + result.rows_updated + result.rows_deleted,
-        metrics=result.metrics(),
+        # Adobe's partially ingested batches are "success" with errors; records the lake
+        # rejected (no key) keep Headwater's "partial"
+        status="success" if result.rows_rejected == 0 else "partial",
+        records=written,
+        metrics=result.metrics()
+        | {
+            "inputRecordCount": max(progress.records, result.rows_staged + len(failed)),
+            "outputRecordCount": written,
+            "failedRecordCount": len(failed) + result.rows_rejected,
+        },
+        errors=errors,
+        tags=batch_errors.batch_tags(plan.errors),
     )
+    if failed and plan.errors.diagnostics:
+        batch_errors.keep_failed(ctx, plan.tenant, batch_id, failed)
     finished = run_documents.finished(
         doc,
         progress,

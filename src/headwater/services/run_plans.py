@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol, cast
+from typing import Any, cast
 
 import pyarrow as pa
 from sqlalchemy.engine import Connection
@@ -18,36 +18,37 @@ from headwater.connectors.base import CursorState, ReadMode
 from headwater.domain.runs import read_run_params
 from headwater.errors import NotFoundError, ValidationError
 from headwater.lake import DeleteMode, TableRef, WriteMode, WriteOptions
+from headwater.services import run_mapping
 from headwater.services.context import ServiceContext, Tenant
 from headwater.services.dataflow_connections import SOURCE, TARGET, source_params
 from headwater.services.datasets import KIND as DATASETS
 from headwater.services.flows import KIND as FLOWS
+from headwater.services.run_steps import (
+    DELETED_COLUMN,
+    Applied,
+    ErrorPolicy,
+    FailedRecord,
+    Transformation,
+)
 from headwater.store import resources as resource_store
 from headwater.store import runs as run_store
 from headwater.store.resources import StoredResource
 from headwater.store.runs import RunRow
 
-__all__ = ["DELETED_COLUMN", "Cursor", "RunPlan", "SourceTable", "Transformation", "WritePolicy"]
+__all__ = [
+    "DELETED_COLUMN",
+    "Applied",
+    "Cursor",
+    "ErrorPolicy",
+    "FailedRecord",
+    "RunPlan",
+    "SourceTable",
+    "Transformation",
+    "WritePolicy",
+]
 
-#: The boolean column a source sets on archived (deleted) records.
-DELETED_COLUMN = "Is_Deleted"
 #: In history mode, the source column whose value becomes ``_valid_from`` when present.
 VALID_FROM_SOURCE_COLUMN = "Updated_At"
-
-
-class Transformation(Protocol):
-    """One step between reading a batch and staging it (the Data Prep mapping plugs in here).
-
-    ``output_schema`` must describe what ``apply`` returns for a batch of ``schema``, so empty
-    checkpoint batches and the write options can be derived before the first batch arrives.
-    """
-
-    @property
-    def name(self) -> str: ...
-
-    def output_schema(self, schema: pa.Schema) -> pa.Schema: ...
-
-    def apply(self, batch: pa.RecordBatch) -> pa.RecordBatch: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -115,6 +116,7 @@ class RunPlan:
     write: WritePolicy
     cursor: Cursor
     transformations: tuple[Transformation, ...] = ()
+    errors: ErrorPolicy = field(default_factory=ErrorPolicy)
 
     @property
     def stream(self) -> str:
@@ -142,7 +144,9 @@ def initial_cursor(schedule: Mapping[str, Any]) -> dict[str, Any] | None:
 
 def plan_run(ctx: ServiceContext, run: RunRow) -> RunPlan:
     """Read the run's flow, source and target connections, dataset and committed cursor (in one
-    database connection) and decide what the run does; ``NotFoundError`` if one is gone."""
+    database connection) and decide what the run does; ``NotFoundError`` if one is gone. A
+    ``Mapping`` transformation becomes a step (its mapping set and target schema are read
+    after)."""
     with ctx.engine.connect() as conn:
         flow = _read(conn, FLOWS, run.flow_id, run).doc
         source_ids = tuple(flow.get("sourceConnectionIds", []))
@@ -158,16 +162,17 @@ def plan_run(ctx: ServiceContext, run: RunRow) -> RunPlan:
         mode = read_run_params(run.doc.get("params")).mode_for(selected.table)
     except ValidationError:  # a run queued before its params were checked reads as it may
         mode = "auto"
+    tenant = Tenant(
+        org_id=run.org_id,
+        sandbox_name=run.sandbox_name,
+        sandbox_id=flow.get("sandboxId", ""),
+        client_id=flow.get("createdClient", ""),
+    )
     return RunPlan(
         run_id=run.id,
         flow_id=run.flow_id,
         attempt=run.attempt,
-        tenant=Tenant(
-            org_id=run.org_id,
-            sandbox_name=run.sandbox_name,
-            sandbox_id=flow.get("sandboxId", ""),
-            client_id=flow.get("createdClient", ""),
-        ),
+        tenant=tenant,
         window_start=run.window_start,
         window_end=run.window_end,
         source=SourceTable(
@@ -185,4 +190,6 @@ def plan_run(ctx: ServiceContext, run: RunRow) -> RunPlan:
             mode=WriteMode(options["writeMode"]), on_delete=DeleteMode(options["deletedRecords"])
         ),
         cursor=Cursor(committed=committed, initial=initial_cursor(flow.get("scheduleParams", {}))),
+        transformations=run_mapping.mapping_steps(ctx, tenant, flow, tgt, dataset),
+        errors=run_mapping.error_policy(flow),
     )

@@ -87,3 +87,8 @@ def list_batches(
         limit=limit,
     )
     return json_response(datasets.list_batches(ctx, tenant, query))
+
+
+@router.get("/batches/{batch_id}")
+def get_batch(batch_id: str, ctx: CtxDep, tenant: TenantDep) -> Response:
+    return json_response(datasets.get_batch(ctx, tenant, batch_id))

@@ -262,6 +262,11 @@ class HubSpotConnector:
     def primary_key(self, name: str) -> tuple[str, ...]:
         return self.layout(name).primary_key
 
+    def constants(self) -> dict[str, str]:
+        """``Portal_Id`` (Adobe's HubSpot column) once the OAuth token's portal is known."""
+        hub = getattr(self.auth, "hub_id", None)
+        return {"Portal_Id": str(hub)} if hub is not None else {}
+
     # ------------------------------------------------------------------ explore
 
     def explore_root(self) -> list[dict[str, Any]]:
