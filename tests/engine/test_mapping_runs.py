@@ -387,3 +387,55 @@ def test_invalid_flow_options_are_refused(
 ) -> None:
     made = tutorial_flow(client, ident, hubspot, options={"partialIngestionPercent": 0}, expect=400)
     assert "options.partialIngestionPercent" in json.dumps(made["body"])
+
+
+def test_re_trigger_runs_a_failed_run_again(
+    client: TestClient, ident: Identity, ctx: ServiceContext, hubspot: Any
+) -> None:
+    bad = set_birth_dates(hubspot, bad_every=50)
+    made = tutorial_flow(client, ident, hubspot, extra=(BIRTH,))
+    failed, outcome = run_claimed(ctx)
+    assert outcome.status is RunStatus.FAILED
+    h = ident.headers()
+    # fix the source, then re-trigger the failed run as Adobe's API does
+    with httpx.Client(
+        base_url=hubspot.base_url, headers={"Authorization": f"Bearer {hubspot.access_token}"}
+    ) as c:
+        inputs = [{"id": i, "properties": {"annualrevenue": GOOD_DATE}} for i in sorted(bad)]
+        assert c.post("/crm/v3/objects/contacts/batch/update", json={"inputs": inputs}).is_success
+    r = client.post(f"{FS}/runs/{failed.id}/action", params={"op": "RE_TRIGGER"}, headers=h)
+    assert r.status_code == 200, r.text
+    again = r.json()
+    assert again["id"] != failed.id and again["flowId"] == made["flow"]
+    assert again["state"] == "scheduled"
+    rerun, outcome = run_claimed(ctx)
+    assert rerun.id == again["id"]
+    assert outcome.status is RunStatus.SUCCESS, outcome.doc["metrics"]
+    # only failed runs are re-triggered
+    r = client.post(f"{FS}/runs/{rerun.id}/action", params={"op": "RE_TRIGGER"}, headers=h)
+    assert r.status_code == 400, r.text
+    r = client.post(f"{FS}/runs/{failed.id}/action", params={"op": "RESTART"}, headers=h)
+    assert r.status_code == 400, r.text
+
+
+def test_flows_search_filters_by_query_string(
+    client: TestClient, ident: Identity, ctx: ServiceContext, hubspot: Any
+) -> None:
+    made = tutorial_flow(client, ident, hubspot)
+    name = client.get(f"{FS}/flows/{made['flow']}", headers=ident.headers()).json()["items"][0][
+        "name"
+    ]
+    r = client.post(
+        f"{FS}/flows/search",
+        json={"queryString": f'name=="{name}"', "limit": 10},
+        headers=_h(ident),
+    )
+    assert r.status_code == 200, r.text
+    assert [f["id"] for f in r.json()["items"]] == [made["flow"]]
+    r = client.post(
+        f"{FS}/flows/search", json={"queryString": "", "count": True}, headers=_h(ident)
+    )
+    assert r.status_code == 200, r.text
+    assert r.json() == {"count": 1}
+    r = client.post(f"{FS}/flows/search", json={"queryString": "name==other"}, headers=_h(ident))
+    assert r.json()["items"] == []

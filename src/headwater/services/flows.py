@@ -293,6 +293,32 @@ def list_flows(ctx: ServiceContext, tenant: Tenant, request: ListRequest) -> Lis
     return list_documents(ctx, tenant, kind=KIND, request=request, fields=FIELDS, render=render)
 
 
+def search_flows(
+    ctx: ServiceContext, tenant: Tenant, body: Any, *, continuation_token: str | None
+) -> ListResult:
+    """``POST /flows/search``: Adobe's ``FlowFilterRequest`` (``queryString``, ``limit``,
+    ``orderby``, ``count``). ``queryString`` holds ``property`` filters (``name==x``), several
+    joined with ``&`` as repeated ``property`` parameters are; the page is that of
+    ``GET /flows``."""
+    if not isinstance(body, dict):
+        raise InvalidRequestError("the search body must be an object")
+    query = body.get("queryString") or ""
+    if not isinstance(query, str):
+        raise ValidationError(
+            "queryString must be a string", details=[FieldError("queryString", "must be a string")]
+        )
+    limit = body.get("limit")
+    count = body.get("count")
+    request = ListRequest(
+        properties=tuple(p.strip() for p in query.split("&") if p.strip()),
+        orderby=str(body["orderby"]) if body.get("orderby") else None,
+        limit=None if limit is None else str(limit),
+        continuation_token=continuation_token,
+        count=None if count is None else str(count).lower(),
+    )
+    return list_flows(ctx, tenant, request)
+
+
 def patch_flow(
     ctx: ServiceContext, tenant: Tenant, flow_id: str, *, if_match: str | None, ops: Any
 ) -> tuple[str, str]:

@@ -11,7 +11,13 @@ from headwater.domain.filters import parse_filter
 from headwater.domain.ids import new_etag, new_id
 from headwater.domain.paging import decode_token
 from headwater.domain.runs import RunStatus, read_run_params
-from headwater.errors import FieldError, FilterError, InvalidRequestError, ValidationError
+from headwater.errors import (
+    FieldError,
+    FilterError,
+    InvalidRequestError,
+    InvalidTransitionError,
+    ValidationError,
+)
 from headwater.services import documents, run_documents
 from headwater.services.context import ServiceContext, Tenant
 from headwater.services.dataflow_connections import SOURCE, source_params
@@ -288,3 +294,35 @@ def recent_runs(
         elif fact.status is RunStatus.SCHEDULED:
             summary.queued.append(fact.scheduled_for)
     return out
+
+
+def act(ctx: ServiceContext, tenant: Tenant, run_id: str, op: str | None) -> dict[str, Any]:
+    """``POST /runs/{id}/action?op=RE_TRIGGER``: run a failed run's flow again over the same
+    window (a new run, which reads on from the flow's committed cursor); the new run."""
+    if (op or "").strip().upper() != "RE_TRIGGER":
+        raise InvalidRequestError(f"op must be RE_TRIGGER, not '{op}'")
+    with ctx.engine.connect() as conn:
+        row = store.read_run(conn, run_id=run_id)
+    if row is None or row.org_id != tenant.org_id or row.sandbox_name != tenant.sandbox_name:
+        raise documents.not_found(KIND, run_id)
+    if row.status is not RunStatus.FAILED:
+        raise InvalidTransitionError(
+            f"action RE_TRIGGER cannot be applied on the current state "
+            f"{run_documents.wire_status(row.status)}; only failed runs are re-triggered"
+        )
+    flow = documents.load(ctx, tenant, "flows", row.flow_id).doc
+    if flow.get("state") != "enabled":
+        raise InvalidTransitionError(f"flow {row.flow_id} is {flow.get('state')}; enable it first")
+    new_run = enqueue(
+        ctx,
+        tenant,
+        flow,
+        trigger="retrigger",
+        scheduled_for=ctx.clock(),
+        window_start=row.window_start,
+        window_end=row.window_end,
+        dedupe_key=f"{row.flow_id}:retrigger:{run_id}:{new_id()}",
+        params=dict(row.doc.get("params") or {}),
+    )
+    assert new_run is not None
+    return get_run(ctx, tenant, new_run)

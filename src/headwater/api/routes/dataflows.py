@@ -124,6 +124,17 @@ def list_flows(ctx: CtxDep, tenant: TenantDep, query: ListDep) -> Response:
     return list_response("flows", flows.list_flows(ctx, tenant, query))
 
 
+@router.post("/flows/search", tags=["Flows"])
+def search_flows(
+    body: dict[str, Any],
+    ctx: CtxDep,
+    tenant: TenantDep,
+    continuationToken: Annotated[str | None, Query()] = None,  # noqa: N803 - Adobe's name
+) -> Response:
+    result = flows.search_flows(ctx, tenant, body, continuation_token=continuationToken)
+    return list_response("flows", result)
+
+
 @router.get("/flows/{flow_id}", tags=["Flows"])
 def get_flow(flow_id: str, ctx: CtxDep, tenant: TenantDep) -> Response:
     return json_response({"items": [flows.get_flow(ctx, tenant, flow_id)]})
@@ -171,3 +182,13 @@ def get_run(run_id: str, ctx: CtxDep, tenant: TenantDep) -> Response:
 def create_run(body: RunCreate, ctx: CtxDep, tenant: TenantDep) -> Response:
     run = runs.create_adhoc_run(ctx, tenant, body.model_dump(exclude_none=True))
     return json_response(run, 201, headers={"Location": f"{FLOW_SERVICE_PATH}/runs/{run['id']}"})
+
+
+@router.post("/runs/{run_id}/action", tags=["Runs"])
+def run_action(
+    run_id: str,
+    ctx: CtxDep,
+    tenant: TenantDep,
+    op: Annotated[str | None, Query(description="RE_TRIGGER: run a failed run again")] = None,
+) -> Response:
+    return json_response(runs.act(ctx, tenant, run_id, op))
