@@ -229,3 +229,106 @@ def test_aepp_once_schedule_is_refused_as_adobe_refuses_it(stack: Any) -> None:
         },
     )
     assert "id" in accepted, accepted
+
+
+@pytest.mark.e2e
+def test_aepp_dataprep_and_flow_manager_on_the_sources_path(stack: Any) -> None:
+    """aepp's Schema Registry, Data Prep and Flow Service helpers build the tutorial's mapped
+    flow (schema → dataset → mapping set → Data Lake target → flow with ``Mapping``); the run
+    lands nested XDM records keyed by ``_id``, and ``FlowManager`` reads the flow's relations."""
+    emu, home, live = stack
+    from aepp import catalog, dataprep, flowservice, schema
+
+    from tests.api.test_schemaregistry import TUTORIAL_SCHEMA
+
+    fs = flowservice.FlowService()
+    prep = dataprep.DataPrep()
+    sid = schema.Schema().createSchema({**TUTORIAL_SCHEMA, "title": "aepp mapped contacts"})["$id"]
+    dataset_id = (
+        catalog.Catalog()
+        .createDataSet(name="mapped contacts (aepp)", schemaId=sid)[0]
+        .split("/")[-1]
+    )
+    mapping = prep.createMappingSet(
+        schemaId=sid,
+        mappingList=[
+            {"sourceType": "ATTRIBUTE", "source": "Vid", "destination": "_id"},
+            {
+                "sourceType": "ATTRIBUTE",
+                "source": "Properties_Firstname_Value",
+                "destination": "person.name.firstName",
+            },
+            {
+                "sourceType": "EXPRESSION",
+                "source": "lower(Properties_Email_Value)",
+                "destination": "personalEmail.address",
+            },
+        ],
+    )
+    assert "id" in mapping, mapping
+    assert mapping["id"] in {m["id"] for m in prep.getMappingSets()}
+    mappings = prep.getMappingSetMappings(mapping["id"])
+    assert [m["destination"] for m in mappings] == [
+        "_id",
+        "person.name.firstName",
+        "personalEmail.address",
+    ]
+
+    base = fs.createConnection(
+        data={
+            "name": "mapped HubSpot",
+            "auth": {
+                "specName": "Basic Authentication",
+                "params": {
+                    "clientId": emu.info["oauth_client_id"],
+                    "clientSecret": emu.info["oauth_client_secret"],
+                    "accessToken": emu.access_token(),
+                    "refreshToken": emu.info["refresh_token"],
+                },
+            },
+            "connectionSpec": {"id": HUBSPOT, "version": "1.0"},
+        }
+    )
+    source = fs.createSourceConnection(
+        data={
+            "name": "HubSpot contacts, mapped",
+            "baseConnectionId": base["id"],
+            "data": {"format": "tabular"},
+            "params": {"tableName": "Hubspot.Contacts"},
+            "connectionSpec": {"id": HUBSPOT, "version": "1.0"},
+        }
+    )
+    target = fs.createTargetConnectionDataLake(
+        name="mapped contacts in the lake", datasetId=dataset_id, schemaId=sid
+    )
+    flow = fs.createFlow(
+        flow_spec_id=CRM_TO_AEP,
+        name="HubSpot contacts, mapped",
+        source_connection_id=source["id"],
+        target_connection_id=target["id"],
+        schedule_start_time=str(int(time.time()) - 1),
+        schedule_frequency="minute",
+        schedule_interval=15,
+        transformation_mapping_id=mapping["id"],
+        transformation_name="Mapping",
+        transformation_version=0,
+    )
+    assert "id" in flow, flow
+
+    run = _wait_first_run(fs, flow["id"])
+    assert run["state"] == "success", run.get("metrics")
+    lake = DeltaTable(str(Path(home) / "lake" / live.org_id / "prod" / dataset_id))
+    table = lake.to_pyarrow_table(columns=["_id", "person"])
+    assert sorted(table.column("_id").to_pylist(), key=int) == sorted(
+        emu.live_contact_ids(), key=int
+    )
+
+    manager = flowservice.FlowManager(flow["id"])
+    assert manager.flowType == "source"
+    assert manager.flowMapping is not None and manager.flowMapping["id"] == mapping["id"]
+    assert manager.datasetId == dataset_id
+    assert manager.flowTargetConnection["data"]["schema"]["name"] == "aepp mapped contacts"
+    assert manager.getMapping()["id"] == mapping["id"]
+    assert manager.summary()["mapping"]["id"] == mapping["id"]
+    assert [r["id"] for r in manager.getRuns()] == [run["id"]]
+    fs.postFlowAction(flow["id"], "disable")
