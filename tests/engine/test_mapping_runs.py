@@ -439,3 +439,64 @@ def test_flows_search_filters_by_query_string(
     assert r.json() == {"count": 1}
     r = client.post(f"{FS}/flows/search", json={"queryString": "name==other"}, headers=_h(ident))
     assert r.json()["items"] == []
+    # its queued run must not be left to the next test's worker
+    assert client.delete(f"{FS}/flows/{made['flow']}", headers=ident.headers()).status_code == 204
+
+
+def test_failed_records_survive_a_resumed_run(
+    client: TestClient, ident: Identity, ctx: ServiceContext, hubspot: Any
+) -> None:
+    """The worker stops after the first checkpoint; the resumed run (a new attempt reading on
+    from the staged checkpoint) still counts and reports every failed record once."""
+    from headwater.connectors.events import CheckpointEvent
+
+    bad = set_birth_dates(hubspot, bad_every=7)
+    tutorial_flow(
+        client,
+        ident,
+        hubspot,
+        extra=(BIRTH,),
+        options={"errorDiagnosticsEnabled": True, "partialIngestionPercent": 30},
+    )
+    control = RunControl()
+    checkpoints: list[Any] = []
+
+    class StopAfterFirstCheckpoint:
+        def __init__(self, inner: Any) -> None:
+            self.inner = inner
+
+        def __enter__(self) -> Any:
+            self.inner.__enter__()
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.inner.__exit__(*exc)
+
+        def read(self, *args: Any, **kwargs: Any) -> Any:
+            for event in self.inner.read(*args, **kwargs):
+                yield event
+                if isinstance(event, CheckpointEvent):
+                    checkpoints.append(event.state)
+                    control.stop.set()
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.inner, name)
+
+    def stopping(c: ServiceContext, tenant: Any, conn_id: str) -> Any:
+        return StopAfterFirstCheckpoint(sources.open_connector(c, tenant, conn_id))
+
+    worker = Worker(ctx, open_connector=stopping, name="w-stop")
+    run = worker.claim()
+    assert run is not None
+    outcome = run_one(ctx, run, worker_id=worker.id, open_connector=stopping, control=control)
+    run_outcomes.record_outcome(ctx, run, worker_id=worker.id, outcome=outcome)
+    assert outcome.status is RunStatus.SCHEDULED and checkpoints, outcome.doc["metrics"]
+    time.sleep(0.01)
+    resumed, outcome = run_claimed(ctx)
+    assert resumed.id == run.id and resumed.attempt == 2
+    assert outcome.status is RunStatus.PARTIAL_SUCCESS, outcome.doc["metrics"]
+    doc = client.get(f"{FS}/runs/{run.id}", headers=ident.headers()).json()["items"][0]
+    failed_ids = set(_failed_ids(client, ident, doc))
+    archived = set(archived_ids(hubspot, "contacts"))
+    assert bad <= failed_ids <= bad | archived
+    assert doc["metrics"]["recordSummary"]["failedRecordCount"] == len(failed_ids)

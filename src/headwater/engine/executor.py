@@ -19,6 +19,7 @@ import pyarrow as pa
 from headwater.connectors.base import CursorState, SourceConnector
 from headwater.connectors.events import BatchEvent, CheckpointEvent, ProgressEvent
 from headwater.domain.runs import RunStatus
+from headwater.engine.failures import FailedRecords
 from headwater.errors import (
     DestinationError,
     FatalSyncError,
@@ -101,8 +102,8 @@ class Execution:
             window_end=run.window_end,
         )
         self._last_save = 0.0
-        #: records the plan's transformations failed (each fails alone)
-        self.failed: list[FailedRecord] = []
+        #: records the plan's transformations failed (each fails alone), with transformations
+        self.failures: FailedRecords | None = None
 
     # ------------------------------------------------------------------ helpers
 
@@ -135,6 +136,8 @@ class Execution:
         plan = self.planner(self.ctx, self.run)
         self.progress.source_ids = plan.source.source_connection_ids
         lake = lake_of(self.ctx)
+        if plan.transformations:
+            self.failures = FailedRecords(lake, plan.run_id)
 
         applied = lake.applied_commit(plan.table, plan.run_id)
         if applied is not None:
@@ -146,15 +149,19 @@ class Execution:
         state: CursorState | None
         if staged.resume_state is not None:
             state = dict(staged.resume_state)
-            self.progress.records = staged.durable_rows
+            self.progress.records = staged.durable_rows + len(self.failed)
+            self.progress.failed = len(self.failed)
         else:
             state = plan.cursor.start
         with self.open_connector(self.ctx, plan.tenant, plan.source.base_connection_id) as source:
             final_state, options = self._copy(plan, source, staged, state, lake)
         self._check_signals()
         if not plan.errors.allows(len(self.failed), self.progress.records):
+            message = self._too_many(plan)
             staged.discard()
-            raise PartialIngestionError(self._too_many(plan))
+            if self.failures is not None:
+                self.failures.discard()
+            raise PartialIngestionError(message)
         result = lake.commit(
             staged,
             plan.table,
@@ -177,9 +184,12 @@ class Execution:
     ) -> tuple[CursorState | None, WriteOptions]:
         """Read the table into staging; the last checkpoint's state and the write options."""
         table = plan.source.table
+        source_key = source.primary_key(table)
         schema, primary_key = staged_schema(
-            source.table_schema(table), plan, source.primary_key(table), plan.write.deleted_column
+            source.table_schema(table), plan, source_key, plan.write.deleted_column
         )
+        if self.failures is not None:
+            self.failures.key = source_key
         empty = schema.empty_table().to_batches(max_chunksize=1)
         empty_batch = empty[0] if empty else pa.RecordBatch.from_pylist([], schema=schema)
         final_state = state
@@ -209,14 +219,17 @@ class Execution:
                 for step in plan.transformations:
                     applied = step.apply(batch, constants or {})
                     if isinstance(applied, Applied):
-                        self.failed.extend(applied.failed)
-                        self.progress.failed += len(applied.failed)
+                        if applied.failed and self.failures is not None:
+                            self.failures.add(applied.failed)
+                            self.progress.failed = len(self.failures)
                         applied = applied.batch
                     batch = applied
                 staged.write(batch)
                 self.progress.records += event.batch.num_rows
                 self.progress.bytes += event.batch.nbytes
             elif isinstance(event, CheckpointEvent):
+                if self.failures is not None:
+                    self.failures.checkpoint()  # before the staged data it covers
                 staged.write(empty_batch, state=event.state)
                 final_state = event.state
                 self._save_progress(checkpoint=event.state)
@@ -236,6 +249,10 @@ class Execution:
     def _took(self, event: ProgressEvent) -> None:
         self.progress.strategy, self.progress.reason = event.strategy, event.reason
         self.progress.last = event
+
+    @property
+    def failed(self) -> list[FailedRecord]:
+        return [] if self.failures is None else self.failures.records
 
     def _too_many(self, plan: RunPlan) -> str:
         failed, total = len(self.failed), self.progress.records
@@ -259,6 +276,8 @@ class Execution:
         outcome = run_outcomes.complete(
             self.ctx, plan, self.progress, result, final_state, self.doc, failed=self.failed
         )
+        if self.failures is not None:
+            self.failures.discard()
         self.doc = outcome.doc
         return outcome
 
