@@ -377,9 +377,11 @@ def test_a_flow_whose_mapping_cannot_apply_is_refused(
 ) -> None:
     made = tutorial_flow(client, ident, hubspot, extra=(entry,), expect=400, with_output=False)
     body = made["body"]
-    assert body["type"].endswith("2250-400") or "2250" in json.dumps(body)
-    details = body["report"]["details"] if "report" in body else body["details"]
-    assert any(d["field"].endswith(field) and d["message"].startswith(kind) for d in details), body
+    assert body["type"].endswith("FLOW-2250-400"), body
+    assert body["status"] == 400
+    details = body["report"]["details"]
+    assert [d["field"] for d in details] == [f"transformations[0].params.{field}"], body
+    assert details[0]["message"].startswith(f"{kind}: "), body
 
 
 def test_invalid_flow_options_are_refused(
