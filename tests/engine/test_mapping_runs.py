@@ -502,3 +502,41 @@ def test_failed_records_survive_a_resumed_run(
     archived = set(archived_ids(hubspot, "contacts"))
     assert bad <= failed_ids <= bad | archived
     assert doc["metrics"]["recordSummary"]["failedRecordCount"] == len(failed_ids)
+
+
+def test_a_mapping_that_does_not_map_the_source_key_to_a_top_level_field_is_refused(
+    client: TestClient, ident: Identity, ctx: ServiceContext, hubspot: Any, monkeypatch: Any
+) -> None:
+    import tests.engine.test_mapping_runs as this
+
+    original = this._tutorial_mapping_set
+
+    def keyless(schema_id: str) -> dict:
+        body = original(schema_id)
+        body["mappings"] = [m for m in body["mappings"] if m["sourceAttribute"] != "Vid"]
+        body["mappings"].append(
+            {"sourceAttribute": "Vid", "destinationXdmPath": "person.name.courtesyTitle"}
+        )
+        return body
+
+    monkeypatch.setattr(this, "_tutorial_mapping_set", keyless)
+    made = tutorial_flow(client, ident, hubspot, expect=400)
+    body = made["body"]
+    assert body["type"].endswith("FLOW-2250-400"), body
+    assert "merge key must be a top-level field" in body["report"]["detailed-message"]
+
+
+def test_a_mapping_set_of_another_schema_than_the_dataset_is_refused(
+    client: TestClient, ident: Identity, ctx: ServiceContext, hubspot: Any, monkeypatch: Any
+) -> None:
+    import tests.engine.test_mapping_runs as this
+
+    other = client.post(
+        f"{REG}/tenant/schemas",
+        json={**TUTORIAL_SCHEMA, "title": f"another schema {time.time_ns()}"},
+        headers=_h(ident),
+    ).json()["$id"]
+    original = this._tutorial_mapping_set
+    monkeypatch.setattr(this, "_tutorial_mapping_set", lambda _sid: original(other))
+    made = tutorial_flow(client, ident, hubspot, expect=400)
+    assert f"writes schema {other}" in json.dumps(made["body"])
