@@ -29,6 +29,8 @@ PATH_PARAMETER_NAMES: tuple[tuple[str, str, str], ...] = (
     ("/data/foundation/flowservice/runs/", "run_id", "RUN_ID"),
     ("/data/foundation/flowservice/webhooks/", "webhook_id", "WEBHOOK_ID"),
     ("/data/foundation/catalog/dataSets/", "ds_id", "DATASET_ID"),
+    ("/data/foundation/catalog/batches/", "batch_id", "BATCH_ID"),
+    ("/data/foundation/export/batches/", "batch_id", "BATCH_ID"),
     ("/data/foundation/schemaregistry/global/classes/", "ref", "CLASS_ID"),
     ("/data/foundation/schemaregistry/global/fieldgroups/", "ref", "FIELD_GROUP_ID"),
     ("/data/foundation/schemaregistry/tenant/schemas/", "ref", "SCHEMA_ID"),
