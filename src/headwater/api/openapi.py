@@ -198,8 +198,10 @@ def _error_responses(path: str, method: str, op: dict[str, Any]) -> None:
         "400",
         _response(
             "The request is not valid: a parameter or body field fails validation "
-            "(report.details lists them), the body is not JSON, or a gateway header is missing",
-            service,
+            "(report.details lists them), the body is not JSON, or a gateway header is missing; "
+            "the request checks every path shares (NUL characters, body size) answer in the "
+            "Flow Service envelope",
+            *dict.fromkeys((service, "FlowError")),
             "BadRequestError",
             "GatewayError",
         ),
