@@ -5,6 +5,7 @@ missing scopes named per table, and one rate budget per portal."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -85,6 +86,10 @@ def _read_changes(conn: HubSpotConnector, emu: RunningEmulator) -> None:
     associations of its search pages with batch reads."""
     full = collect(conn.read("Hubspot.Contacts", state=None, mode="full"))
     emu.state.touch("contacts", 3)
+    # A search window ends just before its run starts: begin after the touch's millisecond.
+    touched_ms = emu.clock.now_ms()
+    while emu.clock.now_ms() <= touched_ms:
+        time.sleep(0.001)
     collect(conn.read("Hubspot.Contacts", state=full.checkpoints[-1], mode="incremental"))
 
 

@@ -128,8 +128,8 @@ def test_set_up_hubspot_and_watch_a_dataflow(stack: Stack, browser: Any, shots: 
         json={"objectType": "contacts", "count": 15},
     )
     assert touched.status_code == 200
-    page.get_by_role("button", name="Run now").click()
-    page.reload()
+    with page.expect_navigation():  # the form posts and comes back here with a notice
+        page.get_by_role("button", name="Run now").click()
     for _ in range(120):
         if page.locator("tbody .badge.success").count() >= 2:
             break
