@@ -76,9 +76,7 @@ def test_set_up_hubspot_and_watch_a_dataflow(stack: Stack, browser: Any, shots: 
     # Select data: search, typed columns and a preview grid of contacts
     page.get_by_role("link", name="Select data").click()
     page.get_by_label("Search tables").fill("hubspot.contacts")
-    # by keyboard: with the portal's ~66 tables the detail panel overlaps the list's links
-    page.get_by_role("link", name="Preview columns and rows of Hubspot.Contacts").focus()
-    page.keyboard.press("Enter")
+    page.get_by_role("link", name="Preview columns and rows of Hubspot.Contacts").click()
     grid = page.get_by_role("region", name="Sample rows of Hubspot.Contacts")
     grid.wait_for()
     headers = grid.locator("thead th").all_inner_texts()
@@ -128,6 +126,7 @@ def test_set_up_hubspot_and_watch_a_dataflow(stack: Stack, browser: Any, shots: 
         json={"objectType": "contacts", "count": 15},
     )
     assert touched.status_code == 200
+    page.wait_for_timeout(1_500)  # a change made a moment ago, once HubSpot's search has it (1 s)
     with page.expect_navigation():  # the form posts and comes back here with a notice
         page.get_by_role("button", name="Run now").click()
     for _ in range(120):
@@ -135,6 +134,8 @@ def test_set_up_hubspot_and_watch_a_dataflow(stack: Stack, browser: Any, shots: 
             break
         page.wait_for_timeout(500)
         page.reload()
+    latest = page.locator("tbody tr").filter(has=page.locator(".badge.success")).first
+    assert latest.locator("td").nth(3).inner_text() == "15", latest.inner_text()
     chart = page.get_by_role("img", name="Runs of Contacts to the lake")
     assert chart.locator("rect").count() == 4  # two runs, read and written
     snap(page, shots, "10-run-history")
