@@ -20,7 +20,7 @@ from headwater.connectors.hubspot.convert import build_batch
 from headwater.connectors.hubspot.http import HubSpotHttp
 from headwater.connectors.hubspot.paging import ASSOCIATION_BATCH
 from headwater.connectors.hubspot.schema import Column, ColumnKind, Origin, TableLayout
-from headwater.connectors.hubspot.state import FULL, RunState, StreamState
+from headwater.connectors.hubspot.state import FULL, RunState, StreamState, progress
 from headwater.connectors.ratelimit import RequestKind
 from headwater.errors import PaginationLoopError
 
@@ -102,16 +102,8 @@ class AssociationReader:
         return ids, None if nxt is None else str(nxt)
 
     def _progress(self, run: RunState, phase: str) -> ProgressEvent:
-        return ProgressEvent(
-            table=self._table.name,
-            strategy=run.strategy,
-            reason=run.reason,
-            phase=phase,
-            records=run.records,
-            pages=run.pages,
-            requests=self._http.stats["requests"] - self._start,
-            complete=phase == "done",
-        )
+        requests = self._http.stats["requests"] - self._start
+        return progress(self._table.name, run, phase, requests, complete=phase == "done")
 
     def preview(self, limit: int) -> list[dict[str, Any]]:
         ids, _ = self._ids(None)

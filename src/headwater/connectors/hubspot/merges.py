@@ -22,7 +22,15 @@ from headwater.connectors.hubspot.http import HubSpotHttp
 from headwater.connectors.hubspot.planner import SEARCH_PAGE
 from headwater.connectors.hubspot.refresh import MERGED_PROPERTY
 from headwater.connectors.hubspot.schema import Column, ColumnKind, Origin, TableLayout
-from headwater.connectors.hubspot.state import FULL, INCREMENTAL, RunState, StreamState
+from headwater.connectors.hubspot.state import (
+    FULL,
+    INCREMENTAL,
+    RunState,
+    StreamState,
+    close_window,
+    plan_window,
+    progress,
+)
 from headwater.connectors.ratelimit import RequestKind
 from headwater.errors import PaginationLoopError
 
@@ -130,30 +138,17 @@ class MergeReader:
         return rows
 
     def _plan(self) -> RunState:
-        now = self._now_ms()
-        st = self._state
-        if self._mode == FULL or (st.cursor_ms is None and self._mode != INCREMENTAL):
-            reason = "full read requested" if self._mode == FULL else "first sync: no cursor yet"
-            return RunState(strategy=FULL, reason=reason, sync_start_ms=now, window_end_ms=now)
-        return RunState(
-            strategy=INCREMENTAL,
+        return plan_window(
+            mode=self._mode,
+            cursor_ms=self._state.cursor_ms,
+            now=self._now_ms(),
+            lookback_ms=self._lookback_ms,
             reason="records merged into since the last read",
-            sync_start_ms=now,
-            window_start_ms=max((st.cursor_ms or 0) - self._lookback_ms, 0),
-            window_end_ms=now,
         )
 
     def _progress(self, run: RunState, phase: str) -> ProgressEvent:
-        return ProgressEvent(
-            table=self._table.name,
-            strategy=run.strategy,
-            reason=run.reason,
-            phase=phase,
-            records=run.records,
-            pages=run.pages,
-            requests=self._http.stats["requests"] - self._start,
-            expected_total=run.expected_total,
-        )
+        requests = self._http.stats["requests"] - self._start
+        return progress(self._table.name, run, phase, requests, expected_total=run.expected_total)
 
     def preview(self, limit: int) -> list[dict[str, Any]]:
         run = RunState(strategy=FULL, reason="preview", sync_start_ms=self._now_ms())
@@ -182,8 +177,6 @@ class MergeReader:
             run.floor = nxt
             yield CheckpointEvent(self._table.name, st.to_json())
             yield self._progress(run, "live")
-        end = run.window_end_ms if run.window_end_ms is not None else run.sync_start_ms
-        st.cursor_ms = max(end, st.cursor_ms or 0)
-        st.run = None
+        close_window(st, run)
         yield CheckpointEvent(self._table.name, st.to_json(), final=True)
         yield self._progress(run, "done")

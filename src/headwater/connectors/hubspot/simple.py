@@ -13,7 +13,7 @@ from headwater.connectors.hubspot.http import HubSpotHttp
 from headwater.connectors.hubspot.reader import require_records
 from headwater.connectors.hubspot.schema import TableLayout
 from headwater.connectors.hubspot.simple_tables import SIMPLE_KINDS, paged, path_for, rows_from
-from headwater.connectors.hubspot.state import ARCHIVED, FULL, LIVE, RunState, StreamState
+from headwater.connectors.hubspot.state import ARCHIVED, FULL, LIVE, RunState, StreamState, progress
 from headwater.errors import PaginationLoopError
 
 __all__ = ["SimpleReader"]
@@ -63,14 +63,8 @@ class SimpleReader:
         return records, None if nxt is None else str(nxt)
 
     def _progress(self, run: RunState, phase: str) -> ProgressEvent:
-        return ProgressEvent(
-            table=self._table.name,
-            strategy=run.strategy,
-            reason=run.reason,
-            phase=phase,
-            records=run.records,
-            pages=run.pages,
-            requests=self._http.stats["requests"] - self._start_requests,
+        return progress(
+            self._table.name, run, phase, self._http.stats["requests"] - self._start_requests
         )
 
     def run(self) -> Iterator[ReadEvent]:

@@ -24,9 +24,18 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from headwater.connectors.events import ProgressEvent
 from headwater.errors import FatalSyncError
 
-__all__ = ["FULL", "INCREMENTAL", "RunState", "StreamState"]
+__all__ = [
+    "FULL",
+    "INCREMENTAL",
+    "RunState",
+    "StreamState",
+    "close_window",
+    "plan_window",
+    "progress",
+]
 
 FULL = "full"
 INCREMENTAL = "incremental"
@@ -110,3 +119,49 @@ class StreamState:
             "associations_checked_ms": self.associations_checked_ms,
             "run": asdict(self.run) if self.run is not None else None,
         }
+
+
+def plan_window(
+    *, mode: str, cursor_ms: int | None, now: int, lookback_ms: int, reason: str
+) -> RunState:
+    """A full read (asked for, or no cursor yet) or the incremental window
+    ``[cursor - lookback, now)``, which ends when the read starts (``reason`` says what it
+    reads)."""
+    if mode == FULL or (cursor_ms is None and mode != INCREMENTAL):
+        why = "full read requested" if mode == FULL else "first sync: no cursor yet"
+        return RunState(strategy=FULL, reason=why, sync_start_ms=now, window_end_ms=now)
+    return RunState(
+        strategy=INCREMENTAL,
+        reason=reason,
+        sync_start_ms=now,
+        window_start_ms=max((cursor_ms or 0) - lookback_ms, 0),
+        window_end_ms=now,
+    )
+
+
+def close_window(state: StreamState, run: RunState) -> None:
+    """A finished read: the cursor moves to the end of the window read (never back)."""
+    end = run.window_end_ms if run.window_end_ms is not None else run.sync_start_ms
+    state.cursor_ms = max(end, state.cursor_ms or 0)
+    state.run = None
+
+
+def progress(
+    table: str,
+    run: RunState,
+    phase: str,
+    requests: int,
+    **more: Any,
+) -> ProgressEvent:
+    """Where a read of ``table`` stands (``requests`` made so far; ``more``: the reader's own
+    fields of :class:`ProgressEvent`)."""
+    return ProgressEvent(
+        table=table,
+        strategy=run.strategy,
+        reason=run.reason,
+        phase=phase,
+        records=run.records,
+        pages=run.pages,
+        requests=requests,
+        **more,
+    )
