@@ -31,7 +31,22 @@ HEADWATER = str(Path(sys.executable).with_name("headwater"))
 HUBSPOT = "cc6a4487-9e91-433e-a3a3-9cf6626c1806"
 LAKE = "c604ff05-7f1a-43c0-8e18-33bf874cb11c"
 CRM_TO_AEP = "14518937-270c-4525-bdec-c2ba7cce3860"
-SOURCE_PAGES = {"select data", "preview grid", "wizard, tables step"}
+#: pages that read HubSpot on every request
+SOURCE_PAGES = {"select data, read again", "preview grid"}
+#: pages that show the account's table listing, read from HubSpot at most every 2 minutes
+CACHED_PAGES = {"select data", "wizard, tables step"}
+
+
+NOTES = """\
+The monitoring pages read every row's runs of the last 24 h in one query, with the record counts
+extracted from the stored documents by the database (`store.runs.read_run_facts`). Select data
+and the wizard's tables step show the account's table listing and a table's columns as HubSpot
+gave them at most two minutes before (per account version: an edit reads again; "Read them
+again" on the page does too): without that, each click on a table's Preview read HubSpot's
+portal info, schemas and one scope probe per object, 29 calls. "Select data, read again" is that
+uncached page. The preview grid is a live read of one list page (and the table's properties);
+its time is mostly the round trips to the emulator, a process on the same two cores.
+"""
 
 
 def start_emulator() -> tuple[subprocess.Popen[str], dict[str, Any]]:
@@ -233,6 +248,10 @@ def main() -> int:
                 ("account edit", f"/ui/accounts/{ids['account']}/edit"),
                 ("select data", f"/ui/accounts/{ids['account']}/data?table=Hubspot.Contacts"),
                 (
+                    "select data, read again",
+                    f"/ui/accounts/{ids['account']}/data?table=Hubspot.Contacts&refresh=1",
+                ),
+                (
                     "preview grid",
                     f"/ui/accounts/{ids['account']}/data/preview?table=Hubspot.Contacts",
                 ),
@@ -268,6 +287,7 @@ def main() -> int:
         ]
         for label, p50, p95 in results:
             note = " (calls HubSpot)" if label in SOURCE_PAGES else ""
+            note = " (HubSpot's listing, kept 2 min)" if label in CACHED_PAGES else note
             lines.append(f"| {label}{note} | {p50:.1f} | {p95:.1f} | {p50 / base:.1f} x |")
         worst = max(p95 for label, _, p95 in results[1:] if label not in SOURCE_PAGES)
         print(f"slowest page without HubSpot calls: p95 {worst:.1f} ms")
@@ -282,7 +302,8 @@ def main() -> int:
                 "include live round trips to the bundled emulator.\n\n"
                 + "\n".join(lines)
                 + f"\n\nSlowest page without HubSpot calls: p95 {worst:.1f} ms (target: under 100 ms). "
-                f"Load average at the end of the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores.\n"
+                f"Load average at the end of the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores.\n\n"
+                + NOTES
             )
             from bench.api import write_section
 

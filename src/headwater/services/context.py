@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,31 @@ class Tenant:
 
 
 @dataclass(slots=True)
+class TtlCache:
+    """Values kept for ``ttl_ms`` after they were loaded (at most ``max_entries``, oldest dropped
+    first); one process's memory, thread-safe. A stale value is reloaded on the next get."""
+
+    ttl_ms: int = 120_000
+    max_entries: int = 256
+    _entries: dict[Hashable, tuple[int, Any]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def get(self, key: Hashable, now: int) -> Any | None:
+        with self._lock:
+            hit = self._entries.get(key)
+            if hit is None or now - hit[0] >= self.ttl_ms:
+                return None
+            return hit[1]
+
+    def put(self, key: Hashable, value: Any, now: int) -> None:
+        with self._lock:
+            self._entries.pop(key, None)
+            self._entries[key] = (now, value)
+            while len(self._entries) > self.max_entries:
+                del self._entries[next(iter(self._entries))]
+
+
+@dataclass(slots=True)
 class ServiceContext:
     engine: Engine
     box: SecretBox
@@ -38,6 +64,8 @@ class ServiceContext:
     lake: Lake | None = None
     #: Subscribers to run and connection events: ``listener(event_type, payload)``.
     listeners: list[Callable[[str, dict[str, Any]], None]] = field(default_factory=list)
+    #: Explore results of the web UI's table pickers (``sources.explore_cached``).
+    explore_cache: TtlCache = field(default_factory=TtlCache)
 
     def emit(self, event_type: str, payload: dict[str, Any]) -> None:
         """Tell every listener; a failing listener never breaks the caller."""

@@ -3,6 +3,7 @@ connection spec): connection tests and explore."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Literal, overload
 
 from headwater.connectors import registry
@@ -155,3 +156,27 @@ def explore(
         if not obj:
             raise InvalidRequestError("object is required with objectType=table")
         return connector.explore_table(obj, preview=preview, limit=limit)
+
+
+def explore_cached(
+    ctx: ServiceContext,
+    tenant: Tenant,
+    conn_id: str,
+    *,
+    object_type: Literal["root", "table"],
+    obj: str | None = None,
+    refresh: bool = False,
+) -> Any:
+    """``explore`` without rows, kept for ``ctx.explore_cache.ttl_ms`` per connection version.
+
+    For pages a person clicks through (the table list and a table's columns are read again on
+    every click); an edit of the connection changes its etag and so misses the cache, and
+    ``refresh`` reads HubSpot again. Previews (rows) are always live."""
+    etag = connections.get_connection(ctx, tenant, conn_id).get("etag")
+    key = (tenant.org_id, tenant.sandbox_id, conn_id, etag, object_type, obj)
+    now = ctx.clock()
+    if not refresh and (hit := ctx.explore_cache.get(key, now)) is not None:
+        return copy.deepcopy(hit)
+    result = explore(ctx, tenant, conn_id, object_type=object_type, obj=obj, preview=False)
+    ctx.explore_cache.put(key, copy.deepcopy(result), now)
+    return result

@@ -208,18 +208,21 @@ def _explore_error(exc: SyncError) -> str:
 
 
 @router.get(PREFIX + "/accounts/{conn_id}/data", include_in_schema=False)
-def select_data(conn_id: str, ui: UiDep, table: str = "", q: str = "") -> Response:
+def select_data(
+    conn_id: str, ui: UiDep, table: str = "", q: str = "", refresh: str = ""
+) -> Response:
     doc = connections.get_connection(ui.ctx, ui.tenant, conn_id)
     error = ""
     tables: list[dict[str, Any]] = []
     detail: dict[str, Any] | None = None
+    again = bool(refresh)
     try:
         tables = list(
-            sources.explore(ui.ctx, ui.tenant, conn_id, object_type="root", obj=None, preview=False)
+            sources.explore_cached(ui.ctx, ui.tenant, conn_id, object_type="root", refresh=again)
         )
         if table:
-            detail = sources.explore(
-                ui.ctx, ui.tenant, conn_id, object_type="table", obj=table, preview=False
+            detail = sources.explore_cached(
+                ui.ctx, ui.tenant, conn_id, object_type="table", obj=table, refresh=again
             )
     except SyncError as exc:
         error = _explore_error(exc)
@@ -236,6 +239,7 @@ def select_data(conn_id: str, ui: UiDep, table: str = "", q: str = "") -> Respon
             "q": q,
             "detail": detail,
             "error": error,
+            "cache_minutes": max(1, round(ui.ctx.explore_cache.ttl_ms / 60_000)),
             "preview_url": f"{PREFIX}/accounts/{conn_id}/data/preview?table="
             + urllib.parse.quote(table),
         },

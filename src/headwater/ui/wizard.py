@@ -105,9 +105,7 @@ def _prepare_source(ui: Ui, state: State) -> dict[str, Any]:
     if state["account"]:
         try:
             tables = list(
-                sources.explore(
-                    ui.ctx, ui.tenant, state["account"], object_type="root", obj=None, preview=False
-                )
+                sources.explore_cached(ui.ctx, ui.tenant, state["account"], object_type="root")
             )
         except SyncError as exc:
             error = f"Headwater could not list this account's tables: {exc.message}"
