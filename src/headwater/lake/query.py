@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
@@ -23,6 +23,9 @@ import pyarrow as pa
 from headwater.errors import InvalidRequestError
 from headwater.lake.core import Lake
 from headwater.lake.model import DatasetRef
+
+if TYPE_CHECKING:
+    import pyarrow.dataset as pds
 
 __all__ = ["QueryCatalog", "connect", "json_rows", "preview", "query"]
 
@@ -59,6 +62,7 @@ def connect(
         if dataset is None:
             empty.append(ref.id)
             continue
+        dataset = _strings_as_views(dataset)
         con.register(ref.id, dataset)
         views[ref.id] = ref.id
         if ref.name and ref.name != ref.id and name_count[ref.name] == 1:
@@ -67,6 +71,39 @@ def connect(
     if ambiguous:
         log.info("dataset names shared by several datasets, use ids: %s", ", ".join(ambiguous))
     return con, QueryCatalog(views, tuple(ambiguous), tuple(empty))
+
+
+def _view_type(t: pa.DataType) -> pa.DataType:
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return pa.string_view()
+    if pa.types.is_struct(t):
+        return pa.struct([f.with_type(_view_type(f.type)) for f in t])
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        return pa.list_(t.value_field.with_type(_view_type(t.value_type)))
+    return t
+
+
+def _strings_as_views(dataset: pds.Dataset) -> pds.Dataset:
+    """The dataset with its string columns read as ``string_view``.
+
+    A Delta merge writes its files with ``string_view`` columns, other writes with ``string``;
+    DuckDB pushes a ``WHERE`` on a string column down to every file, and PyArrow has no
+    comparison between the two types. Reading both as views makes every file comparable."""
+    import pyarrow.dataset as pds
+
+    if not isinstance(dataset, pds.FileSystemDataset):
+        return dataset
+    schema = pa.schema(
+        [f.with_type(_view_type(f.type)) for f in dataset.schema], metadata=dataset.schema.metadata
+    )
+    if schema.equals(dataset.schema):
+        return dataset
+    return pds.FileSystemDataset(
+        list(dataset.get_fragments()),
+        schema=schema,
+        format=dataset.format,
+        filesystem=dataset.filesystem,
+    )
 
 
 def query(lake: Lake, datasets: Iterable[DatasetRef], sql: str) -> pa.Table:
