@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from deltalake import DeltaTable
 
+from tests.e2e.bodies import hubspot_connection, hubspot_source
 from tests.e2e.conftest import ENGINE_ENV, Emulator, live_identity, start_server
 
 aepp = pytest.importorskip("aepp", reason="aepp is a dev dependency")
@@ -87,22 +88,7 @@ def test_aepp_helpers_walk_the_sources_path(stack: Any) -> None:
     (lake_spec,) = fs.getConnectionSpec(LAKE_SPEC)["items"]
     assert lake_spec["attributes"]["uiAttributes"]["label"] == "Data Lake"
 
-    base = fs.createConnection(
-        data={
-            "name": "connection for HubSpot",
-            "description": "connection for HubSpot",
-            "auth": {
-                "specName": "Basic Authentication",
-                "params": {
-                    "clientId": emu.info["oauth_client_id"],
-                    "clientSecret": emu.info["oauth_client_secret"],
-                    "accessToken": emu.access_token(),
-                    "refreshToken": emu.info["refresh_token"],
-                },
-            },
-            "connectionSpec": {"id": HUBSPOT, "version": "1.0"},
-        }
-    )
+    base = fs.createConnection(data=hubspot_connection(emu, description="connection for HubSpot"))
     assert fs.connectionTest(base["id"]) == {"result": True}
 
     schema_id = "https://ns.adobe.com/acme/schemas/hubspot-contacts"
@@ -111,13 +97,7 @@ def test_aepp_helpers_walk_the_sources_path(stack: Any) -> None:
     assert dataset_id in cat.getDataSets()
 
     source = fs.createSourceConnection(
-        data={
-            "name": "HubSpot contacts",
-            "baseConnectionId": base["id"],
-            "data": {"format": "tabular"},
-            "params": {"tableName": "Hubspot.Contacts"},
-            "connectionSpec": {"id": HUBSPOT, "version": "1.0"},
-        }
+        data=hubspot_source(base["id"], "HubSpot contacts", tableName="Hubspot.Contacts")
     )
     target = fs.createTargetConnectionDataLake(
         name="HubSpot contacts in the lake", datasetId=dataset_id, schemaId=schema_id
@@ -178,29 +158,9 @@ def test_aepp_once_schedule_is_refused_as_adobe_refuses_it(stack: Any) -> None:
     fs = flowservice.FlowService()
     schema_id = "https://ns.adobe.com/acme/schemas/hubspot-companies"
     dataset_id = catalog.Catalog().createDataSet(name="once", schemaId=schema_id)[0].split("/")[-1]
-    base = fs.createConnection(
-        data={
-            "name": "once",
-            "auth": {
-                "specName": "Basic Authentication",
-                "params": {
-                    "clientId": emu.info["oauth_client_id"],
-                    "clientSecret": emu.info["oauth_client_secret"],
-                    "accessToken": emu.access_token(),
-                    "refreshToken": emu.info["refresh_token"],
-                },
-            },
-            "connectionSpec": {"id": HUBSPOT, "version": "1.0"},
-        }
-    )
+    base = fs.createConnection(data=hubspot_connection(emu, "once"))
     source = fs.createSourceConnection(
-        data={
-            "name": "once",
-            "baseConnectionId": base["id"],
-            "data": {"format": "tabular"},
-            "params": {"tableName": "Hubspot.Companies"},
-            "connectionSpec": {"id": HUBSPOT, "version": "1.0"},
-        }
+        data=hubspot_source(base["id"], "once", tableName="Hubspot.Companies")
     )
     target = fs.createTargetConnectionDataLake(
         name="once", datasetId=dataset_id, schemaId=schema_id
@@ -274,29 +234,9 @@ def test_aepp_dataprep_and_flow_manager_on_the_sources_path(stack: Any) -> None:
         "personalEmail.address",
     ]
 
-    base = fs.createConnection(
-        data={
-            "name": "mapped HubSpot",
-            "auth": {
-                "specName": "Basic Authentication",
-                "params": {
-                    "clientId": emu.info["oauth_client_id"],
-                    "clientSecret": emu.info["oauth_client_secret"],
-                    "accessToken": emu.access_token(),
-                    "refreshToken": emu.info["refresh_token"],
-                },
-            },
-            "connectionSpec": {"id": HUBSPOT, "version": "1.0"},
-        }
-    )
+    base = fs.createConnection(data=hubspot_connection(emu, "mapped HubSpot"))
     source = fs.createSourceConnection(
-        data={
-            "name": "HubSpot contacts, mapped",
-            "baseConnectionId": base["id"],
-            "data": {"format": "tabular"},
-            "params": {"tableName": "Hubspot.Contacts"},
-            "connectionSpec": {"id": HUBSPOT, "version": "1.0"},
-        }
+        data=hubspot_source(base["id"], "HubSpot contacts, mapped", tableName="Hubspot.Contacts")
     )
     target = fs.createTargetConnectionDataLake(
         name="mapped contacts in the lake", datasetId=dataset_id, schemaId=sid

@@ -16,6 +16,7 @@ import httpx
 import pytest
 from deltalake import DeltaTable
 
+from tests.e2e.bodies import hubspot_connection, hubspot_source
 from tests.e2e.conftest import ENGINE_ENV, HEADWATER, Emulator, run_cli, start_server
 
 FS = "/data/foundation/flowservice"
@@ -88,30 +89,11 @@ def make_flow(
     if base is None:
         base = api.post(
             f"{FS}/connections",
-            {
-                "name": "connection for HubSpot",
-                "description": "connection for HubSpot",
-                "auth": {
-                    "specName": "Basic Authentication",
-                    "params": {
-                        "clientId": emu.info["oauth_client_id"],
-                        "clientSecret": emu.info["oauth_client_secret"],
-                        "accessToken": emu.access_token(),
-                        "refreshToken": emu.info["refresh_token"],
-                    },
-                },
-                "connectionSpec": {"id": HUBSPOT, "version": "1.0"},
-            },
+            hubspot_connection(emu, description="connection for HubSpot"),
         )["id"]
     src = api.post(
         f"{FS}/sourceConnections",
-        {
-            "name": "HubSpot source connection",
-            "baseConnectionId": base,
-            "data": {"format": "tabular"},
-            "params": {"path": table, **(source_params or {})},
-            "connectionSpec": {"id": HUBSPOT, "version": "1.0"},
-        },
+        hubspot_source(base, path=table, **(source_params or {})),
     )["id"]
     ds = api.post(f"{CAT}/dataSets", {"name": f"ds-{os.urandom(4).hex()}"})[0].split("/")[-1]
     tgt = api.post(

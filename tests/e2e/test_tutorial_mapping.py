@@ -20,12 +20,12 @@ from deltalake import DeltaTable
 
 from tests.api.test_dataprep import _tutorial_mapping_set
 from tests.api.test_schemaregistry import TUTORIAL_SCHEMA
+from tests.e2e.bodies import hubspot_connection, hubspot_source
 from tests.e2e.conftest import ENGINE_ENV, Emulator, start_server
 from tests.e2e.test_dataflow_processes import (
     CAT,
     CRM_TO_AEP,
     FS,
-    HUBSPOT,
     LAKE_SPEC,
     Api,
     wait_runs,
@@ -48,29 +48,11 @@ def tutorial_flow(
     ds_id = ds[0].split("/")[-1]
     base = api.post(
         f"{FS}/connections",
-        {
-            "name": "connection for HubSpot",
-            "auth": {
-                "specName": "Basic Authentication",
-                "params": {
-                    "clientId": emu.info["oauth_client_id"],
-                    "clientSecret": emu.info["oauth_client_secret"],
-                    "accessToken": emu.access_token(),
-                    "refreshToken": emu.info["refresh_token"],
-                },
-            },
-            "connectionSpec": {"id": HUBSPOT, "version": "1.0"},
-        },
+        hubspot_connection(emu),
     )["id"]
     src = api.post(
         f"{FS}/sourceConnections",
-        {
-            "name": "HubSpot source connection",
-            "baseConnectionId": base,
-            "data": {"format": "tabular"},
-            "params": {"path": "Hubspot.Contacts"},
-            "connectionSpec": {"id": HUBSPOT, "version": "1.0"},
-        },
+        hubspot_source(base, path="Hubspot.Contacts"),
     )["id"]
     tgt = api.post(
         f"{FS}/targetConnections",
