@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import uuid
@@ -18,6 +19,7 @@ from headwater.services.context import ServiceContext
 from headwater.store import migrate
 from headwater.store.db import create_engine
 from headwater.store.secrets import SecretBox, generate_key
+from tests.processes import SESSION  # noqa: F401 - marks the processes this session starts
 
 PG_ADMIN_URL = os.environ.get(
     "HEADWATER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -125,6 +127,29 @@ def ident(ctx: ServiceContext) -> Identity:
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     for engine in _ENGINES.values():
         engine.dispose()
+    _no_process_left(session)
+
+
+def _no_process_left(session: pytest.Session) -> None:
+    """Fail the suite when a ``headwater`` process it started is still alive (then end it)."""
+    import signal
+
+    from tests.processes import session_processes, wait_gone
+
+    left = session_processes()
+    if left:
+        left = {p: c for p, c in left.items() if p in wait_gone(list(left), 5.0)}
+    if not left:
+        return
+    for pid in left:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    write = reporter.write_line if reporter is not None else print
+    write(f"the test suite left {len(left)} headwater process(es) running (killed now):")
+    for pid, cmd in sorted(left.items()):
+        write(f"  {pid}: {cmd}")
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture

@@ -98,6 +98,13 @@ class Settings(BaseSettings):
     hubspot_burst_budget: int | None = None
     #: CRM search requests per second per portal (HubSpot allows 5).
     hubspot_search_per_second: int = 5
+    #: How long a stop (SIGTERM, SIGINT) of serve, worker or scheduler may take before it is
+    #: forced; set the supervisor's own timeout (systemd TimeoutStopSec, Kubernetes
+    #: terminationGracePeriodSeconds) a few seconds above it (docs/operations.md).
+    shutdown_grace_seconds: float = Field(default=10.0, gt=0, le=3600)
+    #: A worker's lease on a run, renewed every third of it; another host takes a dead worker's
+    #: run over once it expires (a worker of the same host at once).
+    worker_lease_seconds: int = Field(default=30, ge=3, le=3600)
     token_ttl_seconds: int = 24 * 3600
     max_body_bytes: int = 1024 * 1024
     log_level: str = "INFO"

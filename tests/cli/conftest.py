@@ -3,12 +3,10 @@ and API client made with the admin CLI, and a second, empty home for the operato
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
 import re
-import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -21,6 +19,7 @@ import pytest
 
 from headwater.emulator.hubspot import EmulatorConfig, serve_in_thread
 from tests.e2e.conftest import HEADWATER, free_port
+from tests.processes import start, stop_group
 
 #: ``error: <message> [CODE]`` on one line; group 1 is the code.
 ONE_LINE_ERROR = re.compile(r"^error: .+ \[([A-Za-z0-9_-]+)\]\n$")
@@ -125,26 +124,6 @@ def create_org_and_client(home: Path) -> tuple[str, str, str]:
         ctx.engine.dispose()
 
 
-def stop_group(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM ``headwater serve`` and the scheduler and worker it started (one process group),
-    then SIGKILL whatever is left after 30 s."""
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        proc.poll()
-        try:
-            os.killpg(proc.pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.2)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-
-
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory, emu) -> Iterator[Server]:
     home = tmp_path_factory.mktemp("server-home")
@@ -153,13 +132,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, emu) -> Iterator[Server]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     with (home / "serve.log").open("wb") as log:
-        proc = subprocess.Popen(
-            [HEADWATER, "serve", "--port", str(port), "--concurrency", "1"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        proc = start(["serve", "--port", str(port), "--concurrency", "1"], env=env, stdout=log)
     try:
         deadline = time.monotonic() + 90
         while True:

@@ -7,7 +7,6 @@ import json
 import os
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -17,7 +16,10 @@ from typing import Any
 import httpx
 import pytest
 
-HEADWATER = str(Path(sys.executable).with_name("headwater"))
+from tests.processes import HEADWATER, clean_env, stop_group
+from tests.processes import start as start_process
+
+__all__ = ["HEADWATER", "stop_group"]
 
 
 def free_port() -> int:
@@ -57,22 +59,16 @@ class LiveServer:
 def start_server(
     home: Path, *, extra_env: dict[str, str] | None = None, serve_args: tuple[str, ...] = ()
 ) -> tuple[subprocess.Popen[bytes], str, dict[str, str]]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER_")}
-    env["HEADWATER_HOME"] = str(home)
-    env.update(extra_env or {})
+    env = clean_env(home, **(extra_env or {}))
     port = free_port()
     home.mkdir(parents=True, exist_ok=True)
-    with (home / "serve.log").open("wb") as log:
-        proc = subprocess.Popen(
-            [HEADWATER, "serve", "--port", str(port), *serve_args],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    with (home / "serve.log").open("ab") as log:
+        proc = start_process(["serve", "--port", str(port), *serve_args], env=env, stdout=log)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
+            stop_group(proc)
             raise RuntimeError(f"headwater serve exited: {(home / 'serve.log').read_text()}")
         try:
             if httpx.get(base + "/health/live", timeout=1).status_code == 200:
@@ -80,7 +76,7 @@ def start_server(
         except httpx.HTTPError:
             time.sleep(0.1)
     else:
-        proc.kill()
+        stop_group(proc)
         raise RuntimeError("headwater serve did not start within 60 s")
     return proc, base, env
 
@@ -111,11 +107,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     try:
         yield live_identity(base, env)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_group(proc)
 
 
 ENGINE_ENV = {
@@ -188,9 +180,8 @@ def _emulators() -> Iterator[Callable[..., Emulator]]:
     def start(contacts: int, *extra: str, lag_ms: int = 0) -> Emulator:
         """An emulator with ``contacts`` live contacts; ``extra`` arguments go to its command
         line, ``lag_ms`` is its search indexing delay."""
-        proc = subprocess.Popen(
+        proc = start_process(
             [
-                HEADWATER,
                 "emulator",
                 "hubspot",
                 "--port",
@@ -217,10 +208,7 @@ def _emulators() -> Iterator[Callable[..., Emulator]]:
         yield start
     finally:
         for p in procs:
-            p.terminate()
-            p.wait(timeout=15)
-            if p.stdout:
-                p.stdout.close()
+            stop_group(p)
 
 
 @pytest.fixture

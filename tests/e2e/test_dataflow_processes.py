@@ -17,7 +17,9 @@ import pytest
 from deltalake import DeltaTable
 
 from tests.e2e.bodies import hubspot_connection, hubspot_source
-from tests.e2e.conftest import ENGINE_ENV, HEADWATER, Emulator, run_cli, start_server
+from tests.e2e.conftest import ENGINE_ENV, Emulator, run_cli, start_server
+from tests.processes import start as start_process
+from tests.processes import stop_group
 
 FS = "/data/foundation/flowservice"
 CAT = "/data/foundation/catalog"
@@ -184,17 +186,11 @@ def test_tutorial_to_dataset_with_real_processes(tmp_path: Path, emulator_factor
         )
         assert second["metrics"]["recordSummary"]["deletedRecordCount"] == 20
     finally:
-        proc.terminate()
-        proc.wait(timeout=60)
+        stop_group(proc)
 
 
 def _worker(env: dict[str, str], lease: int = 3) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [HEADWATER, "worker", "--concurrency", "1", "--lease-seconds", str(lease)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    return start_process(["worker", "--concurrency", "1", "--lease-seconds", str(lease)], env=env)
 
 
 @pytest.mark.e2e
@@ -239,12 +235,8 @@ def test_kill_9_worker_mid_run_resumes_exactly(
         assert len(set(ids)) == len(ids), "duplicate ids after the resume"
         assert sorted(ids, key=int) == sorted(emu.live_contact_ids(), key=int)
     finally:
-        for w in workers:
-            if w.poll() is None:
-                w.terminate()
-                w.wait(timeout=60)
-        api_proc.terminate()
-        api_proc.wait(timeout=60)
+        for w in [*workers, api_proc]:
+            stop_group(w)
 
 
 @pytest.mark.e2e
@@ -276,12 +268,8 @@ def test_three_workers_on_postgres_run_thirty_flows_exactly_once(
             assert table.version() == 0, table.history()
             assert table.to_pyarrow_table(columns=["Id"]).num_rows == 5
     finally:
-        for w in workers:
-            w.terminate()
-        for w in workers:
-            w.wait(timeout=60)
-        api_proc.terminate()
-        api_proc.wait(timeout=60)
+        for w in [*workers, api_proc]:
+            stop_group(w)
 
 
 @pytest.mark.e2e
@@ -323,9 +311,5 @@ def test_sigterm_gives_the_run_back_at_its_checkpoint(tmp_path: Path, emulator_f
         assert len(set(ids)) == len(ids)
         assert sorted(ids, key=int) == sorted(emu.live_contact_ids(), key=int)
     finally:
-        for w in workers:
-            if w.poll() is None:
-                w.terminate()
-                w.wait(timeout=60)
-        api_proc.terminate()
-        api_proc.wait(timeout=60)
+        for w in [*workers, api_proc]:
+            stop_group(w)

@@ -5,7 +5,6 @@ do; a second run reuses everything and syncs incrementally."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shlex
@@ -25,6 +24,7 @@ from deltalake import DeltaTable
 from headwater.emulator.hubspot import EmulatorConfig, serve_in_thread
 from tests.connectors.conftest import live_ids
 from tests.e2e.conftest import HEADWATER
+from tests.processes import stop_group
 
 CONTACTS = 3_000
 
@@ -105,13 +105,7 @@ def answers(url: str, *statuses: int) -> bool:
 
 
 def stop(proc: subprocess.Popen[Any]) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+    stop_group(proc)
 
 
 def lake_ids(home: Path, dataset: str) -> list[str]:

@@ -1,12 +1,14 @@
 """``serve``, ``worker`` and ``scheduler``: the long-running processes of a node.
 
-``serve`` runs the API and, by default, a scheduler and a worker as child processes that get
-SIGTERM when it dies, however it dies (Linux ``prctl(PR_SET_PDEATHSIG)``)."""
+``serve`` runs the API and, by default, a scheduler and a worker as child processes. All three
+stop the same way on SIGTERM or SIGINT (``headwater.engine.stopping``): ``serve`` forwards the
+signal to its children and waits for them, and a child stops by itself when ``serve`` is gone."""
 
 from __future__ import annotations
 
-import sys
-from typing import Annotated, Any
+import contextlib
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -15,31 +17,18 @@ from headwater.cli.local import local_context
 from headwater.cli.remote.output import console
 from headwater.domain.paths import FLOW_SERVICE_PATH
 
+if TYPE_CHECKING:
+    import uvicorn
 
-def _signals(on_stop: Any) -> None:
-    import signal
-
-    signal.signal(signal.SIGTERM, lambda *_: on_stop())
-    signal.signal(signal.SIGINT, lambda *_: on_stop())
+    from headwater.engine.stopping import Stopping
 
 
-def _die_with_parent() -> None:
-    """In the child: get SIGTERM when the parent dies, however it dies (Linux prctl)."""
-    import contextlib
-    import ctypes
-    import signal
+def _stopping(name: str) -> Stopping:
+    """The process's stop handling, installed first thing (see ``engine.stopping``)."""
+    from headwater.engine.stopping import Stopping
+    from headwater.settings import get_settings
 
-    with contextlib.suppress(OSError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
-def _spawn(*args: str) -> Any:
-    import subprocess
-
-    return subprocess.Popen(
-        [sys.executable, "-m", "headwater", *args],
-        preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,  # noqa: PLW1509
-    )
+    return Stopping.from_environment(get_settings().shutdown_grace_seconds, name=name).install()
 
 
 def serve(
@@ -52,38 +41,72 @@ def serve(
     concurrency: Annotated[int, typer.Option(help="Runs the worker executes at once.")] = 2,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
 ) -> None:
-    """Run the Flow Service API, and (by default) the scheduler and a worker beside it."""
+    """Run the Flow Service API, and (by default) the scheduler and a worker beside it.
+
+    SIGTERM or SIGINT stops all of them within ``HEADWATER_SHUTDOWN_GRACE_SECONDS``: the signal
+    goes to the children, running runs are given back, and the API finishes its requests."""
     import uvicorn
 
+    from headwater.engine.stopping import Children, finish
+
+    stopping = _stopping("serve")
     local_context().engine.dispose()
-    children = []
+    children = Children()
+    stopping.on_stop(children.forward)
+    stopping.on_force(children.forward)  # a second signal: the children force their stop too
     if engine:
-        children = [_spawn("scheduler"), _spawn("worker", "--concurrency", str(concurrency))]
+        children.spawn("scheduler")
+        children.spawn("worker", "--concurrency", str(concurrency))
     console.print(
         f"[bold]Headwater[/bold] {__version__} serving the Flow Service API on "
         f"http://{host}:{port}{FLOW_SERVICE_PATH}"
         + (" with a scheduler and a worker" if engine else "")
     )
+    config = uvicorn.Config(
+        "headwater.api.asgi:create_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        http="httptools",
+        loop="uvloop",
+        access_log=False,
+        timeout_graceful_shutdown=max(1, int(stopping.grace_s) - 1),
+    )
+    code = 1
     try:
-        uvicorn.run(
-            "headwater.api.asgi:create_from_environment",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            log_level=log_level,
-            http="httptools",
-            loop="uvloop",
-            access_log=False,
-        )
+        if workers > 1:
+            from uvicorn.supervisors import Multiprocess
+
+            supervisor = Multiprocess(config, sockets=[config.bind_socket()])
+            stopping.install()  # the supervisor took the signals: they are the stop's again
+            stopping.on_stop(supervisor.should_exit.set)
+            supervisor.run()
+        else:
+            server = _server(config)
+            stopping.on_stop(lambda: setattr(server, "should_exit", True))
+            stopping.on_force(lambda: setattr(server, "force_exit", True))
+            server.run()
+        code = 0 if stopping.requested.is_set() else 1
     finally:
-        for child in children:
-            child.terminate()
-        for child in children:
-            try:
-                child.wait(timeout=30)
-            except Exception:  # noqa: BLE001 - last resort on shutdown
-                child.kill()
+        stopping.request("the API server ended")
+        stopping.wait_until(stopping.requested.is_set)
+        # each child forces its own stop when the same grace ends; a little more, then kill
+        code = children.wait(stopping.remaining() + 5.0) or code
+    finish(code)
+
+
+def _server(config: uvicorn.Config) -> uvicorn.Server:
+    """uvicorn's server, leaving the signals to the process's stop handling."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield
+
+    return Server(config)
 
 
 def worker(
@@ -91,39 +114,47 @@ def worker(
     portal_limit: Annotated[
         int, typer.Option(help="Running runs per HubSpot portal, across all workers.")
     ] = 2,
-    lease_seconds: Annotated[int, typer.Option(help="Lease length; renewed every third.")] = 30,
+    lease_seconds: Annotated[
+        int | None,
+        typer.Option(
+            help="Lease length, renewed every third of it "
+            "(default HEADWATER_WORKER_LEASE_SECONDS, else 30)."
+        ),
+    ] = None,
     until_idle: Annotated[
         bool, typer.Option("--until-idle", help="Exit when no run is due.")
     ] = False,
 ) -> None:
-    """Claim and execute runs (SIGTERM checkpoints running runs and gives them back)."""
+    """Claim and execute runs. SIGTERM or SIGINT stops claiming, gives the running runs back at
+    their checkpoints and exits within HEADWATER_SHUTDOWN_GRACE_SECONDS."""
     import logging
 
     from headwater.engine.counting import count_hubspot_requests
     from headwater.engine.deliverer import Deliverer, deliver_pending
+    from headwater.engine.stopping import finish, run_worker
     from headwater.engine.worker import Worker
     from headwater.services.sources import open_connector
+    from headwater.settings import get_settings
 
+    stopping = _stopping("worker")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     ctx = local_context()
+    lease = lease_seconds or get_settings().worker_lease_seconds
     w = Worker(
         ctx,
         open_connector=count_hubspot_requests(open_connector),
         concurrency=concurrency,
         portal_limit=portal_limit,
-        lease_ms=lease_seconds * 1000,
+        lease_ms=lease * 1000,
     )
-    _signals(w.shutdown)
     if until_idle:
+        stopping.on_stop(w.shutdown)
         n = w.run_until_idle()
         deliver_pending(ctx)  # one delivery round for the events of these runs
         console.print(f"executed {n} run(s)")
         return
     deliverer = Deliverer(ctx).start()  # webhook notifications, from this worker process
-    try:
-        w.run_forever()
-    finally:
-        deliverer.stop()
+    finish(run_worker(w, deliverer, stopping))
 
 
 def scheduler(
@@ -134,8 +165,13 @@ def scheduler(
     import threading
 
     from headwater.engine import scheduler as sched
+    from headwater.engine.stopping import finish, run_scheduler
 
+    stopping = _stopping("scheduler")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    stop = threading.Event()
-    _signals(stop.set)
-    sched.run_forever(local_context(), stop, every_s=every)
+    ctx = local_context()
+
+    def tick_forever(stop: threading.Event) -> None:
+        sched.run_forever(ctx, stop, every_s=every)
+
+    finish(run_scheduler(tick_forever, stopping))

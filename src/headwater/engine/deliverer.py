@@ -226,11 +226,15 @@ class Deliverer:
         self._thread.start()
         return self
 
+    def request_stop(self) -> None:
+        """Start no new attempt; the ones in flight finish (:meth:`stop` waits for them)."""
+        self._stop.set()
+        self._wake.set()
+
     def stop(self, timeout: float = 30.0) -> bool:
         """Stop after the attempts in flight; False if the thread was still busy after
         ``timeout`` seconds (it is a daemon thread and ends with the process)."""
-        self._stop.set()
-        self._wake.set()
+        self.request_stop()
         if self._on_event in self.ctx.listeners:
             self.ctx.listeners.remove(self._on_event)
         if self._thread is None:

@@ -20,6 +20,7 @@ from headwater.connectors.base import CursorState, SourceConnector
 from headwater.connectors.events import BatchEvent, CheckpointEvent, ProgressEvent
 from headwater.domain.runs import RunStatus
 from headwater.engine.failures import FailedRecords
+from headwater.engine.stopping import pause_point
 from headwater.errors import (
     DestinationError,
     FatalSyncError,
@@ -162,6 +163,7 @@ class Execution:
             if self.failures is not None:
                 self.failures.discard()
             raise PartialIngestionError(message)
+        pause_point("commit")  # a test hook: stop a worker in the middle of a commit
         result = lake.commit(
             staged,
             plan.table,
@@ -238,7 +240,13 @@ class Execution:
                 self.progress.expected_total = event.expected_total
                 self._took(event)
                 self._save_progress()
-            self._check_signals()
+            try:
+                self._check_signals()
+            except Interrupted:
+                # the process is stopping: what was read up to the last checkpoint becomes
+                # durable, so the next attempt resumes from there
+                staged.flush()
+                raise
         staged.flush()
         return final_state, plan.write.options(primary_key=primary_key, schema=schema)
 

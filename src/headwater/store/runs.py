@@ -217,6 +217,16 @@ def claim_next_run(
     return None
 
 
+def held_runs(engine: Engine, *, owner_prefix: str) -> list[tuple[str, str]]:
+    """``(run id, lease owner)`` of the runs in progress whose lease owner starts with
+    ``owner_prefix`` (a host's workers), expired or not."""
+    q = sa.select(runs.c.id, runs.c.lease_owner).where(
+        runs.c.status == IN_PROGRESS, runs.c.lease_owner.startswith(owner_prefix, autoescape=True)
+    )
+    with engine.connect() as conn:
+        return [(r.id, r.lease_owner) for r in conn.execute(q)]
+
+
 def set_run_state(
     engine: Engine,
     *,

@@ -1,0 +1,325 @@
+"""Stopping ``headwater worker`` and ``headwater serve`` as systemd and Kubernetes do (SIGTERM), in
+every state a worker can be in, with real processes, the bundled emulator and SQLite: each process
+exits with status 0 within the grace period, its run is back in the queue with its lease cleared
+and due now, and the next worker resumes it from its checkpoint; the dataset ends exact.
+
+States are reached with the test hooks of ``headwater.engine.stopping.pause_point`` (a marker file
+says the process is there) and the emulator's latency fault (a worker reading pages)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from tests.e2e.conftest import ENGINE_ENV, Emulator, start_server
+from tests.e2e.test_dataflow_processes import FS, Api, lake_ids, make_flow, wait_runs
+from tests.notifications.support import serve_receiver
+from tests.processes import descendants, stop_group, wait_gone
+from tests.processes import start as start_process
+
+pytestmark = pytest.mark.e2e
+
+#: The grace period of every process these tests start (HEADWATER_SHUTDOWN_GRACE_SECONDS).
+GRACE = 4.0
+#: A lease longer than any wait below: a run resumed "at once" did not wait for it.
+LEASE = 60
+CONTACTS = 2_000
+#: Per request while a test wants a worker caught reading (20 pages: several seconds).
+LATENCY = "latency:150ms"
+#: ``objects.list`` requests of an uninterrupted first read of this portal.
+FULL_READ_PAGES = 23
+
+
+@dataclass
+class Stack:
+    home: Path
+    env: dict[str, str]
+    api: Api
+    emu: Emulator
+    expected: list[str]
+    db: sa.Engine
+    started: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def faults(self, spec: str) -> None:
+        httpx.post(self.emu.url + "/_emulator/faults", json={"spec": spec}).raise_for_status()
+
+    def flow(self) -> dict[str, str]:
+        made = make_flow(self.api, self.emu)
+        made["run"] = self.wait_run(made["flow"])["id"]
+        return made
+
+    def wait_run(self, flow: str) -> dict[str, Any]:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            runs = self.api.get(f"{FS}/runs", property=f"flowId=={flow}")["items"]
+            if runs:
+                return dict(runs[0])
+            time.sleep(0.1)
+        raise AssertionError(f"flow {flow} has no run")
+
+    def row(self, run_id: str) -> Any:
+        with self.db.connect() as conn:
+            return conn.execute(
+                sa.text(
+                    "SELECT status, attempt, lease_owner, lease_expires_at, scheduled_for,"
+                    " checkpoint, doc FROM runs WHERE id = :id"
+                ),
+                {"id": run_id},
+            ).one()
+
+    def process(self, *args: str, pause: str | None = None, seconds: float = 60) -> Started:
+        marker = self.home / f"paused-{uuid.uuid4().hex[:8]}"
+        env = dict(self.env)
+        if pause is not None:
+            env |= {
+                "HEADWATER_TEST_PAUSE_AT": pause,
+                "HEADWATER_TEST_PAUSE_FILE": str(marker),
+                "HEADWATER_TEST_PAUSE_SECONDS": str(seconds),
+            }
+        log = (self.home / f"{args[0]}-{marker.name}.log").open("ab")
+        proc = start_process(list(args), env=env, stdout=log)
+        log.close()
+        self.started.append(proc)
+        return Started(proc, marker)
+
+    def worker(self, pause: str | None = None, seconds: float = 60) -> Started:
+        return self.process("worker", "--concurrency", "1", pause=pause, seconds=seconds)
+
+    def progress(self, run_id: str, records: int, timeout: float = 60) -> None:
+        """Wait until the run has read ``records`` and stored a checkpoint."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            row = self.row(run_id)
+            done = json.loads(row.doc)["metrics"].get("recordSummary", {})
+            if row.checkpoint and done.get("inputRecordCount", 0) >= records:
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"run {run_id} read fewer than {records} records in {timeout} s")
+
+    def assert_released(self, run_id: str, *, attempt: int) -> Any:
+        """Back in the queue: scheduled, no lease, due now."""
+        row = self.row(run_id)
+        assert row.status == "scheduled", row
+        assert row.lease_owner is None and row.lease_expires_at is None, row
+        assert row.scheduled_for <= time.time() * 1000, "the run is not due now"
+        assert row.attempt == attempt, row
+        return row
+
+    def assert_resumed_exact(self, made: dict[str, str], *, attempt: int) -> dict[str, Any]:
+        """A new worker finishes the run within a few seconds, without waiting for a lease; the
+        dataset holds exactly the emulator's contacts."""
+        self.faults("")
+        self.worker()
+        [run] = wait_runs(self.api, made["flow"], 1, timeout=LEASE - 15)
+        assert run["id"] == made["run"]
+        assert run["state"] == "success", run["metrics"]
+        assert run["attempt"] == attempt
+        ids = lake_ids(self.home, self.api.org, made["dataset"])
+        assert len(set(ids)) == len(ids), "duplicate ids"
+        assert sorted(ids, key=int) == self.expected
+        return dict(run)
+
+
+@dataclass
+class Started:
+    proc: subprocess.Popen[bytes]
+    marker: Path
+
+    def reached(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while not self.marker.exists():
+            assert self.proc.poll() is None, "the process exited before the pause point"
+            assert time.monotonic() < deadline, "the process never reached the pause point"
+            time.sleep(0.02)
+
+    def sigterm(self) -> None:
+        """SIGTERM (to this process only, as Kubernetes does): it and every process below it
+        exit, with status 0, within the grace period (plus interpreter start-up slack)."""
+        below = descendants(self.proc.pid)
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            code = self.proc.wait(timeout=GRACE + 3)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"still running {GRACE + 3} s after SIGTERM") from None
+        assert code == 0, f"exit status {code}"
+        assert not wait_gone(below, 1.0), "a child outlived the stop"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory, emulator_module) -> Iterator[Stack]:
+    emu = emulator_module(CONTACTS)
+    home = tmp_path_factory.mktemp("stopping") / "home"
+    extra = {
+        "HEADWATER_HUBSPOT_BASE_URL": emu.url,
+        "HEADWATER_SHUTDOWN_GRACE_SECONDS": str(GRACE),
+        "HEADWATER_WORKER_LEASE_SECONDS": str(LEASE),
+        **ENGINE_ENV,
+    }
+    api_proc, base, env = start_server(home, extra_env=extra, serve_args=("--no-engine",))
+    db = sa.create_engine(f"sqlite:///{home / 'headwater.db'}")
+    api = Api(base, env)
+    stack = Stack(home, env, api, emu, sorted(emu.live_contact_ids(), key=int), db)
+    try:
+        yield stack
+    finally:
+        for proc in [*stack.started, api_proc]:
+            stop_group(proc)
+        api.http.close()
+        db.dispose()
+
+
+@pytest.fixture
+def s(stack: Stack) -> Iterator[Stack]:
+    """The stack, with no fault and every process this test started ended afterwards."""
+    stack.faults("")
+    yield stack
+    for proc in stack.started:
+        stop_group(proc)
+    stack.started.clear()
+
+
+def test_idle_worker_stops_at_once(s: Stack) -> None:
+    w = s.worker(pause="idle", seconds=0)
+    w.reached()
+    w.sigterm()
+
+
+def test_starting_worker_stops_and_leaves_the_run_queued(s: Stack) -> None:
+    made = s.flow()
+    w = s.worker(pause="started")
+    w.reached()
+    w.sigterm()
+    s.assert_released(made["run"], attempt=0)
+    s.assert_resumed_exact(made, attempt=1)
+
+
+def test_claiming_worker_gives_the_claimed_run_back(s: Stack) -> None:
+    made = s.flow()
+    w = s.worker(pause="claimed")
+    w.reached()
+    assert s.row(made["run"]).lease_owner is not None, "the pause is after the claim"
+    w.sigterm()
+    s.assert_released(made["run"], attempt=1)
+    s.assert_resumed_exact(made, attempt=2)
+
+
+def test_reading_worker_checkpoints_and_the_next_resumes_from_there(s: Stack) -> None:
+    s.faults(LATENCY)
+    made = s.flow()
+    w = s.worker()
+    s.progress(made["run"], 300)
+    w.sigterm()
+    row = s.assert_released(made["run"], attempt=1)
+    assert row.checkpoint, "released without its checkpoint"
+    read = json.loads(row.doc)["metrics"]["recordSummary"]["inputRecordCount"]
+    assert 300 <= read < CONTACTS
+    httpx.post(s.emu.url + "/_emulator/stats/reset").raise_for_status()
+    s.assert_resumed_exact(made, attempt=2)
+    pages = httpx.get(s.emu.url + "/_emulator/stats").json()["requests"]["objects.list"]
+    # the second attempt listed only the pages after the checkpoint: a full read of this
+    # portal lists 23 pages (20 of contacts, 3 of the other lists), each page after the
+    # checkpoint holds 100 contacts
+    assert pages <= FULL_READ_PAGES - read // 100 + 1, pages
+
+
+def test_committing_worker_is_forced_at_the_grace_and_releases_first(s: Stack) -> None:
+    made = s.flow()
+    w = s.worker(pause="commit", seconds=GRACE * 10)  # a commit that outlasts the grace
+    w.reached()
+    w.sigterm()
+    s.assert_released(made["run"], attempt=1)
+    s.assert_resumed_exact(made, attempt=2)
+
+
+def test_delivering_worker_finishes_the_attempt_then_stops(s: Stack) -> None:
+    hold = threading.Event()
+    with serve_receiver(hold=hold) as receiver:
+        hook = s.api.post(
+            f"{FS}/webhooks",
+            {"name": "stops", "url": receiver.url, "events": ["flow.run.started"]},
+        )
+        try:
+            s.faults(LATENCY)
+            made = s.flow()
+            w = s.worker()
+            assert receiver.arrived.wait(60), "no delivery arrived"
+            threading.Timer(1.0, hold.set).start()  # answered after the stop began
+            w.sigterm()
+            [delivery] = s.api.get(f"{FS}/webhooks/{hook['id']}/deliveries")["items"]
+            assert delivery["status"] == "succeeded", delivery
+            s.assert_released(made["run"], attempt=1)
+            s.assert_resumed_exact(made, attempt=2)
+        finally:
+            hold.set()
+            s.api.http.delete(f"{FS}/webhooks/{hook['id']}")
+
+
+def _serve(s: Stack) -> tuple[Started, str]:
+    port = str(_free_port())
+    serve = s.process("serve", "--port", port, "--concurrency", "1")
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health/live", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        assert serve.proc.poll() is None and time.monotonic() < deadline, "serve did not start"
+        time.sleep(0.1)
+    return serve, port
+
+
+def _free_port() -> int:
+    from tests.e2e.conftest import free_port
+
+    return free_port()
+
+
+def test_sigterm_to_serve_stops_its_children_and_hands_the_run_back(s: Stack) -> None:
+    s.faults(LATENCY)
+    serve, _ = _serve(s)
+    assert len(descendants(serve.proc.pid)) >= 2, "serve runs a scheduler and a worker"
+    made = s.flow()
+    s.progress(made["run"], 300)
+    serve.sigterm()  # to serve alone: it forwards the signal and waits for its children
+    s.assert_released(made["run"], attempt=1)
+    s.assert_resumed_exact(made, attempt=2)
+
+
+def test_children_of_a_killed_serve_stop_by_themselves_and_hand_the_run_back(s: Stack) -> None:
+    s.faults(LATENCY)
+    serve, _ = _serve(s)
+    children = descendants(serve.proc.pid)
+    made = s.flow()
+    s.progress(made["run"], 300)
+    os.kill(serve.proc.pid, signal.SIGKILL)
+    serve.proc.wait()
+    assert not wait_gone(children, GRACE + 3), "a child outlived its parent"
+    s.assert_released(made["run"], attempt=1)
+    s.assert_resumed_exact(made, attempt=2)
+
+
+def test_kill_9_then_restart_on_the_same_host_takes_over_before_the_lease_ends(s: Stack) -> None:
+    s.faults(LATENCY)
+    made = s.flow()
+    w = s.worker()
+    s.progress(made["run"], 300)
+    held = s.row(made["run"])
+    os.kill(w.proc.pid, signal.SIGKILL)
+    w.proc.wait()
+    assert s.row(made["run"]).status == "inProgress"  # held by a dead worker
+    s.assert_resumed_exact(made, attempt=2)
+    assert time.time() * 1000 < held.lease_expires_at, "the takeover waited for the lease"
