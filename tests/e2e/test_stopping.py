@@ -120,9 +120,10 @@ class Stack:
 
     def assert_resumed_exact(self, made: dict[str, str], *, attempt: int) -> dict[str, Any]:
         """A new worker finishes the run within a few seconds, without waiting for a lease; the
-        dataset holds exactly the emulator's contacts."""
+        dataset holds exactly the emulator's contacts; the worker, idle then, stops at once
+        when signalled (the idle state)."""
         self.faults("")
-        self.worker()
+        resumer = self.worker(pause="idle", seconds=0)
         [run] = wait_runs(self.api, made["flow"], 1, timeout=LEASE - 15)
         assert run["id"] == made["run"]
         assert run["state"] == "success", run["metrics"]
@@ -130,6 +131,9 @@ class Stack:
         ids = lake_ids(self.home, self.api.org, made["dataset"])
         assert len(set(ids)) == len(ids), "duplicate ids"
         assert sorted(ids, key=int) == self.expected
+        # and then, idle, it stops at once
+        resumer.reached()
+        resumer.sigterm()
         return dict(run)
 
 
@@ -189,12 +193,6 @@ def s(stack: Stack) -> Iterator[Stack]:
     for proc in stack.started:
         stop_group(proc)
     stack.started.clear()
-
-
-def test_idle_worker_stops_at_once(s: Stack) -> None:
-    w = s.worker(pause="idle", seconds=0)
-    w.reached()
-    w.sigterm()
 
 
 def test_starting_worker_stops_and_leaves_the_run_queued(s: Stack) -> None:

@@ -65,8 +65,9 @@ def process_start(pid: int) -> str | None:
     return fields[19] if len(fields) > 19 else None
 
 
-def worker_id() -> str:
-    pid = os.getpid()
+def worker_id(pid: int | None = None) -> str:
+    """The id of the worker in process ``pid`` (this one by default) of this host."""
+    pid = os.getpid() if pid is None else pid
     return f"{socket.gethostname()}:{pid}:{node_key()}-{process_start(pid) or '0'}"
 
 
