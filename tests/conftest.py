@@ -145,8 +145,10 @@ def _no_process_left(session: pytest.Session) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    title = f"the test suite left {len(left)} headwater process(es) running (killed now)"
+    if reporter is not None:
+        reporter.section(title, sep="!", red=True)
     write = reporter.write_line if reporter is not None else print
-    write(f"the test suite left {len(left)} headwater process(es) running (killed now):")
     for pid, cmd in sorted(left.items()):
         write(f"  {pid}: {cmd}")
     session.exitstatus = pytest.ExitCode.TESTS_FAILED

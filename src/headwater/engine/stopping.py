@@ -195,12 +195,16 @@ def finish(code: int) -> NoReturn:
 
 
 def _die_with(parent: int) -> Callable[[], None]:
-    def preexec() -> None:  # in the child, between fork and exec
-        if sys.platform.startswith("linux"):
-            import ctypes
+    prctl: Callable[[int, int], int] | None = None
+    if sys.platform.startswith("linux"):  # loaded here: the child only calls it
+        import ctypes
 
-            with contextlib.suppress(OSError, AttributeError):
-                ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PDEATHSIG
+        with contextlib.suppress(OSError, AttributeError):
+            prctl = ctypes.CDLL("libc.so.6", use_errno=True).prctl
+
+    def preexec() -> None:  # in the child, between fork and exec
+        if prctl is not None:
+            prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
         if os.getppid() != parent:  # the parent went before the prctl: nobody will signal us
             os._exit(0)
 
