@@ -37,8 +37,8 @@ GRACE = 4.0
 #: A lease longer than any wait below: a run resumed "at once" did not wait for it.
 LEASE = 60
 CONTACTS = 2_000
-#: Per request while a test wants a worker caught reading (20 pages: several seconds).
-LATENCY = "latency:150ms"
+#: Per request while a test wants a worker caught reading (about 8 pages per partition).
+LATENCY = "latency:300ms"
 #: ``objects.list`` requests of an uninterrupted first read of this portal.
 FULL_READ_PAGES = 23
 
