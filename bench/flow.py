@@ -31,10 +31,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.api import write_section  # noqa: E402
+from bench.flowsetup import (  # noqa: E402
+    create_connection,
+    create_contacts_flow,
+    create_tenant,
+    last_run,
+    run_status,
+)
 from headwater.connectors.base import ConnectorSettings  # noqa: E402
 from headwater.connectors.hubspot import (  # noqa: E402
     AUTH_PRIVATE_APP,
-    SPEC_ID,
     HubSpotConnector,
     HubSpotSettings,
     ReadOptions,
@@ -42,22 +48,11 @@ from headwater.connectors.hubspot import (  # noqa: E402
 from headwater.connectors.ratelimit import LimiterRegistry  # noqa: E402
 from headwater.engine.worker import Worker  # noqa: E402
 from headwater.lake import Lake, TableRef  # noqa: E402
-from headwater.services import (  # noqa: E402
-    connections,
-    dataflow_connections,
-    datasets,
-    flows,
-    identity,
-    sources,
-)
-from headwater.services.context import ServiceContext, Tenant  # noqa: E402
+from headwater.services import flows, sources  # noqa: E402
+from headwater.services.context import ServiceContext  # noqa: E402
 from headwater.store import migrate  # noqa: E402
 from headwater.store.db import create_engine  # noqa: E402
 from headwater.store.secrets import SecretBox, generate_key  # noqa: E402
-
-HUBSPOT = SPEC_ID
-LAKE_SPEC = "c604ff05-7f1a-43c0-8e18-33bf874cb11c"
-CRM_TO_AEP = "14518937-270c-4525-bdec-c2ba7cce3860"
 
 
 @dataclass
@@ -133,14 +128,7 @@ def main() -> None:
         ),
     )
     org = "BENCH0002@AdobeOrg"
-    identity.create_org(ctx, org_id=org)
-    client, _secret = identity.create_client(ctx, org_id=org, name="bench")
-    with engine.connect() as conn:
-        from headwater.store import identity as id_store
-
-        sb = id_store.read_sandbox(conn, org_id=org, name="prod")
-    assert sb is not None
-    tenant = Tenant(org_id=org, sandbox_name="prod", sandbox_id=sb.id, client_id=client.client_id)
+    tenant = create_tenant(ctx, org)
 
     t0 = time.perf_counter()
     with emulator_process(args.contacts) as emu:
@@ -164,56 +152,15 @@ def main() -> None:
                     n_base += ev.batch.num_rows
         base_s = time.perf_counter() - t
 
-        base_id, _ = connections.create_connection(
-            ctx,
-            tenant,
-            {
-                "name": "hubspot",
-                "auth": {
-                    "specName": "Private App Token",
-                    "params": {"accessToken": emu.private_app_token},
-                },
-                "connectionSpec": {"id": HUBSPOT, "version": "1.0"},
-            },
-        )
-        src, _ = dataflow_connections.create_source(
-            ctx,
-            tenant,
-            {
-                "name": "contacts",
-                "baseConnectionId": base_id,
-                "params": {"tableName": "Hubspot.Contacts"},
-                "connectionSpec": {"id": HUBSPOT, "version": "1.0"},
-            },
-        )
-        ds = datasets.create_dataset(ctx, tenant, {"name": "contacts"})
-        tgt, _ = dataflow_connections.create_target(
-            ctx,
-            tenant,
-            {"params": {"dataSetId": ds}, "connectionSpec": {"id": LAKE_SPEC, "version": "1.0"}},
-        )
-        flow_id, _ = flows.create_flow(
-            ctx,
-            tenant,
-            {
-                "name": "bench",
-                "flowSpec": {"id": CRM_TO_AEP, "version": "1.0"},
-                "sourceConnectionIds": [src],
-                "targetConnectionIds": [tgt],
-                "scheduleParams": {"startTime": int(time.time()) - 1, "frequency": "once"},
-            },
-        )
+        base_id = create_connection(ctx, tenant, emu.private_app_token)
+        flow = create_contacts_flow(ctx, tenant, base_id)
+        ds = flow.dataset
         worker = Worker(ctx, open_connector=sources.open_connector, name="bench")
         t = time.perf_counter()
         assert worker.run_until_idle() == 1
         full_s = time.perf_counter() - t
-        from headwater.services import runs as run_service
-        from headwater.services.listing import ListRequest
-
-        status = run_service.list_runs(ctx, tenant, ListRequest()).items[-1]["metrics"][
-            "statusSummary"
-        ]
-        if status["status"] != "success":
+        status = last_run(ctx, tenant)["metrics"]["statusSummary"]
+        if run_status(last_run(ctx, tenant)) != "success":
             raise SystemExit(f"the full run did not succeed: {status}")
         rss_full = rss_mb()
         assert ctx.lake is not None
@@ -224,7 +171,7 @@ def main() -> None:
         httpx.post(
             emu.base_url + "/_emulator/touch", json={"objectType": "contacts", "count": changed}
         )
-        flows.act(ctx, tenant, flow_id, "run")
+        flows.act(ctx, tenant, flow.flow, "run")
         t = time.perf_counter()
         assert worker.run_until_idle() == 1
         inc_s = time.perf_counter() - t
@@ -237,33 +184,9 @@ def main() -> None:
         ) as probe:
             names = [f.name for f in probe.table_schema("Hubspot.Contacts")]
         ten = [n for n in names if n.startswith("Properties_")][:10]
-        src10, _ = dataflow_connections.create_source(
-            ctx,
-            tenant,
-            {
-                "name": "contacts, 10 columns",
-                "baseConnectionId": base_id,
-                "params": {"tableName": "Hubspot.Contacts", "columns": ten},
-                "connectionSpec": {"id": HUBSPOT, "version": "1.0"},
-            },
-        )
-        ds10 = datasets.create_dataset(ctx, tenant, {"name": "contacts10"})
-        tgt10, _ = dataflow_connections.create_target(
-            ctx,
-            tenant,
-            {"params": {"dataSetId": ds10}, "connectionSpec": {"id": LAKE_SPEC, "version": "1.0"}},
-        )
-        flows.create_flow(
-            ctx,
-            tenant,
-            {
-                "name": "bench 10 columns",
-                "flowSpec": {"id": CRM_TO_AEP, "version": "1.0"},
-                "sourceConnectionIds": [src10],
-                "targetConnectionIds": [tgt10],
-                "scheduleParams": {"startTime": int(time.time()) - 1, "frequency": "once"},
-            },
-        )
+        ds10 = create_contacts_flow(
+            ctx, tenant, base_id, name="contacts, 10 columns", columns=ten
+        ).dataset
         t = time.perf_counter()
         assert worker.run_until_idle() == 1
         ten_s = time.perf_counter() - t
