@@ -1,146 +1,142 @@
-"""Headwater's side of the peer benchmark: the real dataflow (services, engine worker, staging,
-Delta merge) for HubSpot contacts with every column, in its own process.
+"""Headwater's side of the peer benchmark: a ``headwater serve`` node (API, scheduler and worker
+processes) running the real dataflow (engine, staging, Delta merge) for HubSpot contacts with
+every column.
 
     .venv/bin/python bench/peers/headwater_run.py HOME BASE_URL TOKEN
 
-The first call in ``HOME`` creates the connection, source, dataset, target and a flow and runs it
-(a full read); later calls run the same flow again (incremental). Prints one JSON line: rows in
-the dataset, the run's status and its wall time. Rate limits are HubSpot's own: the connector
-starts at the private-app default and follows the emulator's ``X-HubSpot-RateLimit-*`` headers.
+The first call in ``HOME`` creates the org, connection, source, dataset, target and a flow (its
+first run queued: a full read); later calls ask for another run of the same flow (incremental).
+Each call then starts ``headwater serve`` in ``HOME``, samples the RSS and PSS of the serve
+process tree (serve and the scheduler and worker it spawns) until the run ends, and stops it.
+Prints one JSON line: the run's status and time (the worker's, from the run record), the peak
+memory of the serve tree and every row of the dataset (id and modification time). Rate limits
+are HubSpot's own: the connector starts at the private-app default and follows the emulator's
+``X-HubSpot-RateLimit-*`` headers.
 """
 
 from __future__ import annotations
 
 import json
-import logging
+import os
+import socket
+import subprocess
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT))
 
 # headwater first: it picks Arrow's allocator before pyarrow is imported, as `headwater serve` does
 import headwater  # noqa: E402, F401, I001
 import pyarrow as pa  # noqa: E402
-from headwater.connectors.base import ConnectorSettings  # noqa: E402
-from headwater.connectors.hubspot import SPEC_ID, HubSpotSettings  # noqa: E402
-from headwater.connectors.ratelimit import LimiterRegistry  # noqa: E402
-from headwater.engine.worker import Worker  # noqa: E402
-from headwater.lake import Lake, TableRef  # noqa: E402
-from headwater.services import (  # noqa: E402
-    connections,
-    dataflow_connections,
-    datasets,
-    flows,
-    identity,
-    sources,
-)
-from headwater.services import runs as run_service  # noqa: E402
-from headwater.services.context import ServiceContext, Tenant  # noqa: E402
-from headwater.services.listing import ListRequest  # noqa: E402
-from headwater.store import identity as id_store  # noqa: E402
-from headwater.store import migrate  # noqa: E402
-from headwater.store.db import create_engine  # noqa: E402
-from headwater.store.secrets import SecretBox, generate_key  # noqa: E402
+from headwater.lake import TableRef  # noqa: E402
+from headwater.runtime import build_context  # noqa: E402
+from headwater.services import flows  # noqa: E402
+from headwater.settings import Settings  # noqa: E402
 
-LAKE_SPEC = "c604ff05-7f1a-43c0-8e18-33bf874cb11c"
-CRM_TO_AEP = "14518937-270c-4525-bdec-c2ba7cce3860"
+from bench.flowsetup import (  # noqa: E402
+    create_connection,
+    create_contacts_flow,
+    create_tenant,
+    run_status,
+    tenant_of,
+)
+from bench.peers.proctree import TreeSampler  # noqa: E402
+
 ORG = "PEERS0001@AdobeOrg"
+DONE = {"success", "partialSuccess", "failed", "cancelled"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.WARNING)
     home, base_url, token = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
-    first = not (home / "flow.json").exists()
-    home.mkdir(parents=True, exist_ok=True)
-    key_file = home / "key"
-    if first:
-        key_file.write_text(generate_key())
-    engine = create_engine(f"sqlite:///{home / 'hw.db'}")
-    migrate.upgrade(engine)
-    ctx = ServiceContext(
-        engine=engine,
-        box=SecretBox(key_file.read_text()),
-        lake=Lake(str(home / "lake")),
-        connector_settings=ConnectorSettings(
-            HubSpotSettings(base_url=base_url, limiters=LimiterRegistry())
-        ),
+    saved = home / "flow.json"
+    first = not saved.exists()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("HEADWATER_")},
+        "HEADWATER_HOME": str(home),
+        "HEADWATER_HUBSPOT_BASE_URL": base_url,
+        "HEADWATER_LOG_LEVEL": "WARNING",
+        "HEADWATER_LOG_FORMAT": "text",
+    }
+    ctx = build_context(
+        Settings(home=home, hubspot_base_url=base_url, log_level="WARNING", log_format="text")
     )
     if first:
-        identity.create_org(ctx, org_id=ORG)
-        client, _ = identity.create_client(ctx, org_id=ORG, name="peers")
-        client_id = client.client_id
+        tenant = create_tenant(ctx, ORG, "peers")
+        flow = create_contacts_flow(ctx, tenant, create_connection(ctx, tenant, token))
+        saved.write_text(
+            json.dumps({"client": tenant.client_id, "flow": flow.flow, "dataset": flow.dataset})
+        )
+        runs_before = 0
     else:
-        client_id = json.loads((home / "flow.json").read_text())["client"]
-    with engine.connect() as conn:
-        sandbox = id_store.read_sandbox(conn, org_id=ORG, name="prod")
-    assert sandbox is not None
-    tenant = Tenant(org_id=ORG, sandbox_name="prod", sandbox_id=sandbox.id, client_id=client_id)
-    if first:
-        base_id, _ = connections.create_connection(
-            ctx,
-            tenant,
-            {
-                "name": "hubspot",
-                "auth": {"specName": "Private App Token", "params": {"accessToken": token}},
-                "connectionSpec": {"id": SPEC_ID, "version": "1.0"},
-            },
-        )
-        src, _ = dataflow_connections.create_source(
-            ctx,
-            tenant,
-            {
-                "name": "contacts",
-                "baseConnectionId": base_id,
-                "params": {"tableName": "Hubspot.Contacts"},
-                "connectionSpec": {"id": SPEC_ID, "version": "1.0"},
-            },
-        )
-        ds = datasets.create_dataset(ctx, tenant, {"name": "contacts"})
-        tgt, _ = dataflow_connections.create_target(
-            ctx,
-            tenant,
-            {"params": {"dataSetId": ds}, "connectionSpec": {"id": LAKE_SPEC, "version": "1.0"}},
-        )
-        flow_id, _ = flows.create_flow(
-            ctx,
-            tenant,
-            {
-                "name": "peers",
-                "flowSpec": {"id": CRM_TO_AEP, "version": "1.0"},
-                "sourceConnectionIds": [src],
-                "targetConnectionIds": [tgt],
-                "scheduleParams": {"startTime": int(time.time()) - 1, "frequency": "once"},
-            },
-        )
-        (home / "flow.json").write_text(
-            json.dumps({"client": client_id, "flow": flow_id, "dataset": ds})
-        )
-    else:
-        saved = json.loads((home / "flow.json").read_text())
-        flow_id, ds = saved["flow"], saved["dataset"]
-        flows.act(ctx, tenant, flow_id, "run")
-    worker = Worker(ctx, open_connector=sources.open_connector, name="peers")
-    t = time.perf_counter()
-    ran = worker.run_until_idle()
-    elapsed = time.perf_counter() - t
-    run = run_service.list_runs(ctx, tenant, ListRequest()).items[-1]
-    status = run["metrics"]["statusSummary"]["status"]
+        ids = json.loads(saved.read_text())
+        tenant = tenant_of(ctx, ORG, ids["client"])
+        runs_before = int(ids.get("runs", 1))
+        flows.act(ctx, tenant, ids["flow"], "run")
+    ids = json.loads(saved.read_text())
+    ctx.engine.dispose()  # the serve node's processes own the database from here
+
+    log = (home / "serve.log").open("ab")
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "headwater", "serve", "--port", str(free_port())],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    log.close()
+    run: dict[str, object] = {}
+    try:
+        with TreeSampler(serve.pid) as sampler:
+            while True:
+                if serve.poll() is not None:
+                    raise SystemExit(f"headwater serve exited; see {home / 'serve.log'}")
+                items = _runs(ctx, tenant)
+                if len(items) > runs_before and run_status(items[-1]) in DONE:
+                    run = items[-1]
+                    break
+                time.sleep(0.1)
+    finally:
+        serve.terminate()
+        try:
+            serve.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            serve.kill()
+            serve.wait()
+    ids["runs"] = runs_before + 1
+    saved.write_text(json.dumps(ids))
+    duration = run["metrics"]["durationSummary"]  # type: ignore[index]
+    elapsed = (duration["completedAtUTC"] - duration["startedAtUTC"]) / 1000
     assert ctx.lake is not None
-    live: list[str] = []
     updated: dict[str, int] = {}
     # merge mode removes deleted records from the table: every row is a live record
-    for batch in ctx.lake.scan(TableRef(ORG, "prod", ds), ["Id", "Updated_At"]):
-        ids = batch.column("Id").to_pylist()
-        stamps = (
-            batch.column("Updated_At").cast(pa.timestamp("ms", tz="UTC")).cast("int64").to_pylist()
-        )
-        for rid, at in zip(ids, stamps, strict=True):
-            live.append(rid)
+    for batch in ctx.lake.scan(TableRef(ORG, "prod", ids["dataset"]), ["Id", "Updated_At"]):
+        stamps = batch.column("Updated_At").cast(pa.timestamp("ms", tz="UTC")).cast("int64")
+        for rid, at in zip(batch.column("Id").to_pylist(), stamps.to_pylist(), strict=True):
             updated[rid] = at or 0
-    out = {"ran": ran, "status": status, "elapsed_s": elapsed, "ids": live, "updated_ms": updated}
+    out = {
+        "status": run_status(run),
+        "elapsed_s": elapsed,
+        "tree_rss_mb": sampler.peak.rss_mb,
+        "tree_pss_mb": sampler.peak.pss_mb,
+        "rows": len(updated),
+        "updated_ms": updated,
+    }
     print(json.dumps(out), flush=True)
+
+
+def _runs(ctx: object, tenant: object) -> list[dict[str, object]]:
+    from headwater.services import runs as run_service
+    from headwater.services.listing import ListRequest
+
+    return run_service.list_runs(ctx, tenant, ListRequest()).items  # type: ignore[arg-type, no-any-return]
 
 
 if __name__ == "__main__":

@@ -34,11 +34,11 @@ import json
 import math
 import os
 import platform
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -53,6 +53,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
 from bench.api import write_section  # noqa: E402
+from bench.peers.proctree import TreeSampler, tree_kb  # noqa: E402
 
 CACHE = ROOT / ".bench-peers"
 PEERS: dict[str, tuple[str, str]] = {
@@ -64,7 +65,9 @@ PEERS: dict[str, tuple[str, str]] = {
     "airbyte": ("airbyte-source-hubspot==5.7.0", "airbyte-source-hubspot"),
     "dlt": ("dlt[duckdb]", "dlt"),
 }
-TOOLS = ("headwater", "singer", "dlt", "airbyte")
+TOOLS = ("headwater", "singer", "dlt", "airbyte", "ceiling")
+#: Tools whose destination holds every row (a merged table), not only what a run emitted.
+TABLES = ("headwater", "dlt")
 HIGH_LIMIT = 1_000_000
 SEED = 7
 PORTALS: dict[int, int] = {}  # live contacts -> archived contacts of the emulators started
@@ -209,40 +212,12 @@ def start_emulator(contacts: int, burst: int) -> Emulator:
 # ---------------------------------------------------------------------------------------- sampling
 
 
-def tree_rss_kb(root: int) -> int:
-    """RSS of ``root`` and all its descendants, from ``/proc``."""
-    children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    for path in Path("/proc").iterdir():
-        entry = path.name
-        if not entry.isdigit():
-            continue
-        try:
-            status = (path / "status").read_text()
-        except OSError:
-            continue
-        ppid, kb = 0, 0
-        for line in status.splitlines():
-            if line.startswith("PPid:"):
-                ppid = int(line.split()[1])
-            elif line.startswith("VmRSS:"):
-                kb = int(line.split()[1])
-        pid = int(entry)
-        children.setdefault(ppid, []).append(pid)
-        rss[pid] = kb
-    total, todo = 0, [root]
-    while todo:
-        pid = todo.pop()
-        total += rss.get(pid, 0)
-        todo += children.get(pid, [])
-    return total
-
-
 @dataclass
 class Proc:
     returncode: int | None
     wall_s: float
     peak_rss_mb: float
+    peak_pss_mb: float
     stdout: str
     stderr: str
     timed_out: bool
@@ -256,17 +231,7 @@ def run_tree(cmd: list[str], *, env: dict[str, str] | None, limit_s: float, cwd:
     proc = subprocess.Popen(
         cmd, stdout=out_f, stderr=err_f, env=env, cwd=cwd, start_new_session=True, text=True
     )
-    peak = 0
-    stop = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not stop.is_set():
-            peak = max(peak, tree_rss_kb(proc.pid))
-            stop.wait(0.05)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
+    sampler = TreeSampler(proc.pid).__enter__()
     timed_out = False
     try:
         proc.wait(timeout=limit_s)
@@ -279,14 +244,14 @@ def run_tree(cmd: list[str], *, env: dict[str, str] | None, limit_s: float, cwd:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
     wall = time.perf_counter() - t0
-    stop.set()
-    sampler.join()
+    sampler.__exit__()
     out_f.seek(0)
     err_f.seek(0)
     stdout, stderr = out_f.read(), err_f.read()
     out_f.close()
     err_f.close()
-    return Proc(proc.returncode, wall, peak / 1024, stdout, stderr, timed_out)
+    peak = sampler.peak
+    return Proc(proc.returncode, wall, peak.rss_mb, peak.pss_mb, stdout, stderr, timed_out)
 
 
 def iso_ms(value: Any) -> int:
@@ -308,6 +273,10 @@ class Output:
     updated_ms: dict[str, int] = field(default_factory=dict)
     run_s: float | None = None  # the tool's own timing of the run, when it reports one
     error: str = ""
+    # the memory of the tree that matters when it is not the launched process's (Headwater: the
+    # ``headwater serve`` tree its driver starts)
+    peak_rss_mb: float | None = None
+    peak_pss_mb: float | None = None
 
 
 class Tool:
@@ -348,6 +317,28 @@ class Headwater(Tool):
             out.error = f"run status {body['status']}"
         out.updated_ms = {str(k): int(v) for k, v in body["updated_ms"].items()}
         out.run_s = float(body["elapsed_s"])
+        out.peak_rss_mb, out.peak_pss_mb = body["tree_rss_mb"], body["tree_pss_mb"]
+        return out
+
+
+class Ceiling(Tool):
+    """A plain keep-alive httpx loop over the same list pages (``peer_ceiling.py``)."""
+
+    name = "ceiling"
+
+    def __init__(self, work: Path, python: Path) -> None:
+        super().__init__(work)
+        self.python = python
+
+    def run(self, emu: Emulator, limit_s: float) -> Output:
+        cmd = [str(self.python), str(HERE / "peer_ceiling.py"), emu.base_url, emu.token]
+        proc = run_tree([*cmd, str(self.work)], env=None, limit_s=limit_s, cwd=self.work)
+        out = Output(proc)
+        lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+        if proc.returncode == 0 and lines:
+            out.run_s = float(json.loads(lines[-1])["elapsed_s"])
+            records = json.loads((self.work / "records.json").read_text())
+            out.updated_ms = {k: iso_ms(v) for k, v in records.items()}
         return out
 
 
@@ -489,6 +480,7 @@ class Cell:
     requests: dict[str, int] = field(default_factory=dict)
     throttled: int = 0
     peak_rss_mb: float | None = None
+    peak_pss_mb: float | None = None
     correct: str = ""
     minimum_s: float | None = None
     note: str = ""
@@ -532,7 +524,8 @@ def measure(
         records=len(out.updated_ms),
         requests=requests,
         throttled=int(stats["statuses"].get("429", 0)),
-        peak_rss_mb=out.proc.peak_rss_mb,
+        peak_rss_mb=out.peak_rss_mb if out.peak_rss_mb is not None else out.proc.peak_rss_mb,
+        peak_pss_mb=out.peak_pss_mb if out.peak_pss_mb is not None else out.proc.peak_pss_mb,
         minimum_s=minimum_s,
     )
     if out.proc.timed_out:
@@ -570,7 +563,18 @@ def make_tools(names: list[str], work: Path, versions: dict[str, str]) -> dict[s
     """Tool instances by name; a string for a peer that could not be installed."""
     tools: dict[str, Tool | str] = {}
     for name in names:
-        python, version = ensure_venv(name)
+        # the ceiling loop runs in Headwater's venv (httpx is one of its dependencies)
+        python, version = ensure_venv("headwater" if name == "ceiling" else name)
+        if name == "ceiling" and python is not None:
+            version = (
+                "httpx "
+                + subprocess.run(
+                    [str(python), "-c", "import httpx; print(httpx.__version__)"],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                ).stdout.strip()
+            )
         versions[name] = version
         if python is None:
             tools[name] = version
@@ -580,6 +584,7 @@ def make_tools(names: list[str], work: Path, versions: dict[str, str]) -> dict[s
             "singer": Singer,
             "airbyte": Airbyte,
             "dlt": Dlt,
+            "ceiling": Ceiling,
         }[name]
         tools[name] = cls(work / name, python)
     return tools
@@ -611,7 +616,10 @@ def run_all(args: argparse.Namespace) -> tuple[list[Cell], dict[str, str]]:
             for scenario in scenarios:
                 missing(scenario, name, tool)
             continue
-        if "full" in scenarios or "incr_1pct" in scenarios:
+        incremental = [s for s in ("incr_1pct", "incr_none") if s in scenarios]
+        if name == "ceiling":  # the ceiling of a full read only
+            incremental = []
+        if "full" in scenarios or incremental:
             emu = start_emulator(args.contacts, HIGH_LIMIT)
             try:
                 live = emu.live_ids()
@@ -620,15 +628,30 @@ def run_all(args: argparse.Namespace) -> tuple[list[Cell], dict[str, str]]:
                 if "full" in scenarios:
                     cells.append(cell)
                     log(cell)
-                if "incr_1pct" in scenarios:
+                if "incr_1pct" in incremental:
                     touched = emu.touch(max(1, args.contacts // 100))
                     cell = measure(
                         "incr_1pct", t, emu, args.limit, expect_live=None, touched=touched
                     )
                     cells.append(cell)
                     log(cell)
+                if "incr_none" in incremental:
+                    # nothing changed since the tool's last run: a table must still hold every
+                    # live record
+                    cell = measure(
+                        "incr_none",
+                        t,
+                        emu,
+                        args.limit,
+                        expect_live=live if name in TABLES else None,
+                        touched=None,
+                    )
+                    cells.append(cell)
+                    log(cell)
             finally:
                 emu.stop()
+        if name == "ceiling":
+            continue
         for burst in (110, 190):
             scenario = f"full_{burst}"
             if scenario not in scenarios:
@@ -679,6 +702,7 @@ SCENARIO_LABELS = {
     "full_110": "full load at 110 req/10 s",
     "full_190": "full load at 190 req/10 s",
     "incr_1pct": "incremental, 1 % touched",
+    "incr_none": "incremental, nothing changed since the last run",
     "incr_30k": "incremental, 30,000 of {big:,} touched",
 }
 
@@ -700,7 +724,7 @@ def describe(cell: Cell) -> str:
     )
     parts.append(f"{sum(cell.requests.values())} req ({reqs})")
     parts.append(f"429s {cell.throttled}")
-    parts.append(f"{cell.peak_rss_mb:.0f} MB")
+    parts.append(f"{cell.peak_rss_mb:.0f} MB RSS / {cell.peak_pss_mb or 0:.0f} MB PSS")
     parts.append(cell.correct if cell.status == "ok" else f"**{cell.correct}**")
     return "; ".join(parts)
 
@@ -725,13 +749,13 @@ def chart(cells: list[Cell], scenarios: list[str], tools: list[str], path: Path)
             cell = next((c for c in cells if c.scenario == scenario and c.tool == tool), None)
             ok = cell is not None and cell.status in ("ok", "wrong")
             times.append(cell.time_s if ok and cell and cell.time_s else 0)
-            mems.append(cell.peak_rss_mb if ok and cell and cell.peak_rss_mb else 0)
+            mems.append(cell.peak_pss_mb if ok and cell and cell.peak_pss_mb else 0)
         xs = [x + i * width for x in range(len(scenarios))]
         ax_t.bar(xs, times, width, label=tool)
         ax_m.bar(xs, mems, width, label=tool)
     for ax, title in (
         (ax_t, "time (s, lower is better; 0 = did not finish)"),
-        (ax_m, "peak RSS of the process tree (MB)"),
+        (ax_m, "peak PSS of the process tree (MB; shared pages divided)"),
     ):
         ax.set_xticks([x + 0.4 - width / 2 for x in range(len(scenarios))])
         ax.set_xticklabels([s.replace("_", "\n") for s in scenarios], fontsize=8)
@@ -763,13 +787,19 @@ def report(
         "Each cell: time; records/s; for the rate-limited scenarios the ratio to the theoretical "
         "minimum (the first `B` of the `ceil(live / 100)` list pages go at once, every further `B` "
         "need another 10 s window); requests by endpoint as the emulator counted them; 429s; "
-        "peak RSS of the tool's process tree; correctness (distinct live ids against the "
+        "peak memory of the tool's process tree as RSS (a page counted once per process that "
+        "maps it) and PSS (shared pages divided between the processes: what the tree costs the "
+        "machine; dlt forks its normalize workers); correctness (distinct live ids against the "
         "emulator's; for incremental runs, every touched record with its new modification time). "
-        "Headwater's time is its flow run in the engine worker (the process also migrates a "
-        "SQLite store and imports the stack first, ~2 s); the peers' is their process wall time. "
-        "Headwater runs the real dataflow into Delta with every column (properties and "
-        "association lists); Singer writes its RECORD messages to a JSONL file, Airbyte's output "
-        "goes to a file, dlt merges into DuckDB.",
+        "Headwater runs as deployed: a `headwater serve` node (the API process and the scheduler "
+        "and worker processes it spawns) started for each run, the run's flow created through the "
+        "services beforehand; its time is the run's own (claimed by the worker to committed, "
+        "from the run record), its memory the serve tree's. The peers' time is their process "
+        "wall time, the ceiling's its loop's. Headwater runs the real dataflow into Delta with "
+        "every column (properties and association lists); Singer writes its RECORD messages to a "
+        "JSONL file, Airbyte's output goes to a file, dlt merges into DuckDB; the ceiling is a "
+        "plain keep-alive httpx loop over the same list pages (every property, associations "
+        "inline) that parses each page and keeps nothing but ids.",
         "",
         "| scenario | " + " | ".join(tools) + " |",
         "|---|" + "---|" * len(tools),
@@ -784,12 +814,74 @@ def report(
                 row.append("—")
                 continue
             text = describe(cell)
-            if tool != "headwater":
+            if tool == "ceiling":
+                if hw is not None and hw.rate and cell.rate:
+                    share = hw.rate / cell.rate
+                    verdict = "met" if share >= 0.5 else "**missed**"
+                    text += f"; Headwater at {share:.2f}x of it (target >= 0.5x: {verdict})"
+            elif tool != "headwater":
                 text += f"; Headwater {ratio(hw, cell)}" if ratio(hw, cell) != "—" else ""
+            elif scenario == "incr_none":
+                n = sum(cell.requests.values())
+                text += (
+                    f"; target <= 2 requests for its 1 table: {'met' if n <= 2 else '**missed**'}"
+                )
             row.append(text)
         lines.append("| " + " | ".join(row) + " |")
     lines += ["", "![peer benchmark](benchmarks-peers.png)", ""]
     return "\n".join(lines)
+
+
+def run_scale(args: argparse.Namespace) -> str:
+    """Headwater's full load at each ``--scale`` size: time and the serve tree's peak memory."""
+    python, version = ensure_venv("headwater")
+    assert python is not None, version
+    started = time.time()
+    work = Path(tempfile.mkdtemp(prefix="hw-scale-"))
+    rows = []
+    for contacts in args.scale:
+        emu = start_emulator(contacts, HIGH_LIMIT)
+        try:
+            live = emu.live_ids()
+            tool = Headwater(work / str(contacts), python)
+            cell = measure("scale", tool, emu, args.scale_limit, expect_live=live, touched=None)
+            emu_mb = tree_kb(emu.proc.pid, pss=False)[0] / 1024
+        finally:
+            emu.stop()
+        lake_mb = sum(f.stat().st_size for f in (tool.work / "lake").rglob("*") if f.is_file())
+        shutil.rmtree(tool.work, ignore_errors=True)
+        print(json.dumps({**cell.__dict__, "emulator_mb": emu_mb}), flush=True)
+        if cell.status in ("time limit", "failed"):
+            rows.append(f"| {contacts:,} | **{cell.status}** ({cell.note}) | | | | |")
+            continue
+        rows.append(
+            f"| {contacts:,} | {cell.time_s:.1f} s ({cell.rate:,.0f} rec/s) | "
+            f"{cell.peak_rss_mb:.0f} MB | {cell.peak_pss_mb:.0f} MB | "
+            f"{lake_mb / 2**20:,.0f} MB | {cell.correct or cell.status} |"
+        )
+    sizes = " ".join(str(n) for n in args.scale)
+    return "\n".join(
+        [
+            "## Memory at scale (`make bench-peers-scale`)",
+            "",
+            f"Command: `.venv/bin/python bench/peers/run.py --scale {sizes}`, run at "
+            f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} in "
+            f"{(time.time() - started) / 60:.1f} minutes; {platform.machine()}, "
+            f"{os.cpu_count()} cores, load average "
+            f"{', '.join(f'{x:.1f}' for x in os.getloadavg())} at the end; Headwater at "
+            f"`{git_rev()}`. One full load of every contact column (properties and association "
+            "lists) into Delta through a `headwater serve` node (API, scheduler and worker "
+            "processes), the emulator advertising a high limit. Memory is the peak of the serve "
+            "process tree (the emulator is not part of it); the target is 400 MB at 1,000,000 "
+            "contacts.",
+            "",
+            "| contacts | full load | serve tree peak RSS | serve tree peak PSS | Delta table "
+            "| correct |",
+            "|---:|---:|---:|---:|---:|---|",
+            *rows,
+            "",
+        ]
+    )
 
 
 def git_rev() -> str:
@@ -817,6 +909,14 @@ def main() -> None:
     ap.add_argument("--limit", type=float, default=180.0, help="time limit per cell (s)")
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument(
+        "--scale",
+        type=int,
+        nargs="+",
+        metavar="CONTACTS",
+        help="instead of the peer table: Headwater's full load and serve-tree memory at each size",
+    )
+    ap.add_argument("--scale-limit", type=float, default=1800.0, help="time limit per size (s)")
+    ap.add_argument(
         "--report-only",
         type=float,
         metavar="MINUTES",
@@ -825,6 +925,12 @@ def main() -> None:
     args = ap.parse_args()
     started = time.time()
     CACHE.mkdir(exist_ok=True)
+    if args.scale:
+        text = run_scale(args)
+        print(text)
+        if not args.no_write:
+            write_section(ROOT / "docs" / "benchmarks.md", "## Memory at scale", text)
+        return
     if args.report_only is not None:
         cells = [Cell(**c) for c in json.loads((CACHE / "results.json").read_text())]
         versions = {n: ensure_venv(n)[1] for n in args.tools}

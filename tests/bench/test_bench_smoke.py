@@ -35,8 +35,9 @@ def test_benchmark_runs(args: list[str]) -> None:
 
 
 def test_peer_benchmark_runs_headwater_cells() -> None:
-    """The peer benchmark end to end on a tiny portal, Headwater only (the peers need PyPI and
-    minutes; ``make bench-peers`` runs them): every scenario, correctness checked."""
+    """The peer benchmark end to end on a tiny portal, Headwater (through a ``headwater serve``
+    node) and the ceiling loop only (the peers need PyPI and minutes; ``make bench-peers`` runs
+    them): every scenario, correctness checked, the serve tree's memory measured."""
     out = subprocess.run(
         [
             sys.executable,
@@ -47,6 +48,7 @@ def test_peer_benchmark_runs_headwater_cells() -> None:
             "600",
             "--tools",
             "headwater",
+            "ceiling",
             "--limit",
             "300",
             "--no-write",
@@ -57,11 +59,28 @@ def test_peer_benchmark_runs_headwater_cells() -> None:
     )
     assert out.returncode == 0, out.stdout + out.stderr
     cells = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
-    assert {c["scenario"] for c in cells} == {
-        "full",
-        "full_110",
-        "full_190",
-        "incr_1pct",
-        "incr_30k",
+    assert {(c["tool"], c["scenario"]) for c in cells} == {
+        *(
+            ("headwater", s)
+            for s in ("full", "full_110", "full_190", "incr_1pct", "incr_none", "incr_30k")
+        ),
+        ("ceiling", "full"),
     }
     assert all(c["status"] == "ok" and c["correct"] == "exact" for c in cells), cells
+    # the serve tree: serve, its scheduler and its worker, each a Python interpreter
+    served = [c for c in cells if c["tool"] == "headwater"]
+    assert all(c["peak_rss_mb"] > 3 * 20 and c["peak_pss_mb"] > 0 for c in served), served
+
+
+def test_peer_benchmark_scale_scenario() -> None:
+    """``--scale``: Headwater's full load at a given size, its serve tree's memory reported."""
+    out = subprocess.run(
+        [sys.executable, str(BENCH / "peers" / "run.py"), "--scale", "400", "--no-write"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    (cell,) = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+    assert cell["status"] == "ok" and cell["correct"] == "exact" and cell["records"] == 400
+    assert "| 400 |" in out.stdout
