@@ -94,7 +94,8 @@ def main() -> None:
     log.close()
     run: dict[str, object] = {}
     try:
-        with TreeSampler(serve.pid) as sampler:
+        # light sampling and polling: this process shares the cores with the node it measures
+        with TreeSampler(serve.pid, every_s=0.1) as sampler:
             while True:
                 if serve.poll() is not None:
                     raise SystemExit(f"headwater serve exited; see {home / 'serve.log'}")
@@ -102,7 +103,7 @@ def main() -> None:
                 if len(items) > runs_before and run_status(items[-1]) in DONE:
                     run = items[-1]
                     break
-                time.sleep(0.1)
+                time.sleep(0.25)
     finally:
         serve.terminate()
         try:

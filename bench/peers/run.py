@@ -223,15 +223,23 @@ class Proc:
     timed_out: bool
 
 
-def run_tree(cmd: list[str], *, env: dict[str, str] | None, limit_s: float, cwd: Path) -> Proc:
-    """Runs ``cmd`` in its own session, sampling its tree's RSS; stops it at ``limit_s``."""
+def run_tree(
+    cmd: list[str],
+    *,
+    env: dict[str, str] | None,
+    limit_s: float,
+    cwd: Path,
+    every_s: float = 0.05,
+) -> Proc:
+    """Runs ``cmd`` in its own session, sampling its tree's memory every ``every_s``; stops it at
+    ``limit_s``."""
     out_f = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - closed below
     err_f = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115
     t0 = time.perf_counter()
     proc = subprocess.Popen(
         cmd, stdout=out_f, stderr=err_f, env=env, cwd=cwd, start_new_session=True, text=True
     )
-    sampler = TreeSampler(proc.pid).__enter__()
+    sampler = TreeSampler(proc.pid, every_s).__enter__()
     timed_out = False
     try:
         proc.wait(timeout=limit_s)
@@ -306,7 +314,8 @@ class Headwater(Tool):
             emu.base_url,
             emu.token,
         ]
-        proc = run_tree(cmd, env=None, limit_s=limit_s, cwd=ROOT)
+        # the driver measures the serve tree itself; this sampling only backs it up
+        proc = run_tree(cmd, env=None, limit_s=limit_s, cwd=ROOT, every_s=1.0)
         out = Output(proc)
         lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
         if not lines:
