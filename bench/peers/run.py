@@ -568,22 +568,26 @@ def theoretical_minimum(live: int, burst: int) -> float:
     return max(math.ceil(pages / burst) - 1, 0) * 10.0
 
 
+def tool_venv(name: str) -> tuple[Path | None, str]:
+    """:func:`ensure_venv` for a tool; the ceiling loop runs in Headwater's venv (httpx is one of
+    its dependencies)."""
+    python, version = ensure_venv("headwater" if name == "ceiling" else name)
+    if name == "ceiling" and python is not None:
+        out = subprocess.run(
+            [str(python), "-c", "import httpx; print(httpx.__version__)"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        version = f"httpx {out.stdout.strip()}"
+    return python, version
+
+
 def make_tools(names: list[str], work: Path, versions: dict[str, str]) -> dict[str, Tool | str]:
     """Tool instances by name; a string for a peer that could not be installed."""
     tools: dict[str, Tool | str] = {}
     for name in names:
-        # the ceiling loop runs in Headwater's venv (httpx is one of its dependencies)
-        python, version = ensure_venv("headwater" if name == "ceiling" else name)
-        if name == "ceiling" and python is not None:
-            version = (
-                "httpx "
-                + subprocess.run(
-                    [str(python), "-c", "import httpx; print(httpx.__version__)"],
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                ).stdout.strip()
-            )
+        python, version = tool_venv(name)
         versions[name] = version
         if python is None:
             tools[name] = version
@@ -942,7 +946,7 @@ def main() -> None:
         return
     if args.report_only is not None:
         cells = [Cell(**c) for c in json.loads((CACHE / "results.json").read_text())]
-        versions = {n: ensure_venv(n)[1] for n in args.tools}
+        versions = {n: tool_venv(n)[1] for n in args.tools}
         started -= args.report_only * 60
     else:
         cells, versions = run_all(args)
