@@ -6,10 +6,10 @@ values mean IN; ``[]`` after an array name matches any element; values may be do
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from headwater.errors import FilterError, SortError
@@ -118,21 +118,25 @@ def resolve(doc: Any, path: str) -> Iterator[Any]:
             yield v
 
 
-def _as_number(v: Any) -> float | None:
-    """A finite number, or ``None``: "NaN" and "inf" compare as text, so that every value is
-    either above a bound or not (NaN is neither above nor below anything)."""
+def _as_number(v: Any) -> Decimal | None:
+    """A finite number, exactly (integers of any size, the float a document holds), or
+    ``None``: "NaN" and "inf" compare as text, so that every value is either above a bound or
+    not (NaN is neither above nor below anything)."""
     if isinstance(v, bool):
         return None
     if isinstance(v, int | float):
-        number = float(v)
+        try:
+            number = Decimal(v)
+        except (ArithmeticError, ValueError):
+            return None
     elif isinstance(v, str):
         try:
-            number = float(v)
-        except ValueError:
+            number = Decimal(v.strip())
+        except (ArithmeticError, ValueError):
             return None
     else:
         return None
-    return number if math.isfinite(number) else None
+    return number if number.is_finite() else None
 
 
 def _as_text(v: Any) -> str:
@@ -150,8 +154,8 @@ def _equal(actual: Any, wanted: str) -> bool:
 
 def _compare(actual: Any, op: str, wanted: str) -> bool:
     a, w = _as_number(actual), _as_number(wanted)
-    left: float | str
-    right: float | str
+    left: Decimal | str
+    right: Decimal | str
     if a is not None and w is not None:
         left, right = a, w
     else:
