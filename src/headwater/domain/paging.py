@@ -40,10 +40,11 @@ def _sort_key(value: Any) -> list[Any]:
     if not isinstance(value, list) or len(value) != 2:
         raise TypeError("sort key")
     rank, key = value
-    numeric = isinstance(key, int | float) and not isinstance(key, bool)
+    # an integer of any size is a position a document may hold; only floats can be NaN or inf
+    numeric = isinstance(key, int) or (isinstance(key, float) and math.isfinite(key))
     if not (
         (rank == 0 and key == "")
-        or (rank == 1 and numeric and math.isfinite(key))
+        or (rank == 1 and numeric and not isinstance(key, bool))
         or (rank == 2 and isinstance(key, str))
     ) or isinstance(rank, bool):
         raise TypeError("sort key")
