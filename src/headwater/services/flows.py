@@ -3,6 +3,7 @@ JSON Patch, enable/disable/run actions, deletion."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from jsonschema import Draft7Validator
@@ -43,6 +44,9 @@ FIELDS = documents.METADATA_FIELDS | {
     "runs",
 }
 SCHEDULE_KEYS = ("startTime", "endTime", "frequency", "interval", "backfill")
+#: an integer as a string: ASCII digits only (``int`` also reads "٣" but not "²", which
+#: ``str.isdigit`` accepts)
+_DIGITS = re.compile(r"\s*-?[0-9]+\s*")
 
 
 def _int(value: Any, field: str, errors: list[FieldError]) -> int | None:
@@ -53,8 +57,8 @@ def _int(value: Any, field: str, errors: list[FieldError]) -> int | None:
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
+    if isinstance(value, str) and _DIGITS.fullmatch(value):
+        return int(value)
     errors.append(FieldError(field, "must be an integer (a number or a string of digits)"))
     return None
 
