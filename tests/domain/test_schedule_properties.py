@@ -21,7 +21,8 @@ NOW = st.integers(0, 4_102_444_800_000)
 
 integers = st.one_of(
     st.integers(-(2**40), 2**40),
-    st.sampled_from([0, 1, 15, 2**53]),
+    st.integers(-(10**30), 10**30),
+    st.sampled_from([0, 1, 15, 2**53, 2**63, 10**20]),
 )
 numbers_as_clients_write_them = st.one_of(
     integers,
@@ -55,6 +56,8 @@ def stored(raw: dict[str, Any]) -> dict[str, Any] | None:
 @given(raw_schedules, NOW)
 @example({"startTime": "²", "frequency": "once"}, 0)
 @example({"startTime": "--5", "frequency": "once"}, 0)
+@example({"startTime": 0, "frequency": "week", "interval": 10**20}, 1_767_225_600_000)
+@example({"startTime": 10**30, "frequency": "minute", "interval": 15}, 1_767_225_600_000)
 def test_an_accepted_schedule_has_windows_the_run_store_can_hold(
     raw: dict[str, Any], now: int
 ) -> None:

@@ -47,6 +47,10 @@ SCHEDULE_KEYS = ("startTime", "endTime", "frequency", "interval", "backfill")
 #: an integer as a string: ASCII digits only (``int`` also reads "٣" but not "²", which
 #: ``str.isdigit`` accepts)
 _DIGITS = re.compile(r"\s*-?[0-9]+\s*")
+#: the latest epoch second a schedule may name (9999-12-31T23:59:59Z) and the largest interval:
+#: every window then fits the run store's 64-bit milliseconds
+MAX_EPOCH_S = 253_402_300_799
+MAX_INTERVAL = 100_000
 
 
 def _int(value: Any, field: str, errors: list[FieldError]) -> int | None:
@@ -122,6 +126,15 @@ def normalize_schedule(flow_spec: dict[str, Any], raw: Any) -> dict[str, Any]:
                 ' "startTime", "interval"}',
             )
         )
+    for key, low, high in (
+        ("startTime", 0, MAX_EPOCH_S),
+        ("endTime", 0, MAX_EPOCH_S),
+        ("interval", None, MAX_INTERVAL),
+    ):
+        v = typed.get(key)
+        if v is not None and ((low is not None and v < low) or v > high):
+            bounds = f"between {low} and {high}" if low is not None else f"at most {high}"
+            errors.append(FieldError(f"scheduleParams.{key}", f"must be {bounds}"))
     if "endTime" in typed and "startTime" in typed and typed["endTime"] <= typed["startTime"]:
         errors.append(FieldError("scheduleParams.endTime", "must be after startTime"))
     if errors:
