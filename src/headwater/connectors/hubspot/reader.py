@@ -43,6 +43,8 @@ from headwater.connectors.hubspot.planner import (
     Cadence,
     cadence,
     choose_strategy,
+    next_cursor,
+    search_window,
 )
 from headwater.connectors.hubspot.refresh import (
     MERGED_PROPERTY,
@@ -210,11 +212,12 @@ class TableReader:
         deletes = self._deletes(now)
         assoc = self._associations_cadence(now)
         checked = st.archived_through_ms
+        window_start, end = search_window(st.cursor_ms, self._opts.lookback_ms, now)
         run = RunState(
             strategy=INCREMENTAL,
             reason="incremental requested",
             sync_start_ms=now,
-            window_start_ms=max((st.cursor_ms or 0) - self._opts.lookback_ms, 0),
+            window_start_ms=window_start,
             window_end_ms=end,
             archived_pass=deletes.due,
             archived_since_ms=checked if checked is not None else st.cursor_ms or 0,
@@ -439,9 +442,7 @@ class TableReader:
             st.associations_checked_ms = run.sync_start_ms
         # never past the start of the sync: the end of the window that was read
         end = run.window_end_ms if run.window_end_ms is not None else run.sync_start_ms
-        if run.strategy == INCREMENTAL and st.cursor_ms is not None:
-            end = max(end, st.cursor_ms)  # an empty window never moves the cursor back
-        st.cursor_ms = end
+        st.cursor_ms = next_cursor(st.cursor_ms, end, incremental=run.strategy == INCREMENTAL)
         st.run = None
         yield self._checkpoint(final=True)
         yield self._progress(run, done=True)
