@@ -17,8 +17,15 @@ from typing import Any
 from headwater.emulator.hubspot import gateway
 from headwater.emulator.hubspot.auth import STATIC_KINDS
 from headwater.emulator.hubspot.config import EmulatorConfig
-from headwater.emulator.hubspot.faults import NO_FAULTS, FaultPlan, Faults
-from headwater.emulator.hubspot.http import TRANSPORT_KEY, HttpError, Request, Response, dumps
+from headwater.emulator.hubspot.faults import NO_FAULTS, FaultPlan, Faults, mangle
+from headwater.emulator.hubspot.http import (
+    JSON_TYPE,
+    TRANSPORT_KEY,
+    HttpError,
+    Request,
+    Response,
+    dumps,
+)
 from headwater.emulator.hubspot.routes import (
     admin,
     associations,
@@ -167,6 +174,8 @@ class HubSpotEmulatorApp:
             exc.headers = headers + exc.headers
             raise
         resp.headers = headers + resp.headers
+        if faults.body is not None and resp.status == 200 and resp.content_type == JSON_TYPE:
+            resp.body = mangle(faults.body, resp.body, req.param("after"))
         return resp, faults
 
     @staticmethod

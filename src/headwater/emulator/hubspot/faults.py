@@ -12,10 +12,19 @@ Kinds:
 * ``truncate`` - headers promise the full body but only part of it is sent, then the socket closes;
 * ``empty`` - a list page comes back with no results but a ``paging.next`` (mid-stream empty page);
 * ``repeat`` - a list page repeats the ``after`` cursor it was called with (a paging loop).
+
+Malformed answers (a 200 whose body is wrong; on JSON answers of the API, not the admin API):
+
+* ``malformed`` - the body is cut in half: not JSON any more (the length header matches it);
+* ``wrongtype`` - ``results`` is a string; ``nullresults`` - ``results`` is ``null``;
+* ``badpaging`` - ``paging.next`` is a string; ``nopaging`` - ``paging`` is left out;
+* ``huge`` - 10 MiB of padding in the page (a field HubSpot does not send);
+* ``endless`` - a page without records whose ``paging.next.after`` is always a new cursor.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -23,7 +32,9 @@ from dataclasses import dataclass, field
 from headwater.emulator.hubspot.values import mix, salt
 
 STATUS_KINDS = ("429", "429r", "500", "502", "503", "504")
-KINDS = (*STATUS_KINDS, "latency", "slow", "reset", "truncate", "empty", "repeat")
+BODY_KINDS = ("malformed", "wrongtype", "nullresults", "badpaging", "nopaging", "huge", "endless")
+KINDS = (*STATUS_KINDS, "latency", "slow", "reset", "truncate", "empty", "repeat", *BODY_KINDS)
+HUGE_BYTES = 10 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -74,9 +85,36 @@ class Faults:
     truncate: bool = False
     empty: bool = False
     repeat: bool = False
+    body: str | None = None  # one of BODY_KINDS
 
 
 NO_FAULTS = Faults()
+
+
+def mangle(kind: str, body: bytes, after: str | None) -> bytes:
+    """The 200 body of a ``BODY_KINDS`` fault, made from the real one."""
+    if kind == "malformed":
+        return body[: max(1, len(body) // 2)]
+    if kind == "endless":
+        start = int(after) if after is not None and after.isdigit() else 0
+        return json.dumps({"results": [], "paging": {"next": {"after": str(start + 100)}}}).encode()
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return body
+    if not isinstance(doc, dict):
+        return body
+    if kind == "wrongtype":
+        doc["results"] = "results"
+    elif kind == "nullresults":
+        doc["results"] = None
+    elif kind == "badpaging":
+        doc["paging"] = {"next": "soon"}
+    elif kind == "nopaging":
+        doc.pop("paging", None)
+    elif kind == "huge":
+        doc = {"padding": "x" * HUGE_BYTES, **doc}
+    return json.dumps(doc).encode()
 
 
 def _parse_ms(text: str) -> int:
@@ -187,4 +225,5 @@ class FaultPlan:
                 truncate=flags.get("truncate", False),
                 empty=flags.get("empty", False),
                 repeat=flags.get("repeat", False),
+                body=next((k for k in BODY_KINDS if flags.get(k)), None),
             )
