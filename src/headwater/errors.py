@@ -46,7 +46,10 @@
     │   │   ├── SourceAuthError       credentials revoked / invalid / missing scopes
     │   │   │   └── MissingScopeError 2403: one table's scope was not granted (others still read)
     │   │   ├── FatalSourceError      4xx from the source that retrying cannot fix
-    │   │   │   └── PaginationLoopError  the source repeated a cursor or moved it backwards
+    │   │   │   ├── PaginationLoopError  2508: the source repeated a cursor, moved it back, or
+    │   │   │   │                        paged on without records
+    │   │   │   └── MalformedSourceResponseError  2502: not JSON, or not the documented shape
+    │   │   │       └── SourceResponseTooLargeError  2413: an answer beyond the size limit
     │   │   ├── DestinationError      the lake refused the write (e.g. incompatible type change)
     │   │   ├── MappingRunError       the flow's mapping set no longer fits the source
     │   │   └── PartialIngestionError more records failed mapping than partialIngestionPercent allows
@@ -95,6 +98,7 @@ __all__ = [
     "InvalidTransitionError",
     "LeaseLostError",
     "LimitWithCountError",
+    "MalformedSourceResponseError",
     "MappingSetInvalidError",
     "MissingApiKeyError",
     "MissingIfMatchError",
@@ -117,6 +121,7 @@ __all__ = [
     "SkippableSyncError",
     "SortError",
     "SourceAuthError",
+    "SourceResponseTooLargeError",
     "StateNotAllowedError",
     "SyncError",
     "TableNotFoundError",
@@ -447,7 +452,25 @@ class FatalSourceError(FatalSyncError):
 
 
 class PaginationLoopError(FatalSourceError):
-    """The source returned the same page cursor twice or moved it backwards; reading on would loop."""
+    """The source returned the same page cursor twice, moved it backwards, or kept handing out
+    new cursors to pages without records; reading on would loop."""
+
+    run_code = "CONNECTOR-2508-508"
+
+
+class MalformedSourceResponseError(FatalSourceError):
+    """The source answered 2xx with a body that is not JSON or not the documented shape (a
+    string where a list belongs, ``results`` missing or null, ``paging`` without a cursor).
+    Reading on would guess; the run fails and the dataset stays as it was."""
+
+    run_code = "CONNECTOR-2502-502"
+
+
+class SourceResponseTooLargeError(MalformedSourceResponseError):
+    """One answer of the source was larger than the connector accepts (no documented page
+    comes near it); it is not read into memory."""
+
+    run_code = "CONNECTOR-2413-413"
 
 
 class DestinationError(FatalSyncError):

@@ -11,6 +11,14 @@ ADVICE = {
     "or take the table out of the dataflow; the account's other tables read as before.",
     "CONNECTOR-2400-400": "HubSpot refused a request for good. The message has HubSpot's answer; "
     "fix what it names and run again.",
+    "CONNECTOR-2502-502": "HubSpot (or a proxy in front of it) answered with something that is "
+    "not a HubSpot page: not JSON, or a field of the wrong type. Nothing was written; run again, "
+    "and if it repeats, the message shows the request that got the answer.",
+    "CONNECTOR-2413-413": "HubSpot answered with a page larger than Headwater accepts (the message "
+    "names the limit). Nothing was written; read fewer columns (every page carries each column "
+    "read) and run again.",
+    "CONNECTOR-2508-508": "HubSpot's paging did not advance (the same cursor again, or new cursors "
+    "to empty pages without end). Nothing was written; run again, and report it if it repeats.",
     "CONNECTOR-2503-503": "HubSpot was unavailable or throttling. Headwater retries from the last "
     "checkpoint by itself (up to 5 attempts); nothing to do unless it keeps failing.",
     "CONNECTOR-1101-404": "The dataflow's account, source, target or dataset was deleted. Recreate "

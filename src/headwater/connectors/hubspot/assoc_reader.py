@@ -17,7 +17,7 @@ from typing import Any
 from headwater.connectors.events import BatchEvent, CheckpointEvent, ProgressEvent, ReadEvent
 from headwater.connectors.hubspot.catalog import TableDef
 from headwater.connectors.hubspot.convert import build_batch
-from headwater.connectors.hubspot.http import HubSpotHttp
+from headwater.connectors.hubspot.http import HubSpotHttp, json_body
 from headwater.connectors.hubspot.paging import ASSOCIATION_BATCH
 from headwater.connectors.hubspot.schema import Column, ColumnKind, Origin, TableLayout
 from headwater.connectors.hubspot.state import FULL, RunState, StreamState, progress
@@ -51,7 +51,7 @@ def association_rows(
     path = f"/crm/v4/associations/{from_type}/{to_type}/batch/read"
     while pending:
         batch, pending = pending[:ASSOCIATION_BATCH], pending[ASSOCIATION_BATCH:]
-        body = http.send("POST", path, kind=kind, json={"inputs": batch}).json()
+        body = json_body(http.send("POST", path, kind=kind, json={"inputs": batch}))
         for result in body.get("results") or []:
             source = str((result.get("from") or {}).get("id"))
             for to in result.get("to") or []:
@@ -96,7 +96,7 @@ class AssociationReader:
         if after is not None:
             params["after"] = after
         path = f"/crm/v3/objects/{self._table.object_type}"
-        body = self._http.send("GET", path, params=params).json()
+        body = json_body(self._http.send("GET", path, params=params))
         ids = [str(r["id"]) for r in body.get("results") or []]
         nxt = ((body.get("paging") or {}).get("next") or {}).get("after")
         return ids, None if nxt is None else str(nxt)

@@ -31,7 +31,7 @@ from headwater.connectors.hubspot.catalog import (
 from headwater.connectors.hubspot.convert import build_batch, rows_for_preview
 from headwater.connectors.hubspot.derived import derived_tables
 from headwater.connectors.hubspot.history import HistoryReader, history_layout, select_history
-from headwater.connectors.hubspot.http import HubSpotHttp, new_httpx_client
+from headwater.connectors.hubspot.http import HubSpotHttp, json_body, new_httpx_client
 from headwater.connectors.hubspot.marketing_catalog import (
     MARKETING_TABLES,
     marketing_layout,
@@ -194,7 +194,7 @@ class HubSpotConnector:
     def _custom_tables(self) -> list[TableDef]:
         with self._lock:
             if self._custom is None:
-                body = self.http.send("GET", "/crm/v3/schemas").json()
+                body = json_body(self.http.send("GET", "/crm/v3/schemas"))
                 tables = [custom_table(s) for s in require_records(body, "/crm/v3/schemas")]
                 self._custom = [t for t in tables if t is not None]
             return self._custom
@@ -227,7 +227,7 @@ class HubSpotConnector:
             cached = self._properties.get(object_type)
         if cached is not None:
             return cached
-        body = self.http.send("GET", f"/crm/v3/properties/{object_type}").json()
+        body = json_body(self.http.send("GET", f"/crm/v3/properties/{object_type}"))
         props = [
             PropertyDef.from_api(p)
             for p in require_records(body, f"/crm/v3/properties/{object_type}")

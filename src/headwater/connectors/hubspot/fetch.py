@@ -3,7 +3,6 @@ shrinks them), and full lists split into id ranges walked concurrently."""
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Callable, Iterator
@@ -19,6 +18,9 @@ from headwater.connectors.hubspot.paging import (
     Page,
     UriTooLongError,
     chunk_properties,
+    next_after,
+    page_records,
+    parse_body,
     walk,
     walk_chains,
 )
@@ -26,7 +28,7 @@ from headwater.connectors.hubspot.planner import LIST_PAGE, SEARCH_PAGE
 from headwater.connectors.hubspot.schema import TableLayout
 from headwater.connectors.hubspot.state import RunState
 from headwater.connectors.ratelimit import RequestKind
-from headwater.errors import FatalSourceError
+from headwater.errors import FatalSourceError, MalformedSourceResponseError
 
 __all__ = ["TablePages"]
 
@@ -85,11 +87,23 @@ class TablePages:
             kind=RequestKind.SEARCH,
             json=self.search_body(run, floor, SEARCH_PAGE),
         )
-        body = response.json()
-        records: list[dict[str, Any]] = body.get("results") or []
-        more = bool((body.get("paging") or {}).get("next")) and bool(records)
+        where = f"POST {self._path}/search"
+        body = parse_body(response.content, where)
+        records = page_records(body, where)
+        more = next_after(body, where) is not None and bool(records)
         next_floor = str(records[-1]["id"]) if more else None
-        return Page(records=records, next_pos=next_floor, total=body.get("total"))
+        total = body.get("total")
+        if total is not None and (isinstance(total, bool) or not isinstance(total, int)):
+            raise MalformedSourceResponseError(
+                f"HubSpot answered {where} with a total that is not a number: {total!r}"
+            )
+        if next_floor is None and len(records) >= SEARCH_PAGE and (total or 0) > len(records):
+            # a full page, more records counted, and no cursor: the answer lost its paging
+            raise MalformedSourceResponseError(
+                f"HubSpot answered {where} with a full page of {len(records)} of {total} "
+                "records and no paging cursor"
+            )
+        return Page(records=records, next_pos=next_floor, total=total, where=where)
 
     def count_all(self) -> int | None:
         response = self._http.send(
@@ -98,8 +112,8 @@ class TablePages:
             kind=RequestKind.SEARCH,
             json={"filterGroups": [], "properties": ["hs_object_id"], "limit": 1},
         )
-        total = response.json().get("total")
-        return int(total) if isinstance(total, int) else None
+        total = parse_body(response.content, f"POST {self._path}/search").get("total")
+        return int(total) if isinstance(total, int) and not isinstance(total, bool) else None
 
     def _list_body(
         self, after: str | None, chunk: list[str], archived: bool, limit: int, assoc: bool = False
@@ -146,20 +160,20 @@ class TablePages:
         ]
         first = self._list_body(after, chunks[0], archived, limit, assoc=not archived)
         extra: list[bytes | Future[bytes]] = [f.result() for f in extra_futures]
+        where = f"GET {self._path}"
         match = AFTER.search(first, max(first.rfind(b'"paging"'), 0))
-        if match is not None:
-            next_after: str | None = match.group(1).decode()
+        if match is not None and match.group(1):
+            cursor: str | None = match.group(1).decode()
         elif b'"paging"' in first:
-            paging = json.loads(first).get("paging") or {}
-            value = (paging.get("next") or {}).get("after")
-            next_after = None if value is None else str(value)
+            cursor = next_after(parse_body(first, where), where)
         else:
-            next_after = None
-        return Page(bodies=[first, *extra], next_pos=next_after)
+            cursor = None
+        return Page(bodies=[first, *extra], next_pos=cursor, where=where)
 
     def _max_id(self) -> int | None:
         """The highest live id (a one-record search sorted by id, descending)."""
-        body = self._http.send(
+        where = f"POST {self._path}/search"
+        response = self._http.send(
             "POST",
             f"{self._path}/search",
             kind=RequestKind.SEARCH,
@@ -169,11 +183,11 @@ class TablePages:
                 "properties": ["hs_object_id"],
                 "limit": 1,
             },
-        ).json()
-        results = body.get("results") or []
+        )
+        results = page_records(parse_body(response.content, where), where)
         try:
             return int(results[0]["id"]) if results else None
-        except (KeyError, ValueError):
+        except ValueError:
             return None
 
     def _partition_fetch(self, lo: int, hi: int | None) -> Callable[[str | None], Page]:

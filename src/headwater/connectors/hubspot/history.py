@@ -27,7 +27,7 @@ from typing import Any
 from headwater.connectors.events import BatchEvent, CheckpointEvent, ProgressEvent, ReadEvent
 from headwater.connectors.hubspot.catalog import TableDef
 from headwater.connectors.hubspot.convert import build_batch, parse_datetime_ms
-from headwater.connectors.hubspot.http import HubSpotHttp
+from headwater.connectors.hubspot.http import HubSpotHttp, json_body
 from headwater.connectors.hubspot.paging import MAX_PROPERTIES_CHARS, chunk_properties
 from headwater.connectors.hubspot.planner import SEARCH_PAGE
 from headwater.connectors.hubspot.schema import (
@@ -179,7 +179,7 @@ class HistoryReader:
             }
             if after is not None:
                 params["after"] = after
-            body = self._http.send("GET", self._path, params=params).json()
+            body = json_body(self._http.send("GET", self._path, params=params))
             rows += history_rows(body.get("results") or [])
             if i == 0:
                 value = ((body.get("paging") or {}).get("next") or {}).get("after")
@@ -188,34 +188,40 @@ class HistoryReader:
 
     def _changed_ids(self, run: RunState) -> tuple[list[str], str | None, int | None]:
         prop = self._table.cursor_property
-        body = self._http.send(
-            "POST",
-            f"{self._path}/search",
-            kind=RequestKind.SEARCH,
-            json={
-                "filterGroups": [
-                    {
-                        "filters": [
-                            {
-                                "propertyName": prop,
-                                "operator": "GTE",
-                                "value": str(run.window_start_ms or 0),
-                            },
-                            {
-                                "propertyName": prop,
-                                "operator": "LT",
-                                "value": str(run.window_end_ms),
-                            },
-                            {"propertyName": "hs_object_id", "operator": "GT", "value": run.floor},
-                        ]
-                    }
-                ],
-                "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
-                "properties": ["hs_object_id"],
-                "limit": SEARCH_PAGE,
-                "after": "0",
-            },
-        ).json()
+        body = json_body(
+            self._http.send(
+                "POST",
+                f"{self._path}/search",
+                kind=RequestKind.SEARCH,
+                json={
+                    "filterGroups": [
+                        {
+                            "filters": [
+                                {
+                                    "propertyName": prop,
+                                    "operator": "GTE",
+                                    "value": str(run.window_start_ms or 0),
+                                },
+                                {
+                                    "propertyName": prop,
+                                    "operator": "LT",
+                                    "value": str(run.window_end_ms),
+                                },
+                                {
+                                    "propertyName": "hs_object_id",
+                                    "operator": "GT",
+                                    "value": run.floor,
+                                },
+                            ]
+                        }
+                    ],
+                    "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
+                    "properties": ["hs_object_id"],
+                    "limit": SEARCH_PAGE,
+                    "after": "0",
+                },
+            )
+        )
         ids = [str(r["id"]) for r in body.get("results") or []]
         more = bool((body.get("paging") or {}).get("next")) and bool(ids)
         total = body.get("total")
@@ -224,15 +230,17 @@ class HistoryReader:
     def _history_of(self, ids: Sequence[str], since_ms: int | None) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
         for start in range(0, len(ids), HISTORY_PAGE):
-            body = self._http.send(
-                "POST",
-                f"{self._path}/batch/read",
-                json={
-                    "properties": ["hs_object_id"],
-                    "propertiesWithHistory": list(self._layout.properties),
-                    "inputs": [{"id": i} for i in ids[start : start + HISTORY_PAGE]],
-                },
-            ).json()
+            body = json_body(
+                self._http.send(
+                    "POST",
+                    f"{self._path}/batch/read",
+                    json={
+                        "properties": ["hs_object_id"],
+                        "propertiesWithHistory": list(self._layout.properties),
+                        "inputs": [{"id": i} for i in ids[start : start + HISTORY_PAGE]],
+                    },
+                )
+            )
             rows += history_rows(body.get("results") or [], since_ms)
         return rows
 

@@ -16,13 +16,35 @@ from headwater.connectors.hubspot.errors import error_body, error_from_response
 from headwater.connectors.hubspot.paths import ApiPaths
 from headwater.connectors.ratelimit import LimiterRegistry, PortalRateLimiter, RequestKind
 from headwater.connectors.retry import RetryPolicy, parse_retry_after
-from headwater.errors import FatalSourceError, MissingScopeError, RetriableSourceError
+from headwater.errors import (
+    FatalSourceError,
+    MalformedSourceResponseError,
+    MissingScopeError,
+    RetriableSourceError,
+    SourceResponseTooLargeError,
+)
 
-__all__ = ["HubSpotHttp", "new_httpx_client"]
+__all__ = ["MAX_RESPONSE_BYTES", "HubSpotHttp", "json_body", "new_httpx_client"]
 
 log = logging.getLogger(__name__)
 
 DAILY_RESERVE_MIN = 20
+#: The largest answer read into memory. A list page of 100 records with every property of a
+#: portal is a few hundred KiB; anything near this is not a HubSpot page.
+MAX_RESPONSE_BYTES = 8 * 1024 * 1024
+
+
+def json_body(response: httpx.Response, where: str = "") -> Any:
+    """The parsed JSON of a 2xx answer; a body that is not JSON fails the read with a code of
+    its own instead of an unexpected ``JSONDecodeError``."""
+    try:
+        return response.json()
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+        what = where or f"{response.request.method} {response.request.url.path}"
+        raise MalformedSourceResponseError(
+            f"HubSpot answered {what} with a body that is not JSON ({len(response.content)} "
+            f"bytes, {type(exc).__name__}: {exc})"
+        ) from None
 
 
 def new_httpx_client(
@@ -71,8 +93,10 @@ class HubSpotHttp:
         daily_reserve: float = 0.01,
         paths: ApiPaths | None = None,
         portal_lookup: bool = False,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
     ) -> None:
         self.client = client
+        self.max_response_bytes = max_response_bytes
         self.paths = paths or ApiPaths()
         self._auth = auth
         self._registry = registry
@@ -123,7 +147,7 @@ class HubSpotHttp:
 
     def _lookup_portal(self) -> int | None:
         try:
-            body = self.send("GET", "/account-info/v3/details").json()
+            body = json_body(self.send("GET", "/account-info/v3/details"))
         except (MissingScopeError, FatalSourceError) as exc:
             log.warning("HubSpot portal id unknown, the rate budget is the token's: %s", exc)
             return None
@@ -153,6 +177,37 @@ class HubSpotHttp:
         with self._lock:
             self.stats[name] += 1
 
+    def _request(
+        self, method: str, path: str, params: Mapping[str, Any] | None, body: Any, token: str
+    ) -> httpx.Response:
+        """One call, its answer read into memory only up to ``max_response_bytes``."""
+        request = self.client.build_request(
+            method, path, params=params, json=body, headers={"Authorization": f"Bearer {token}"}
+        )
+        response = self.client.send(request, stream=True)
+        limit = self.max_response_bytes
+        try:
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > limit:
+                raise self._too_large(method, path, f"{int(declared):,} bytes declared")
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > limit:
+                    raise self._too_large(method, path, f"more than {limit:,} bytes")
+                chunks.append(chunk)
+            response._content = b"".join(chunks)  # what read() would have kept
+        finally:
+            response.close()
+        return response
+
+    def _too_large(self, method: str, path: str, what: str) -> SourceResponseTooLargeError:
+        return SourceResponseTooLargeError(
+            f"HubSpot answered {method} {path} with {what}; the connector reads at most "
+            f"{self.max_response_bytes:,} bytes per answer"
+        )
+
     def send(
         self,
         method: str,
@@ -175,13 +230,11 @@ class HubSpotHttp:
             limiter = self.limiter
             ticket = limiter.acquire(kind)
             try:
-                response = self.client.request(
-                    method,
-                    sent,
-                    params=params,
-                    json=json,
-                    headers={"Authorization": f"Bearer {token}"},
-                )
+                response = self._request(method, sent, params, json, token)
+            except SourceResponseTooLargeError:
+                limiter.release(ticket)
+                self._count("requests")
+                raise
             except httpx.TransportError as exc:
                 limiter.release(ticket)
                 self._count("requests")

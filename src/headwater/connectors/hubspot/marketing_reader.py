@@ -30,7 +30,7 @@ from headwater.connectors.events import (
     ReadEvent,
 )
 from headwater.connectors.hubspot.convert import build_batch, parse_datetime_ms
-from headwater.connectors.hubspot.http import HubSpotHttp
+from headwater.connectors.hubspot.http import HubSpotHttp, json_body
 from headwater.connectors.hubspot.marketing_catalog import MarketingTable, marketing_table
 from headwater.connectors.hubspot.schema import TableLayout
 from headwater.connectors.hubspot.state import FULL, INCREMENTAL
@@ -247,7 +247,7 @@ class MarketingReader:
                     params["archived"] = "true" if current == "archived" else "false"
                 if after is not None:
                     params["after"] = after
-                body = self._http.send("GET", path, params=params).json()
+                body = json_body(self._http.send("GET", path, params=params))
                 results = body.get("results") if isinstance(body, dict) else None
                 if not isinstance(results, list):
                     raise FatalSourceError(f"HubSpot answered {path} without a results list")
@@ -281,16 +281,18 @@ class MarketingReader:
                 f"HubSpot's lists search stops at offset {LIST_SEARCH_OFFSET_CAP}: "
                 "this portal has more lists than Headwater can page through"
             )
-        body = self._http.send(
-            "POST",
-            "/crm/v3/lists/search",
-            json={
-                "count": LIST_SEARCH_COUNT,
-                "offset": offset,
-                "sort": "-HS_UPDATED_AT",
-                "additionalProperties": ["hs_list_size"],
-            },
-        ).json()
+        body = json_body(
+            self._http.send(
+                "POST",
+                "/crm/v3/lists/search",
+                json={
+                    "count": LIST_SEARCH_COUNT,
+                    "offset": offset,
+                    "sort": "-HS_UPDATED_AT",
+                    "additionalProperties": ["hs_list_size"],
+                },
+            )
+        )
         if not isinstance(body, dict) or not isinstance(body.get("lists"), list):
             raise FatalSourceError("HubSpot answered /crm/v3/lists/search without lists")
         return body
@@ -304,14 +306,16 @@ class MarketingReader:
             fresh = [x for x in lists if since is None or (_ms(x.get("updatedAt")) or 0) >= since]
             detail: dict[str, dict[str, Any]] = {}
             if fresh:
-                got = self._http.send(
-                    "GET",
-                    "/crm/v3/lists",
-                    params={
-                        "listIds": [str(x["listId"]) for x in fresh],
-                        "includeFilters": "true",
-                    },
-                ).json()
+                got = json_body(
+                    self._http.send(
+                        "GET",
+                        "/crm/v3/lists",
+                        params={
+                            "listIds": [str(x["listId"]) for x in fresh],
+                            "includeFilters": "true",
+                        },
+                    )
+                )
                 detail = {str(x.get("listId")): x for x in got.get("lists") or []}
             records = []
             for x in fresh:
@@ -360,7 +364,9 @@ class MarketingReader:
             while True:
                 params = {"limit": "250", **({"after": after} if after else {})}
                 path = f"/crm/v3/lists/{lid}/memberships"
-                body = self._http.send("GET", path, params=params, allow=frozenset({404})).json()
+                body = json_body(
+                    self._http.send("GET", path, params=params, allow=frozenset({404}))
+                )
                 results = body.get("results") if isinstance(body, dict) else None
                 results = results if isinstance(results, list) else []
                 rows = []
@@ -420,7 +426,7 @@ class MarketingReader:
         after: str | None = None
         while True:
             params = {"limit": "100", **({"after": after} if after else {})}
-            body = self._http.send("GET", "/marketing/v3/forms", params=params).json()
+            body = json_body(self._http.send("GET", "/marketing/v3/forms", params=params))
             ids.extend(str(f["id"]) for f in body.get("results") or [])
             nxt = ((body.get("paging") or {}).get("next") or {}).get("after")
             if nxt is None or nxt == after:
@@ -436,7 +442,7 @@ class MarketingReader:
             form = forms[i]
             path = f"/form-integrations/v1/submissions/forms/{form}"
             params = {"limit": "50", **({"after": after} if after else {})}
-            body = self._http.send("GET", path, params=params).json()
+            body = json_body(self._http.send("GET", path, params=params))
             rows = []
             older = False
             for s in body.get("results") or []:
@@ -474,7 +480,7 @@ class MarketingReader:
         offset: str | None = run.resume.get("offset")
         while True:
             params = {**self._window(run), **({"offset": offset} if offset else {})}
-            body = self._http.send("GET", path, params=params).json()
+            body = json_body(self._http.send("GET", path, params=params))
             items = body.get(key) if isinstance(body, dict) else None
             if not isinstance(items, list):
                 raise FatalSourceError(f"HubSpot answered {path} without {key}")
@@ -523,7 +529,7 @@ class MarketingReader:
         while True:
             limit = min(500, self._preview_limit or 500)
             params = {"limit": str(limit), **({"offset": offset} if offset else {})}
-            body = self._http.send("GET", path, params=params).json()
+            body = json_body(self._http.send("GET", path, params=params))
             items = body.get("campaigns") if isinstance(body, dict) else None
             if not isinstance(items, list):
                 raise FatalSourceError(f"HubSpot answered {path} without campaigns")
@@ -532,7 +538,7 @@ class MarketingReader:
                 detail = self._http.send("GET", f"{path}/{item['id']}", allow=frozenset({404}))
                 if detail.status_code == 404:  # deleted between the list and the read
                     continue
-                rows.append(self._flat({**item, **detail.json()}, str(item["id"])))
+                rows.append(self._flat({**item, **json_body(detail)}, str(item["id"])))
             more = bool(body.get("hasMore"))
             nxt = body.get("offset")
             if more and (nxt is None or str(nxt) == offset):
@@ -545,7 +551,7 @@ class MarketingReader:
     # ------------------------------------------------------------------ one call
 
     def _definitions(self, _run: MarketingRun) -> Iterator[Page]:
-        body = self._http.send("GET", "/communication-preferences/v3/definitions").json()
+        body = json_body(self._http.send("GET", "/communication-preferences/v3/definitions"))
         items = body.get("subscriptionDefinitions") if isinstance(body, dict) else None
         if not isinstance(items, list):
             raise FatalSourceError("HubSpot answered the subscription definitions without a list")

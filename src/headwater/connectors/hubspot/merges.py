@@ -18,7 +18,7 @@ from headwater.connectors.events import BatchEvent, CheckpointEvent, ProgressEve
 from headwater.connectors.hubspot.catalog import TableDef
 from headwater.connectors.hubspot.convert import build_batch
 from headwater.connectors.hubspot.history import HISTORY_PAGE
-from headwater.connectors.hubspot.http import HubSpotHttp
+from headwater.connectors.hubspot.http import HubSpotHttp, json_body
 from headwater.connectors.hubspot.planner import SEARCH_PAGE
 from headwater.connectors.hubspot.refresh import MERGED_PROPERTY
 from headwater.connectors.hubspot.schema import Column, ColumnKind, Origin, TableLayout
@@ -105,18 +105,20 @@ class MergeReader:
                 {"propertyName": prop, "operator": "GTE", "value": str(run.window_start_ms or 0)},
                 {"propertyName": prop, "operator": "LT", "value": str(run.window_end_ms)},
             ]
-        body = self._http.send(
-            "POST",
-            f"{self._path}/search",
-            kind=RequestKind.SEARCH,
-            json={
-                "filterGroups": [{"filters": filters}],
-                "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
-                "properties": ["hs_object_id"],
-                "limit": SEARCH_PAGE,
-                "after": "0",
-            },
-        ).json()
+        body = json_body(
+            self._http.send(
+                "POST",
+                f"{self._path}/search",
+                kind=RequestKind.SEARCH,
+                json={
+                    "filterGroups": [{"filters": filters}],
+                    "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
+                    "properties": ["hs_object_id"],
+                    "limit": SEARCH_PAGE,
+                    "after": "0",
+                },
+            )
+        )
         ids = [str(r["id"]) for r in body.get("results") or []]
         more = bool((body.get("paging") or {}).get("next")) and bool(ids)
         total = body.get("total")
@@ -125,15 +127,17 @@ class MergeReader:
     def _rows(self, ids: Sequence[str]) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
         for start in range(0, len(ids), HISTORY_PAGE):
-            body = self._http.send(
-                "POST",
-                f"{self._path}/batch/read",
-                json={
-                    "properties": [MERGED_PROPERTY],
-                    "propertiesWithHistory": [MERGED_PROPERTY],
-                    "inputs": [{"id": i} for i in ids[start : start + HISTORY_PAGE]],
-                },
-            ).json()
+            body = json_body(
+                self._http.send(
+                    "POST",
+                    f"{self._path}/batch/read",
+                    json={
+                        "properties": [MERGED_PROPERTY],
+                        "propertiesWithHistory": [MERGED_PROPERTY],
+                        "inputs": [{"id": i} for i in ids[start : start + HISTORY_PAGE]],
+                    },
+                )
+            )
             rows += merge_rows(body.get("results") or [])
         return rows
 

@@ -15,16 +15,20 @@ from urllib.parse import quote
 
 from headwater.connectors.hubspot.http import HubSpotHttp
 from headwater.connectors.ratelimit import RequestKind
-from headwater.errors import PaginationLoopError
+from headwater.errors import MalformedSourceResponseError, PaginationLoopError
 
 __all__ = [
     "ASSOCIATION_BATCH",
+    "MAX_EMPTY_PAGES",
     "MAX_PROPERTIES_CHARS",
     "Chain",
     "Page",
     "chunk_properties",
     "fetch_associations",
     "inline_associations",
+    "next_after",
+    "page_records",
+    "parse_body",
     "walk",
     "walk_chains",
 ]
@@ -43,6 +47,61 @@ class UriTooLongError(Exception):
 
 
 EMPTY_PAGE_RETRIES = 3
+#: Empty pages in a row, each with a new cursor, after which paging is taken for a loop: HubSpot
+#: skips over a gap of deleted ids within a page, it does not hand out empty pages to walk it.
+MAX_EMPTY_PAGES = 50
+
+
+def parse_body(raw: bytes, where: str) -> dict[str, Any]:
+    """A page's JSON object, or :class:`MalformedSourceResponseError` naming what came back."""
+    try:
+        body = json.loads(raw)
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+        raise MalformedSourceResponseError(
+            f"HubSpot answered {where} with a body that is not JSON ({len(raw)} bytes, {exc})"
+        ) from None
+    if not isinstance(body, dict):
+        raise MalformedSourceResponseError(
+            f"HubSpot answered {where} with a JSON {type(body).__name__}, not an object"
+        )
+    return body
+
+
+def page_records(body: Any, where: str) -> list[dict[str, Any]]:
+    """``results`` of a page: a list of records that each have an ``id``, or a clear error (a
+    missing or null ``results`` is not an empty page: HubSpot always sends the list)."""
+    results = body.get("results", None) if isinstance(body, dict) else None
+    if not isinstance(results, list):
+        got = (
+            "no results"
+            if not isinstance(body, dict) or "results" not in body
+            else (f"results of type {type(results).__name__}")
+        )
+        raise MalformedSourceResponseError(f"HubSpot answered {where} with {got}, not a list")
+    for record in results:
+        if not isinstance(record, dict) or not isinstance(record.get("id"), str | int):
+            raise MalformedSourceResponseError(
+                f"HubSpot answered {where} with a record that is not an object with an id: "
+                f"{json.dumps(record)[:200]}"
+            )
+    return results
+
+
+def next_after(body: Any, where: str) -> str | None:
+    """The ``paging.next.after`` cursor of a page (``None``: the last page)."""
+    paging = body.get("paging") if isinstance(body, dict) else None
+    if paging is None:
+        return None
+    nxt = paging.get("next") if isinstance(paging, dict) else "?"
+    if nxt is None:
+        return None
+    after = nxt.get("after") if isinstance(nxt, dict) else None
+    if isinstance(after, bool) or not isinstance(after, str | int) or after == "":
+        raise MalformedSourceResponseError(
+            f"HubSpot answered {where} with paging that has no next cursor: "
+            f"{json.dumps(paging)[:200]}"
+        )
+    return str(after)
 
 
 def chunk_properties(
@@ -74,8 +133,15 @@ def fetch_associations(
     path = f"/crm/v4/associations/{from_type}/{to_type}/batch/read"
     while pending:
         batch, pending = pending[:ASSOCIATION_BATCH], pending[ASSOCIATION_BATCH:]
-        body = http.send("POST", path, kind=kind, json={"inputs": batch}).json()
-        for result in body.get("results") or []:
+        body = parse_body(
+            http.send("POST", path, kind=kind, json={"inputs": batch}).content, f"POST {path}"
+        )
+        results = body.get("results")
+        if not isinstance(results, list) or not all(isinstance(r, dict) for r in results):
+            raise MalformedSourceResponseError(
+                f"HubSpot answered POST {path} without a results list of objects"
+            )
+        for result in results:
             source = str((result.get("from") or {}).get("id"))
             targets = found.setdefault(source, [])
             for to in result.get("to") or []:
@@ -139,16 +205,18 @@ class Page:
     part: int | None = None  # partition of a partitioned full read
     lo: int = 0  # ids outside [lo, hi) belong to a neighbouring partition
     hi: int | None = None
+    where: str = ""  # the request, for error messages
 
     def materialize(self) -> list[dict[str, Any]]:
         if self.records is not None:
             return self.records
-        parsed = [json.loads(b if isinstance(b, bytes) else b.result()) for b in self.bodies]
-        records: list[dict[str, Any]] = parsed[0].get("results") or []
+        where = self.where or "a list page"
+        parsed = [parse_body(b if isinstance(b, bytes) else b.result(), where) for b in self.bodies]
+        records = page_records(parsed[0], where)
         if len(parsed) > 1:
             by_id = {r["id"]: r for r in records}
             for extra in parsed[1:]:
-                for r in extra.get("results") or []:
+                for r in page_records(extra, where):
                     base = by_id.get(r["id"])
                     if base is not None:
                         base.setdefault("properties", {}).update(r.get("properties") or {})
@@ -189,16 +257,24 @@ def _produce(
     pos = start
     seen: set[str] = set()
     empty_retries = EMPTY_PAGE_RETRIES
+    empty_run = 0
     try:
         while not stop.is_set():
             page = first if first is not None else fetch(pos)
             first = None
             nxt = page.next_pos
-            if nxt is not None and nxt == pos and empty_retries > 0 and not page.materialize():
+            empty = nxt is not None and not page.materialize()
+            if empty and nxt == pos and empty_retries > 0:
                 # an empty page that points back at itself: a hiccup, ask again
                 empty_retries -= 1
                 continue
             empty_retries = EMPTY_PAGE_RETRIES
+            empty_run = empty_run + 1 if empty else 0
+            if empty_run >= MAX_EMPTY_PAGES:
+                raise PaginationLoopError(
+                    f"HubSpot answered {empty_run} empty pages of {name} in a row, each with a "
+                    f"new cursor (the last {nxt!r}); paging does not end"
+                )
             if not put(page):
                 return
             if nxt is None:

@@ -64,7 +64,7 @@ from headwater.connectors.hubspot.state import (
     StreamState,
 )
 from headwater.connectors.ratelimit import RequestKind
-from headwater.errors import FatalSourceError
+from headwater.errors import MalformedSourceResponseError
 
 __all__ = ["ReadOptions", "TableReader", "chunk_properties", "fetch_associations"]
 
@@ -481,6 +481,8 @@ def now_ms() -> int:
 def require_records(body: Any, where: str) -> list[dict[str, Any]]:
     """``results`` of a HubSpot collection response, or a clear error when the shape is wrong."""
     results = body.get("results") if isinstance(body, dict) else None
-    if not isinstance(results, list):
-        raise FatalSourceError(f"HubSpot answered {where} without a results list")
+    if not isinstance(results, list) or not all(isinstance(r, dict) for r in results):
+        raise MalformedSourceResponseError(
+            f"HubSpot answered {where} without a results list of objects"
+        )
     return results

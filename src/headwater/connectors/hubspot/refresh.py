@@ -19,7 +19,7 @@ from typing import Any
 import pyarrow as pa
 
 from headwater.connectors.events import KnownRows
-from headwater.connectors.hubspot.http import HubSpotHttp
+from headwater.connectors.hubspot.http import HubSpotHttp, json_body
 from headwater.connectors.hubspot.paging import ASSOCIATION_BATCH
 from headwater.connectors.hubspot.schema import Origin, TableLayout
 
@@ -112,15 +112,17 @@ def batch_read(
     out (HubSpot answers 207 with their errors)."""
     records: list[dict[str, Any]] = []
     for start in range(0, len(ids), BATCH_READ):
-        body = http.send(
-            "POST",
-            f"/crm/v3/objects/{object_type}/batch/read",
-            json={
-                "properties": list(properties),
-                "propertiesWithHistory": [],
-                "inputs": [{"id": i} for i in ids[start : start + BATCH_READ]],
-            },
-        ).json()
+        body = json_body(
+            http.send(
+                "POST",
+                f"/crm/v3/objects/{object_type}/batch/read",
+                json={
+                    "properties": list(properties),
+                    "propertiesWithHistory": [],
+                    "inputs": [{"id": i} for i in ids[start : start + BATCH_READ]],
+                },
+            )
+        )
         records += body.get("results") or []
     order = {i: n for n, i in enumerate(ids)}
     records.sort(key=lambda r: order.get(str(r.get("id")), len(order)))

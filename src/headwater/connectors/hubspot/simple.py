@@ -9,7 +9,7 @@ from typing import Any
 from headwater.connectors.events import BatchEvent, CheckpointEvent, ProgressEvent, ReadEvent
 from headwater.connectors.hubspot.catalog import TableKind
 from headwater.connectors.hubspot.convert import build_batch
-from headwater.connectors.hubspot.http import HubSpotHttp
+from headwater.connectors.hubspot.http import HubSpotHttp, json_body
 from headwater.connectors.hubspot.reader import require_records
 from headwater.connectors.hubspot.schema import TableLayout
 from headwater.connectors.hubspot.simple_tables import SIMPLE_KINDS, paged, path_for, rows_from
@@ -55,7 +55,7 @@ class SimpleReader:
             params = {"limit": str(limit)}
         if after is not None and (kind is TableKind.OWNERS or paged(self._table)):
             params["after"] = after
-        body = self._http.send("GET", self._path(), params=params).json()
+        body = json_body(self._http.send("GET", self._path(), params=params))
         records = require_records(body, self._path())
         if kind in SIMPLE_KINDS:
             records = rows_from(self._table, records)
