@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
+import anyio.to_thread
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
@@ -14,9 +16,20 @@ from headwater.api.responses import json_response, list_response
 from headwater.domain.paths import FLOW_SERVICE_PATH
 from headwater.services import connections as service
 from headwater.services import sources
+from headwater.services.context import ServiceContext
 from headwater.services.listing import parse_bool
 
 router = APIRouter(tags=["Connections"])
+T = TypeVar("T")
+
+
+async def _read(ctx: ServiceContext, fn: Callable[[], T], *, short: bool) -> T:
+    """A read inline when it is short and local (one indexed SQLite read costs less than the
+    hop to the thread pool), in the thread pool otherwise: a PostgreSQL round trip or a scan of
+    the tenant's documents would hold the event loop, and every request behind it, meanwhile."""
+    if short and ctx.engine.dialect.name == "sqlite":
+        return fn()
+    return await anyio.to_thread.run_sync(fn)
 
 
 class AuthBody(BaseModel):
@@ -47,15 +60,16 @@ def create_connection(body: ConnectionCreate, ctx: CtxDep, tenant: TenantDep) ->
 
 @router.get("/connections")
 async def list_connections(ctx: CtxDep, tenant: TenantDep, query: ListDep) -> Response:
-    # Unfiltered pages are one keyset query; filtered ones scan the tenant's documents. Both are
-    # short reads, cheaper inline than a hop to the thread pool.
-    return list_response("connections", service.list_connections(ctx, tenant, query))
+    # Unfiltered pages are one keyset query; filtered ones (or a token's) scan the documents.
+    short = not query.properties and not query.continuation_token
+    result = await _read(ctx, lambda: service.list_connections(ctx, tenant, query), short=short)
+    return list_response("connections", result)
 
 
 @router.get("/connections/{conn_id}")
 async def get_connection(conn_id: str, ctx: CtxDep, tenant: TenantDep) -> Response:
-    # One indexed read by primary key: cheaper inline than a hop to the thread pool.
-    return json_response({"items": [service.get_connection(ctx, tenant, conn_id)]})
+    doc = await _read(ctx, lambda: service.get_connection(ctx, tenant, conn_id), short=True)
+    return json_response({"items": [doc]})
 
 
 def _patch(
