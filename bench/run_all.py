@@ -16,6 +16,7 @@ RUNS = [
     ["incremental.py"],
     ["mapping.py"],
     ["api.py"],
+    ["load.py"],
     ["ui.py"],
 ]
 

@@ -84,3 +84,33 @@ def test_peer_benchmark_scale_scenario() -> None:
     (cell,) = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
     assert cell["status"] == "ok" and cell["correct"] == "exact" and cell["records"] == 400
     assert "| 400 |" in out.stdout
+
+
+def test_load_generator_runs_against_serve_on_postgresql() -> None:
+    """``bench/load.py`` end to end for a few seconds: serve on PostgreSQL, two flows kept
+    running, every operation of the mix sent, the SQLite POST baseline measured; no timing is
+    asserted, only that the harness works and the server answered no request with an error."""
+    from tests.conftest import PG_ADMIN_URL, _pg_available
+
+    if not _pg_available():
+        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}")
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(BENCH / "load.py"),
+            *("--duration", "3", "--warmup", "0.5", "--flows", "2", "--contacts", "200"),
+            *("--baseline-seconds", "1", "--concurrency", "4", "--pg-url", PG_ADMIN_URL),
+            "--no-write",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    sent = {
+        line.split("  ")[0]: int(line[36:46])
+        for line in out.stdout.splitlines()
+        if line[:4] in ("GET ", "POST", "PATC", "DELE")
+    }
+    assert sent["GET /connections/{id}"] > 0 and sent["POST /connections"] > 0, out.stdout
+    assert "req/s" in out.stdout and "baseline: POST /connections, SQLite" in out.stdout
