@@ -1,5 +1,6 @@
-"""Incremental search windows over a sequence of runs (``planner.search_window`` and
-``planner.next_cursor``, as ``TableReader`` plans and finishes a read): whatever the run times
+"""Incremental search windows over a sequence of runs (``state.search_window`` and
+``state.next_cursor``, as ``TableReader`` plans and finishes a read; ``plan_window`` and
+``close_window`` for the other readers): whatever the run times
 (the clock may go back), the strategies and the lookback, the windows read so far cover
 ``[first start, latest sync start)`` without a gap, each window reaches back at least
 ``lookback`` before the previous cursor, and the cursor never passes a sync start; and the
@@ -13,8 +14,16 @@ from typing import Any
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from headwater.connectors.hubspot.planner import next_cursor, search_window
-from headwater.connectors.hubspot.state import FULL, INCREMENTAL, RunState, StreamState
+from headwater.connectors.hubspot.state import (
+    FULL,
+    INCREMENTAL,
+    RunState,
+    StreamState,
+    close_window,
+    next_cursor,
+    plan_window,
+    search_window,
+)
 
 MS = st.integers(0, 4_102_444_800_000)
 runs = st.lists(
@@ -121,3 +130,22 @@ def test_a_checkpoint_resumes_exactly_where_it_was_saved(state: StreamState) -> 
     saved: dict[str, Any] = json.loads(json.dumps(state.to_json()))  # as the store keeps it
     back = StreamState.from_json(saved)
     assert back.to_json() == state.to_json()
+
+
+@given(st.one_of(st.none(), MS), st.integers(0, 86_400_000), st.lists(MS, min_size=1, max_size=8))
+def test_the_other_readers_windows_leave_no_gap_either(
+    cursor0: int | None, lookback: int, sync_starts: list[int]
+) -> None:
+    """History, merges, simple and association tables plan with ``plan_window`` and finish with
+    ``close_window``: each window starts at or before the cursor the last one left."""
+    state = StreamState(cursor_ms=cursor0)
+    for now in sync_starts:
+        before = state.cursor_ms
+        run = plan_window(
+            mode="auto", cursor_ms=before, now=now, lookback_ms=lookback, reason="test"
+        )
+        if run.strategy == INCREMENTAL:
+            assert before is not None and run.window_start_ms is not None
+            assert run.window_start_ms <= before
+        close_window(state, run)
+        assert state.cursor_ms is not None and state.cursor_ms >= (before or 0)

@@ -21,28 +21,10 @@ __all__ = [
     "StrategyChoice",
     "cadence",
     "choose_strategy",
-    "next_cursor",
-    "search_window",
 ]
 
 LIST_PAGE = 100
 SEARCH_PAGE = 200
-
-
-def search_window(cursor_ms: int | None, lookback_ms: int, sync_start_ms: int) -> tuple[int, int]:
-    """The ``[start, end)`` of modification times an incremental read searches: from
-    ``lookback_ms`` before the saved cursor (HubSpot indexes search asynchronously) up to the
-    start of this sync; no cursor yet (an incremental read asked for explicitly) means everything."""
-    return max((cursor_ms or 0) - max(lookback_ms, 0), 0), sync_start_ms
-
-
-def next_cursor(cursor_ms: int | None, window_end_ms: int, *, incremental: bool) -> int:
-    """The cursor a finished read saves: the end of the window it read (never past the start of
-    the sync). An incremental read never moves it back (an empty window after the clock went
-    back); a full read read everything up to its end, so its end is the cursor."""
-    if incremental and cursor_ms is not None:
-        return max(window_end_ms, cursor_ms)
-    return window_end_ms
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,8 +43,6 @@ from headwater.connectors.hubspot.planner import (
     Cadence,
     cadence,
     choose_strategy,
-    next_cursor,
-    search_window,
 )
 from headwater.connectors.hubspot.refresh import (
     MERGED_PROPERTY,
@@ -62,6 +60,8 @@ from headwater.connectors.hubspot.state import (
     LIVE,
     RunState,
     StreamState,
+    next_cursor,
+    search_window,
 )
 from headwater.connectors.ratelimit import RequestKind
 from headwater.errors import MalformedSourceResponseError
