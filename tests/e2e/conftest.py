@@ -56,6 +56,10 @@ class LiveServer:
         }
 
 
+#: how long serve may take to answer /health/live (imports and migrations on a busy machine)
+START_TIMEOUT_S = 180
+
+
 def start_server(
     home: Path, *, extra_env: dict[str, str] | None = None, serve_args: tuple[str, ...] = ()
 ) -> tuple[subprocess.Popen[bytes], str, dict[str, str]]:
@@ -65,7 +69,7 @@ def start_server(
     with (home / "serve.log").open("ab") as log:
         proc = start_process(["serve", "--port", str(port), *serve_args], env=env, stdout=log)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             stop_group(proc)
@@ -77,7 +81,10 @@ def start_server(
             time.sleep(0.1)
     else:
         stop_group(proc)
-        raise RuntimeError("headwater serve did not start within 60 s")
+        raise RuntimeError(
+            f"headwater serve did not start within {START_TIMEOUT_S} s: "
+            + (home / "serve.log").read_text()[-2000:]
+        )
     return proc, base, env
 
 
