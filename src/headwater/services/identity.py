@@ -244,7 +244,8 @@ class Gateway:
         client = self._client(api_key, allow_db=allow_db)
         if client is _MISS:
             return None
-        if client is None or client.revoked_at is not None:
+        if client is None or client.revoked_at is not None or client.client_id != info.client_id:
+            # Adobe's gateway ties a token to the API key it was issued to
             raise InvalidApiKeyError
         if not org_id:
             raise MissingOrgError
