@@ -11,6 +11,7 @@
     │   ├── MissingOrgError           400 400003
     │   ├── OrgMismatchError          403 403025
     │   ├── ImsError                  token endpoint errors ({"error", "error_description"})
+    │   │   └── TooManyAttemptsError  429 after repeated bad secrets for one client id: wait
     │   └── ContentTypeError          400 (placeholder problem shape)
     ├── ConfigurationError            the product is misconfigured (settings, key file, profiles)
     ├── ServiceError                  answered in the Flow Service error envelope (code + status)
@@ -125,6 +126,7 @@ __all__ = [
     "StateNotAllowedError",
     "SyncError",
     "TableNotFoundError",
+    "TooManyAttemptsError",
     "UnsupportedPatchOpError",
     "UsageError",
     "ValidationError",
@@ -211,6 +213,18 @@ class ImsError(GatewayError):
         super().__init__(description)
         self.error = error
         self.status = http_status
+
+
+class TooManyAttemptsError(ImsError):
+    """Too many failed secret checks for one client id: wait ``retry_after_seconds``."""
+
+    def __init__(self, retry_after_seconds: int) -> None:
+        super().__init__(
+            "too_many_requests",
+            f"too many failed attempts for this client_id; retry in {retry_after_seconds} s",
+            http_status=429,
+        )
+        self.retry_after_seconds = retry_after_seconds
 
 
 class ContentTypeError(GatewayError):

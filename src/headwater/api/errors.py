@@ -22,6 +22,7 @@ from headwater.errors import (
     RetriableSyncError,
     ServiceError,
     SyncError,
+    TooManyAttemptsError,
     ValidationError,
 )
 from headwater.services.sources import sync_error_body
@@ -80,7 +81,14 @@ def gateway_error_response(exc: GatewayError) -> Response:
         }
         return json_response(body, 400)
     if isinstance(exc, ImsError):
-        return json_response({"error": exc.error, "error_description": exc.message}, exc.status)
+        headers = (
+            {"Retry-After": str(exc.retry_after_seconds)}
+            if isinstance(exc, TooManyAttemptsError)
+            else None
+        )
+        return json_response(
+            {"error": exc.error, "error_description": exc.message}, exc.status, headers=headers
+        )
     return json_response({"error_code": exc.error_code, "message": exc.message}, exc.http_status)
 
 

@@ -191,6 +191,15 @@ def _error_responses(path: str, method: str, op: dict[str, Any]) -> None:
     if path.startswith("/ims/"):
         responses.setdefault("400", _response("Invalid request", "ImsError"))
         responses.setdefault("401", _response("Invalid client credentials", "ImsError"))
+        if path == "/ims/token/v3":
+            responses.setdefault(
+                "429",
+                _response(
+                    "Too many failed attempts for this client_id; retry after Retry-After "
+                    "seconds",
+                    "ImsError",
+                ),
+            )
         return
     if not protected:
         return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import logging
 import threading
 from collections.abc import Callable, Hashable
@@ -26,6 +27,45 @@ class Tenant:
     sandbox_name: str
     sandbox_id: str
     client_id: str
+
+
+class AttemptLimiter:
+    """Failed secret checks per client id in a sliding window (this process): past
+    ``max_failures`` in ``window_ms`` every attempt for that client id is refused, right secret
+    or not, until the oldest failure leaves the window. Stops a brute force on one client's
+    secret through the token endpoint or the UI sign-in."""
+
+    def __init__(self, *, max_failures: int = 10, window_ms: int = 60_000) -> None:
+        self.max_failures = max_failures
+        self.window_ms = window_ms
+        self._lock = threading.Lock()
+        self._failures: dict[str, collections.deque[int]] = {}
+
+    def _recent(self, key: str, now: int) -> collections.deque[int]:
+        times = self._failures.get(key)
+        if times is None:
+            return collections.deque()
+        while times and times[0] <= now - self.window_ms:
+            times.popleft()
+        if not times:
+            del self._failures[key]
+        return times
+
+    def retry_after_ms(self, key: str, now: int) -> int:
+        """0 when an attempt may go ahead, else how long to wait."""
+        with self._lock:
+            times = self._recent(key, now)
+            if len(times) < self.max_failures:
+                return 0
+            return max(1, times[0] + self.window_ms - now)
+
+    def failed(self, key: str, now: int) -> None:
+        with self._lock:
+            if len(self._failures) > 100_000:  # unknown ids by the million: keep memory bounded
+                self._failures.clear()
+            times = self._recent(key, now)
+            times.append(now)
+            self._failures[key] = times
 
 
 @dataclass(slots=True)
@@ -66,6 +106,8 @@ class ServiceContext:
     listeners: list[Callable[[str, dict[str, Any]], None]] = field(default_factory=list)
     #: Explore results of the web UI's table pickers (``sources.explore_cached``).
     explore_cache: TtlCache = field(default_factory=TtlCache)
+    #: Failed client-secret checks per client id (token endpoint and UI sign-in).
+    attempts: AttemptLimiter = field(default_factory=AttemptLimiter)
 
     def emit(self, event_type: str, payload: dict[str, Any]) -> None:
         """Tell every listener; a failing listener never breaks the caller."""

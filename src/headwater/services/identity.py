@@ -22,6 +22,7 @@ from headwater.errors import (
     NotFoundError,
     OrgMismatchError,
     SandboxNotFoundError,
+    TooManyAttemptsError,
 )
 from headwater.services.context import ServiceContext, Tenant
 from headwater.store import identity as store
@@ -110,9 +111,13 @@ def issue_token(
     if not client_secret:
         raise ImsError("invalid_request", "missing client_secret parameter")
     now = ctx.clock()
+    wait_ms = ctx.attempts.retry_after_ms(client_id, now)
+    if wait_ms:
+        raise TooManyAttemptsError(-(-wait_ms // 1000))
     with ctx.engine.begin() as conn:
         client = store.check_client_secret(conn, client_id=client_id, secret=client_secret)
         if client is None:
+            ctx.attempts.failed(client_id, now)
             raise ImsError("invalid_client", "invalid client_id or client_secret", http_status=401)
         token, _ = store.create_access_token(
             conn, client=client, scope=scope or "", now=now, ttl_ms=ctx.token_ttl_ms

@@ -9,7 +9,7 @@ import anyio.to_thread
 from fastapi import APIRouter, Depends, Form, Request
 from starlette.responses import Response
 
-from headwater.errors import ImsError
+from headwater.errors import ImsError, TooManyAttemptsError
 from headwater.services import identity
 from headwater.ui import session as sess
 from headwater.ui.web import (
@@ -104,6 +104,16 @@ async def sign_in(
                 scope="ui",
             )
         )
+    except TooManyAttemptsError as exc:
+        response = _sign_in_page(
+            request,
+            error="Too many failed sign-ins for this client ID. "
+            f"Wait {exc.retry_after_seconds} seconds and try again.",
+            client_id=client_id,
+            status=429,
+        )
+        response.headers["Retry-After"] = str(exc.retry_after_seconds)
+        return response
     except ImsError:
         return _sign_in_page(
             request,
