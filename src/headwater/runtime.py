@@ -14,7 +14,7 @@ from headwater.services.context import ServiceContext
 from headwater.settings import Settings
 from headwater.store import migrate
 from headwater.store.db import create_engine
-from headwater.store.secrets import SecretBox, load_key_material
+from headwater.store.secrets import SecretBox, key_file_reader, load_key_material
 
 
 def _ms(seconds: int | None) -> int | None:
@@ -38,7 +38,10 @@ def build_context(settings: Settings, *, upgrade: bool = True) -> ServiceContext
     if upgrade:
         migrate.upgrade(engine)
     configured = settings.secret_key.get_secret_value() if settings.secret_key else None
-    box = SecretBox(load_key_material(configured=configured, key_file=settings.secret_key_file))
+    key_file = settings.secret_key_file
+    material = load_key_material(configured=configured, key_file=key_file)
+    # a key file is followed while running (rotation without restart); a configured key is not
+    box = SecretBox(material, reload=None if configured else key_file_reader(key_file, material))
     ctx = ServiceContext(
         engine=engine,
         box=box,

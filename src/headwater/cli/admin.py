@@ -168,12 +168,69 @@ def tokens_revoke(token_value: Annotated[str, typer.Argument(help="The token.")]
 
 
 @secrets_app.command("rotate")
-def secrets_rotate() -> None:
-    """Re-encrypt stored secrets with the first key of HEADWATER_SECRET_KEY ("new,old")."""
-    from headwater.services.connections import rotate_secrets
+def secrets_rotate(
+    new_key: Annotated[
+        bool,
+        typer.Option(
+            "--new-key",
+            help="First put a new random key at the front of the key file (running processes "
+            "pick it up within a second). Without it, the first key already configured is used.",
+        ),
+    ] = False,
+    batch_size: Annotated[int, typer.Option(min=1, max=10_000)] = 100,
+    pause: Annotated[float, typer.Option(min=0, help="Seconds between batches.")] = 0.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Re-encrypt every stored secret (connections, webhooks) with the first key, in batches,
+    while serve and the workers keep running."""
+    from headwater.services import secret_keys
+    from headwater.settings import get_settings
 
-    n = rotate_secrets(local_context())
-    console.print(f"re-encrypted {n} connection(s)")
+    settings = get_settings()
+    if new_key:
+        if settings.secret_key is not None:
+            raise typer.BadParameter(
+                "HEADWATER_SECRET_KEY is set: put the new key first there (new,old) and restart "
+                "the processes, then run this without --new-key",
+                param_hint="--new-key",
+            )
+        key_id = secret_keys.add_key(settings.secret_key_file)
+        if not as_json:
+            console.print(f"new key {key_id} is first in {settings.secret_key_file}")
+    done = secret_keys.rotate(local_context(), batch_size=batch_size, pause_s=pause)
+    emit(
+        {
+            "rewritten": done.rewritten,
+            "remaining": done.remaining,
+            "passes": done.passes,
+            "keyId": done.key_id,
+        },
+        as_json=as_json,
+        human=f"re-encrypted {done.rewritten} secret(s) with key {done.key_id}"
+        + (
+            f"; {done.remaining} still under an older key: run it again"
+            if done.remaining
+            else "; no secret needs an older key now (headwater secrets drop-old-keys)"
+        ),
+    )
+    if done.remaining:
+        raise typer.Exit(1)
+
+
+@secrets_app.command("drop-old-keys")
+def secrets_drop_old_keys() -> None:
+    """Keep only the first key in the key file, once no stored secret needs another one."""
+    from headwater.services import secret_keys
+    from headwater.settings import get_settings
+
+    settings = get_settings()
+    if settings.secret_key is not None:
+        raise typer.BadParameter(
+            "HEADWATER_SECRET_KEY is set: keep only its first key there and restart the processes"
+        )
+    ctx = local_context()
+    dropped = secret_keys.drop_old_keys(ctx, settings.secret_key_file)
+    console.print(f"kept key {ctx.box.primary_key_id}; dropped {dropped} older key(s)")
 
 
 def query(

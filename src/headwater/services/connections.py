@@ -43,6 +43,10 @@ def _aad(res_id: str) -> bytes:
     return f"{KIND}:{res_id}".encode()
 
 
+#: The associated data a stored secret of this kind is sealed with (secret-key rotation).
+secret_context = _aad
+
+
 def validate_auth(
     spec: dict[str, Any], auth: Any, *, prefix: str = "auth"
 ) -> tuple[dict[str, Any], frozenset[str]]:
@@ -334,18 +338,3 @@ def delete_connection(ctx: ServiceContext, tenant: Tenant, conn_id: str) -> None
             f"base connection {conn_id} cannot be deleted while flows use it: {', '.join(in_use)}"
         )
     documents.delete_document(ctx, tenant, KIND, conn_id)
-
-
-def rotate_secrets(ctx: ServiceContext) -> int:
-    """Re-encrypt every stored secret with the primary key; returns how many were rewritten."""
-    n = 0
-    with ctx.engine.begin() as conn:
-        for res in store.read_all_with_secrets(conn, kind=KIND):
-            if not res.secrets or ctx.box.key_id_of(res.secrets) == ctx.box.primary_key_id:
-                continue
-            values = ctx.box.decrypt(res.secrets, context=_aad(res.id))
-            res.secrets = ctx.box.encrypt(values, context=_aad(res.id))
-            old = res.etag
-            store.update_resource(conn, res=res, expected_etag=old)
-            n += 1
-    return n

@@ -58,6 +58,10 @@ def _aad(res_id: str) -> bytes:
     return f"{KIND}:{res_id}".encode()
 
 
+#: The associated data a stored secret of this kind is sealed with (secret-key rotation).
+secret_context = _aad
+
+
 def _check_url(url: str) -> str:
     try:
         parts = urlsplit(url.strip())

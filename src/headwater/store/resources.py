@@ -159,6 +159,22 @@ def delete_resource(
     return bool(result.rowcount)
 
 
+def read_sealed_page(
+    conn: Connection, *, kind: str, after_id: str, limit: int
+) -> list[StoredResource]:
+    """Resources of a kind that hold secrets, across tenants, by id after ``after_id``
+    (secret-key rotation walks them in batches)."""
+    rows = conn.execute(
+        sa.select(resources)
+        .where(
+            resources.c.kind == kind, resources.c.id > after_id, resources.c.secrets.is_not(None)
+        )
+        .order_by(resources.c.id)
+        .limit(limit)
+    )
+    return [_row(r) for r in rows]
+
+
 def read_all_with_secrets(conn: Connection, *, kind: str) -> list[StoredResource]:
     """Every resource of a kind across tenants (secret-key rotation)."""
     rows = conn.execute(sa.select(resources).where(resources.c.kind == kind))
