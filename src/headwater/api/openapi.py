@@ -195,8 +195,7 @@ def _error_responses(path: str, method: str, op: dict[str, Any]) -> None:
             responses.setdefault(
                 "429",
                 _response(
-                    "Too many failed attempts for this client_id; retry after Retry-After "
-                    "seconds",
+                    "Too many failed attempts for this client_id; retry after Retry-After seconds",
                     "ImsError",
                 ),
             )

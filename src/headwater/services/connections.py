@@ -332,9 +332,13 @@ def _flows_using(ctx: ServiceContext, tenant: Tenant, conn_id: str) -> list[str]
 
 def delete_connection(ctx: ServiceContext, tenant: Tenant, conn_id: str) -> None:
     _load(ctx, tenant, conn_id)
-    in_use = _flows_using(ctx, tenant, conn_id)
-    if in_use:
-        raise DependentsExistError(
+    documents.delete_unless_used(
+        ctx,
+        tenant,
+        KIND,
+        conn_id,
+        dependents=lambda: _flows_using(ctx, tenant, conn_id),
+        refuse=lambda in_use: DependentsExistError(
             f"base connection {conn_id} cannot be deleted while flows use it: {', '.join(in_use)}"
-        )
-    documents.delete_document(ctx, tenant, KIND, conn_id)
+        ),
+    )

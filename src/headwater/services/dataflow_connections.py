@@ -138,7 +138,7 @@ def create_target(ctx: ServiceContext, tenant: Tenant, body: dict[str, Any]) -> 
     }
     if body.get("baseConnectionId"):
         doc["baseConnectionId"] = body["baseConnectionId"]
-    return documents.insert(ctx, tenant, TARGET, doc)
+    return documents.insert(ctx, tenant, TARGET, doc, requires=[("dataSets", params["dataSetId"])])
 
 
 def get(ctx: ServiceContext, tenant: Tenant, kind: str, res_id: str) -> dict[str, Any]:
@@ -186,12 +186,16 @@ def flows_using(ctx: ServiceContext, tenant: Tenant, kind: str, res_id: str) -> 
 
 def delete(ctx: ServiceContext, tenant: Tenant, kind: str, res_id: str) -> None:
     documents.load(ctx, tenant, kind, res_id)
-    users = flows_using(ctx, tenant, kind, res_id)
-    if users:
-        raise DependentsExistError(
+    documents.delete_unless_used(
+        ctx,
+        tenant,
+        kind,
+        res_id,
+        dependents=lambda: flows_using(ctx, tenant, kind, res_id),
+        refuse=lambda users: DependentsExistError(
             f"{kind} {res_id} cannot be deleted while flows use it: {', '.join(users)}"
-        )
-    documents.delete_document(ctx, tenant, kind, res_id)
+        ),
+    )
 
 
 __all__ = ["SOURCE", "TARGET", "XED_VERSION"]

@@ -141,16 +141,24 @@ def dataset_refs(ctx: ServiceContext, tenant: Tenant) -> list[DatasetRef]:
 
 def delete_dataset(ctx: ServiceContext, tenant: Tenant, ds_id: str) -> None:
     documents.load(ctx, tenant, KIND, ds_id)
-    users = [
-        t.id
-        for t in documents.load_all(ctx, tenant, "targetConnections")
-        if t.doc.get("params", {}).get("dataSetId") == ds_id
-    ]
-    if users:
-        raise DependentsExistError(
-            f"dataset {ds_id} cannot be deleted while target connections use it: {', '.join(users)}"
-        )
-    documents.delete_document(ctx, tenant, KIND, ds_id)
+
+    def users() -> list[str]:
+        return [
+            t.id
+            for t in documents.load_all(ctx, tenant, "targetConnections")
+            if t.doc.get("params", {}).get("dataSetId") == ds_id
+        ]
+
+    documents.delete_unless_used(
+        ctx,
+        tenant,
+        KIND,
+        ds_id,
+        dependents=users,
+        refuse=lambda using: DependentsExistError(
+            f"dataset {ds_id} cannot be deleted while target connections use it: {', '.join(using)}"
+        ),
+    )
     lake_of(ctx).drop_table(TableRef(tenant.org_id, tenant.sandbox_name, ds_id))
     for batch in documents.load_all(ctx, tenant, BATCHES):
         if batch.doc.get("relatedObjects", [{}])[0].get("id") == ds_id:

@@ -101,7 +101,17 @@ def load_all(ctx: ServiceContext, tenant: Tenant, kind: str) -> list[StoredResou
         )
 
 
-def insert(ctx: ServiceContext, tenant: Tenant, kind: str, doc: dict[str, Any]) -> tuple[str, str]:
+def insert(
+    ctx: ServiceContext,
+    tenant: Tenant,
+    kind: str,
+    doc: dict[str, Any],
+    *,
+    requires: Iterable[tuple[str, str]] = (),
+) -> tuple[str, str]:
+    """Store a new document; ``requires`` (kind, id) pairs must still exist when it is written,
+    checked under their row locks in the same transaction (a concurrent delete of one of them
+    either waits for this insert, and then sees it as a dependent, or wins, and this is 404)."""
     etag = new_etag()
     res = StoredResource(
         kind=kind,
@@ -115,6 +125,15 @@ def insert(ctx: ServiceContext, tenant: Tenant, kind: str, doc: dict[str, Any]) 
         updated_at=doc["updatedAt"],
     )
     with ctx.engine.begin() as conn:
+        for needed_kind, needed_id in sorted(set(requires)):
+            if not store.lock_resource(
+                conn,
+                kind=needed_kind,
+                res_id=needed_id,
+                org_id=tenant.org_id,
+                sandbox_name=tenant.sandbox_name,
+            ):
+                raise not_found(needed_kind, needed_id)
         store.insert_resource(conn, res=res)
     return doc["id"], etag
 
@@ -248,6 +267,31 @@ def last_operation(at: int, operation: str, ops: list[dict[str, Any]]) -> dict[s
         "ops": [{"op": o["op"], "path": o["path"], "value": o.get("value")} for o in ops],
         "operation": operation,
     }
+
+
+def delete_unless_used(
+    ctx: ServiceContext,
+    tenant: Tenant,
+    kind: str,
+    res_id: str,
+    *,
+    dependents: Callable[[], list[str]],
+    refuse: Callable[[list[str]], Exception],
+) -> None:
+    """Delete a document that others refer to: its row lock is taken first, then
+    ``dependents()`` is read (it sees every create that locked the row before), and the delete
+    is refused with ``refuse(dependents)`` while there are any. See :func:`insert` ``requires``."""
+    with ctx.engine.begin() as conn:
+        if not store.lock_resource(
+            conn, kind=kind, res_id=res_id, org_id=tenant.org_id, sandbox_name=tenant.sandbox_name
+        ):
+            raise not_found(kind, res_id)
+        users = dependents()
+        if users:
+            raise refuse(users)
+        store.delete_resource(
+            conn, kind=kind, res_id=res_id, org_id=tenant.org_id, sandbox_name=tenant.sandbox_name
+        )
 
 
 def delete_document(ctx: ServiceContext, tenant: Tenant, kind: str, res_id: str) -> None:

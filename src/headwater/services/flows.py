@@ -282,7 +282,18 @@ def create_flow(ctx: ServiceContext, tenant: Tenant, body: dict[str, Any]) -> tu
             doc[key] = body[key]
     if options is not None:
         doc["options"] = options
-    flow_id, etag = documents.insert(ctx, tenant, KIND, doc)
+    requires = [
+        *(("sourceConnections", item["id"]) for item in inherited["sourceConnections"]),
+        *(("targetConnections", item["id"]) for item in inherited["targetConnections"]),
+        *(
+            ("connections", item["baseConnection"]["id"])
+            for item in inherited["sourceConnections"]
+            if item.get("baseConnection")
+        ),
+    ]
+    # a base, source or target connection deleted meanwhile makes this a 404, never a flow
+    # pointing at nothing
+    flow_id, etag = documents.insert(ctx, tenant, KIND, doc, requires=requires)
     if schedule["frequency"] == "once":
         start_ms = int(schedule["startTime"]) * 1000
         runs.enqueue(

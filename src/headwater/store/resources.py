@@ -150,6 +150,20 @@ def update_resource(conn: Connection, *, res: StoredResource, expected_etag: str
     return bool(result.rowcount)
 
 
+def lock_resource(
+    conn: Connection, *, kind: str, res_id: str, org_id: str, sandbox_name: str
+) -> bool:
+    """Take the resource's row lock for the rest of the transaction (a no-op write: a row lock
+    on PostgreSQL, the write lock on SQLite); False when it does not exist. A create that needs
+    the resource and a delete that checks its dependents both take it first, so they serialize."""
+    result = conn.execute(
+        sa.update(resources)
+        .where(resources.c.id == res_id, *_scope(kind, org_id, sandbox_name))
+        .values(etag=resources.c.etag)
+    )
+    return bool(result.rowcount)
+
+
 def delete_resource(
     conn: Connection, *, kind: str, res_id: str, org_id: str, sandbox_name: str
 ) -> bool:
