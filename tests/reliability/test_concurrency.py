@@ -1,22 +1,42 @@
-"""Concurrency, raced on purpose: a base connection deleted while a flow is being created on it
-never leaves a flow pointing at nothing."""
+"""Concurrency, raced on purpose: 50 PATCHes of one connection with the same etag against a real
+``headwater serve`` give exactly one 200 and 49 412s; a base connection deleted while a flow is
+being created on it never leaves a flow pointing at nothing."""
 
 from __future__ import annotations
 
+import subprocess
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from headwater.api.app import create_app
 from headwater.services.context import ServiceContext
 from tests.conftest import Identity
+from tests.e2e.conftest import live_identity, start_server
 from tests.flows import CAT, CRM_TO_AEP, FS, HUBSPOT, LAKE_SPEC
 
 ROUNDS = 30
+PATCHERS = 50
+BASE_BODY = {
+    "name": "race",
+    "auth": {
+        "specName": "Basic Authentication",
+        "params": {"clientId": "a", "clientSecret": "b", "accessToken": "c", "refreshToken": "d"},
+    },
+    "connectionSpec": {"id": HUBSPOT, "version": "1.0"},
+}
+
+
+def _base_http(c: httpx.Client, h: dict[str, str]) -> str:
+    r = c.post(f"{FS}/connections", headers=h, json=BASE_BODY)
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
 
 
 @pytest.fixture
@@ -139,3 +159,64 @@ def test_a_base_connection_deleted_while_a_flow_is_created_on_it(
     assert not dangling, f"flows left pointing at deleted base connections: {dangling}; {outcomes}"
     assert both == 0, outcomes
     assert set(outcomes) <= {(201, 400), (400, 204), (404, 204)}, outcomes
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_fifty_patches_with_one_etag_against_a_real_serve(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest, reliability_counts
+) -> None:
+    extra = {}
+    if backend == "postgres":
+        extra["HEADWATER_DATABASE_URL"] = request.getfixturevalue("pg_url")
+    proc, base, env = start_server(tmp_path / "home", extra_env=extra, serve_args=("--no-engine",))
+    try:
+        live = live_identity(base, env)
+        h = live.headers() | {"Content-Type": "application/json"}
+        with httpx.Client(base_url=base, timeout=60) as c:
+            conn_id = _base_http(c, h)
+        rounds, results = 3, []
+        for rnd in range(rounds):
+            with httpx.Client(base_url=base, timeout=60) as c:
+                etag = c.get(f"{FS}/connections/{conn_id}", headers=h).json()["items"][0]["etag"]
+            gate = threading.Barrier(PATCHERS)
+            statuses: list[int] = []
+
+            def patch(value: str, etag: str, gate: threading.Barrier, statuses: list[int]) -> None:
+                with httpx.Client(base_url=base, timeout=60) as c:
+                    c.get("/health/live")  # connected before the gate opens
+                    gate.wait()
+                    r = c.patch(
+                        f"{FS}/connections/{conn_id}",
+                        headers=h | {"If-Match": etag},
+                        json=[{"op": "replace", "path": "/description", "value": value}],
+                    )
+                statuses.append(r.status_code)  # list.append is atomic
+
+            threads = [
+                threading.Thread(target=patch, args=(f"{rnd}-{n}", etag, gate, statuses))
+                for n in range(PATCHERS)
+            ]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(120)
+            results.append(Counter(statuses))
+        with httpx.Client(base_url=base, timeout=60) as c:
+            final = c.get(f"{FS}/connections/{conn_id}", headers=h).json()["items"][0]
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    want = Counter({200: 1, 412: PATCHERS - 1})
+    reliability_counts(
+        f"50 PATCHes, one etag ({backend})",
+        rounds=rounds,
+        requests=rounds * PATCHERS,
+        failures=sum(1 for got in results if got != want),
+    )
+    assert all(got == want for got in results), results
+    assert final["description"].startswith(f"{rounds - 1}-")
