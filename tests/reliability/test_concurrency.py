@@ -1,9 +1,10 @@
 """Concurrency, raced on purpose: 50 PATCHes of one connection with the same etag against a real
 ``headwater serve`` give exactly one 200 and 49 412s; a base connection deleted while a flow is
-being created on it never leaves a flow pointing at nothing."""
+being created on it never leaves a flow pointing at nothing; two runs of one flow never overlap."""
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import threading
 import time
@@ -13,13 +14,20 @@ from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from headwater.api.app import create_app
+from headwater.connectors.hubspot import HubSpotSettings
+from headwater.emulator.hubspot import EmulatorConfig, serve_in_thread
+from headwater.engine import scheduler
+from headwater.engine.worker import Worker
+from headwater.services import sources
 from headwater.services.context import ServiceContext
+from headwater.store import tables
 from tests.conftest import Identity
 from tests.e2e.conftest import live_identity, start_server
-from tests.flows import CAT, CRM_TO_AEP, FS, HUBSPOT, LAKE_SPEC
+from tests.flows import CAT, CRM_TO_AEP, FS, HUBSPOT, LAKE_SPEC, build_flow, oauth_params
 
 ROUNDS = 30
 PATCHERS = 50
@@ -220,3 +228,117 @@ def test_fifty_patches_with_one_etag_against_a_real_serve(
     )
     assert all(got == want for got in results), results
     assert final["description"].startswith(f"{rounds - 1}-")
+
+
+def test_two_runs_of_one_flow_never_overlap(
+    ctx: ServiceContext, ident: Identity, reliability_counts
+) -> None:
+    """Run now from several clients at once, the scheduler ticking and three workers (two runs at
+    a time each, no portal limit in the way): the store never holds two runs of one flow in
+    progress together, sampled while it happens and checked on the finished runs' times."""
+    with serve_in_thread(
+        EmulatorConfig(contacts=300, companies=5, deals=5, tickets=5, rate_limit="none")
+    ) as emu:
+        ctx.connector_settings.get(HubSpotSettings).base_url = emu.base_url
+        application = create_app(ctx)
+        with TestClient(application) as client:
+            flows = [
+                build_flow(client, ident, oauth_params(emu), frequency="minute")["flow"]
+                for _ in range(4)
+            ]
+            stop = threading.Event()
+            overlaps: list[tuple[str, int]] = []
+            samples = 0
+
+            def sample() -> None:
+                nonlocal samples
+                q = (
+                    sa.select(tables.runs.c.flow_id, sa.func.count())
+                    .where(tables.runs.c.status == "inProgress")
+                    .group_by(tables.runs.c.flow_id)
+                    .having(sa.func.count() > 1)
+                )
+                while not stop.is_set():
+                    with ctx.engine.connect() as conn:
+                        overlaps.extend((r[0], r[1]) for r in conn.execute(q).all())
+                    samples += 1
+                    time.sleep(0.005)
+
+            def run_now(flow_id: str) -> None:
+                c = TestClient(application, raise_server_exceptions=False)
+                for _ in range(3):
+                    r = c.post(f"{FS}/flows/{flow_id}/action?op=run", headers=ident.headers())
+                    assert r.status_code == 200, r.text
+                    time.sleep(0.2)
+
+            def ticking() -> None:
+                while not stop.is_set():
+                    scheduler.tick(ctx)
+                    stop.wait(0.1)
+
+            workers = [
+                Worker(
+                    ctx,
+                    open_connector=sources.open_connector,
+                    concurrency=2,
+                    portal_limit=100,
+                    poll_s=0.02,
+                    name=f"w{n}",
+                )
+                for n in range(3)
+            ]
+            background = [threading.Thread(target=sample), threading.Thread(target=ticking)]
+            background += [threading.Thread(target=w.run_forever) for w in workers]
+            for t in background:
+                t.start()
+            clients = [threading.Thread(target=run_now, args=(f,)) for f in flows for _ in range(2)]
+            for t in clients:
+                t.start()
+            for t in clients:
+                t.join(60)
+            deadline = time.monotonic() + 240
+            while time.monotonic() < deadline:
+                with ctx.engine.connect() as conn:
+                    pending = conn.execute(
+                        sa.select(sa.func.count()).where(
+                            tables.runs.c.flow_id.in_(flows),
+                            tables.runs.c.status.in_(["scheduled", "inProgress"]),
+                        )
+                    ).scalar_one()
+                if not pending:
+                    break
+                time.sleep(0.2)
+            stop.set()
+            for w in workers:
+                w.stop.set()
+            for t in background:
+                t.join(60)
+            with ctx.engine.connect() as conn:
+                rows = conn.execute(
+                    sa.select(
+                        tables.runs.c.flow_id,
+                        tables.runs.c.status,
+                        tables.runs.c.started_at,
+                        tables.runs.c.completed_at,
+                        tables.runs.c.attempt,
+                    ).where(tables.runs.c.flow_id.in_(flows))
+                ).all()
+    assert not pending, f"{pending} runs never finished"
+    by_flow: dict[str, list[tuple[int, int]]] = {}
+    for flow_id, status, started, completed, attempt in rows:
+        assert status == "success", (flow_id, status)
+        assert attempt == 1, "a run was released and retried: its times say nothing"
+        by_flow.setdefault(flow_id, []).append((started, completed))
+    crossing = []
+    for flow_id, spans in by_flow.items():
+        spans.sort()
+        crossing += [(flow_id, a, b) for a, b in itertools.pairwise(spans) if b[0] < a[1]]
+    reliability_counts(
+        "runs of one flow never overlap",
+        runs=len(rows),
+        samples=samples,
+        failures=len(overlaps) + len(crossing),
+    )
+    assert len(rows) >= 4 * 7, f"only {len(rows)} runs"  # 6 run-nows and a window per flow
+    assert not overlaps, overlaps[:5]
+    assert not crossing, crossing[:5]

@@ -191,6 +191,15 @@ def claim_next_run(
                 )
                 .scalar_subquery()
             )
+            # the worker read its clock before the claim waited for the lock: a run never
+            # starts, in the records, before the flow's previous run completed
+            last_done = sa.func.coalesce(
+                sa.select(sa.func.max(other.c.completed_at))
+                .where(other.c.flow_id == cand.flow_id, other.c.id != cand.id)
+                .scalar_subquery(),
+                0,
+            )
+            start = sa.case((last_done > now, last_done), else_=sa.literal(now, sa.BigInteger))
             claimable = sa.and_(
                 runs.c.id == cand.id,
                 runs.c.status == cand.status,
@@ -208,7 +217,7 @@ def claim_next_run(
                     "lease_owner": worker_id,
                     "lease_expires_at": now + lease_ms,
                     "attempt": runs.c.attempt + 1,
-                    "started_at": sa.func.coalesce(runs.c.started_at, now),
+                    "started_at": sa.func.coalesce(runs.c.started_at, start),
                 },
             )
             if claimed:
