@@ -5,7 +5,6 @@ being created on it never leaves a flow pointing at nothing; two runs of one flo
 from __future__ import annotations
 
 import itertools
-import subprocess
 import threading
 import time
 from collections import Counter
@@ -26,7 +25,7 @@ from headwater.services import sources
 from headwater.services.context import ServiceContext
 from headwater.store import tables
 from tests.conftest import Identity
-from tests.e2e.conftest import live_identity, start_server
+from tests.e2e.conftest import live_identity, start_server, stop_group
 from tests.flows import CAT, CRM_TO_AEP, FS, HUBSPOT, LAKE_SPEC, build_flow, oauth_params
 
 ROUNDS = 30
@@ -214,11 +213,7 @@ def test_fifty_patches_with_one_etag_against_a_real_serve(
         with httpx.Client(base_url=base, timeout=60) as c:
             final = c.get(f"{FS}/connections/{conn_id}", headers=h).json()["items"][0]
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_group(proc)
     want = Counter({200: 1, 412: PATCHERS - 1})
     reliability_counts(
         f"50 PATCHes, one etag ({backend})",

@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from headwater.store.secrets import SecretBox
-from tests.e2e.conftest import HEADWATER, live_identity, start_server
+from tests.e2e.conftest import HEADWATER, live_identity, start_server, stop_group
 
 FS = "/data/foundation/flowservice"
 HUBSPOT = "cc6a4487-9e91-433e-a3a3-9cf6626c1806"
@@ -184,8 +184,4 @@ def test_rotation_under_a_running_serve(
             failures=sum(v for k, v in statuses.items() if k != 200),
         )
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_group(proc)

@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 
 from headwater.emulator.hubspot import EmulatorConfig, serve_in_thread
 from headwater.ui import session as sess
-from tests.e2e.conftest import ENGINE_ENV, live_identity, start_server
+from tests.e2e.conftest import ENGINE_ENV, live_identity, start_server, stop_group
 from tests.flows import CAT, CRM_TO_AEP, FS, HUBSPOT, LAKE_SPEC
 from tests.notifications.support import serve_receiver
 
@@ -283,11 +283,7 @@ def test_no_secret_leaks_anywhere(
                     assert r.status_code == 200, (page, r.status_code)
                     keep(f"UI {page}", r)
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop_group(proc)
 
         for received in hooks.received:
             seen.append(("webhook payload", received.body.decode("utf-8", "replace")))
