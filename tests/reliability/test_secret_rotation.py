@@ -9,7 +9,9 @@ import json
 import subprocess
 import threading
 import time
+import uuid
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -49,6 +51,26 @@ def _blobs(db: str) -> list[tuple[str, str, bytes]]:
     return [(r[0], r[1], bytes(r[2])) for r in rows]
 
 
+@pytest.fixture
+def private_pg_url(pg_url: str) -> Iterator[str]:
+    admin = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    name = f"hw_rotate_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield pg_url.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(
+                sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"
+                ),
+                {"n": name},
+            )
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
 @pytest.mark.parametrize(
     "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 )
@@ -58,7 +80,8 @@ def test_rotation_under_a_running_serve(
     home = tmp_path / "home"
     extra = {}
     if backend == "postgres":
-        extra["HEADWATER_DATABASE_URL"] = request.getfixturevalue("pg_url")
+        # a database of its own: the session's shared one holds secrets sealed by other keys
+        extra["HEADWATER_DATABASE_URL"] = request.getfixturevalue("private_pg_url")
     proc, base, env = start_server(home, extra_env=extra)
     db = extra.get("HEADWATER_DATABASE_URL") or f"sqlite:///{home / 'headwater.db'}"
     try:
