@@ -10,6 +10,7 @@ busy", everything a worker does afterwards by "I still hold the lease" (as Prefe
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,8 @@ from sqlalchemy.exc import IntegrityError
 from headwater.domain.ids import new_etag
 from headwater.domain.runs import RunStatus, can_transition
 from headwater.store.tables import flow_state, runs
+
+log = logging.getLogger(__name__)
 
 SCHEDULED = RunStatus.SCHEDULED.value
 IN_PROGRESS = RunStatus.IN_PROGRESS.value
@@ -74,8 +77,23 @@ def _row(r: Any) -> RunRow:
         updated_at=r.updated_at,
         etag=r.etag,
         doc=json.loads(r.doc),
-        checkpoint=json.loads(r.checkpoint) if r.checkpoint else None,
+        checkpoint=_object(r.checkpoint, f"checkpoint of run {r.id}"),
     )
+
+
+def _object(text: str | None, what: str) -> dict[str, Any] | None:
+    """A stored JSON object, or ``None`` (logged) when it is not one: a damaged checkpoint or
+    cursor must not stop the queue. The run re-reads from an earlier position instead."""
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        log.warning("ignoring the unreadable %s", what)
+        return None
+    return value
 
 
 def _dump(value: Any) -> str:
@@ -315,8 +333,15 @@ def cancel_runs_of_flow(conn: Connection, *, flow_id: str, now: int) -> int:
 
 
 def read_flow_state(conn: Connection, *, flow_id: str) -> dict[str, dict[str, Any]]:
+    """The committed cursor of each stream of the flow; a stream whose stored state is not a JSON
+    object (damaged) is left out, so its next run reads the stream as if for the first time."""
     rows = conn.execute(sa.select(flow_state).where(flow_state.c.flow_id == flow_id))
-    return {r.stream: json.loads(r.state) for r in rows}
+    out: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        state = _object(r.state, f"cursor of flow {flow_id} ({r.stream})")
+        if state is not None:
+            out[r.stream] = state
+    return out
 
 
 def commit_flow_state(
