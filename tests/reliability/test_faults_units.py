@@ -65,3 +65,75 @@ def test_a_damaged_committed_cursor_reads_as_none(ctx: ServiceContext, garbage: 
         )
     with ctx.engine.connect() as conn:
         assert store.read_flow_state(conn, flow_id=flow_id) == {"good": {"v": 1}}
+
+
+def test_a_worker_survives_database_errors(tmp_path: Path) -> None:
+    """A claim that fails (the database restarting) once ended ``run_forever`` and with it the
+    worker process; it keeps polling until the database answers again."""
+    from headwater.engine.worker import Worker
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'no-tables.db'}")  # not migrated: errors
+    ctx = ServiceContext(engine=engine, box=SecretBox(generate_key()))
+
+    def no_connector(*_: object) -> object:
+        raise AssertionError("nothing should run")
+
+    w = Worker(ctx, open_connector=no_connector, poll_s=0.05)  # type: ignore[arg-type]
+    thread = threading.Thread(target=w.run_forever, daemon=True)
+    thread.start()
+    time.sleep(2.5)  # a few failed claims (they back off a second each)
+    assert thread.is_alive(), "the worker loop ended on a database error"
+    w.shutdown()
+    thread.join(timeout=10)
+    assert not thread.is_alive()
+    engine.dispose()
+
+
+def test_a_database_error_mid_run_is_retried(tmp_path: Path) -> None:
+    """A database error inside a run was a crash (failed, ENGINE-1102-500); it is retried."""
+    from headwater.domain.runs import RunStatus
+    from headwater.engine.executor import RunControl, run_one
+    from headwater.services.run_plans import RunPlan
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    ctx = ServiceContext(engine=engine, box=SecretBox(generate_key()))
+    def planner(_ctx: ServiceContext, _run: object) -> RunPlan:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT * FROM no_such_table"))
+        raise AssertionError("unreachable")
+
+    row = store.RunRow(
+        id="r1",
+        flow_id="f",
+        org_id=ORG,
+        sandbox_name="prod",
+        status=RunStatus.IN_PROGRESS,
+        dedupe_key="d",
+        portal_key="p",
+        trigger="manual",
+        scheduled_for=0,
+        window_start=None,
+        window_end=None,
+        attempt=1,
+        lease_owner="w",
+        lease_expires_at=1,
+        started_at=0,
+        completed_at=None,
+        created_at=0,
+        updated_at=0,
+        etag="e",
+        doc={},
+        checkpoint=None,
+    )
+    outcome = run_one(
+        ctx,
+        row,
+        worker_id="w",
+        open_connector=lambda *_: None,  # type: ignore[arg-type,return-value]
+        control=RunControl(),
+        planner=planner,
+    )
+    assert outcome.status is RunStatus.SCHEDULED
+    assert outcome.retry_in_s > 0
+    assert "database was unreachable" in json.dumps(outcome.doc)
+    engine.dispose()

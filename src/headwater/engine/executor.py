@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pyarrow as pa
+from sqlalchemy.exc import SQLAlchemyError
 
 from headwater.connectors.base import CursorState, SourceConnector
 from headwater.connectors.events import BatchEvent, CheckpointEvent, ProgressEvent
@@ -315,7 +316,11 @@ def run_one(
         return Outcome(status=RunStatus.SCHEDULED, doc=ex.doc, retry_in_s=0.0)
     except LeaseLostError:
         return Outcome(status=None, doc=ex.doc)
-    except RetriableSyncError as exc:
+    except (RetriableSyncError, SQLAlchemyError) as exc:
+        if isinstance(exc, SQLAlchemyError):
+            # the database went away mid-run (a restart, a failover): nothing is lost, the
+            # staged data and the lake commit resume on the next attempt
+            exc = RetriableSyncError(f"the database was unreachable: {exc.__class__.__name__}")
         if run.attempt >= max_attempts:
             return _failed(ex, exc, f"gave up after {run.attempt} attempts: {exc.message}")
         delay = min(300.0, 2.0 * 2 ** (run.attempt - 1))

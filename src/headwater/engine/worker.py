@@ -19,6 +19,8 @@ import uuid
 from functools import cache
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from headwater.domain.runs import RunStatus
 from headwater.engine.executor import OpenConnector, RunControl, run_one
 from headwater.engine.stopping import pause_point
@@ -161,14 +163,20 @@ class Worker:
 
     def _heartbeat(self, run: RunRow, control: RunControl, done: threading.Event) -> None:
         while not done.wait(self.lease_ms / 3000):
-            ok = store.set_run_state(
-                self.ctx.engine,
-                run_id=run.id,
-                worker_id=self.id,
-                now=self.ctx.clock(),
-                status=RunStatus.IN_PROGRESS,
-                lease_ms=self.lease_ms,
-            )
+            try:
+                ok = store.set_run_state(
+                    self.ctx.engine,
+                    run_id=run.id,
+                    worker_id=self.id,
+                    now=self.ctx.clock(),
+                    status=RunStatus.IN_PROGRESS,
+                    lease_ms=self.lease_ms,
+                )
+            except SQLAlchemyError as exc:
+                # the database is away (restarting?): beat again soon; if the lease runs out
+                # meanwhile, the next beat finds it lost
+                log.warning("heartbeat of run %s failed: %s", run.id, exc.__class__.__name__)
+                continue
             if not ok:
                 control.lease_lost.set()
                 return
@@ -239,14 +247,22 @@ class Worker:
     def run_forever(self) -> None:
         """Claim and execute runs, each on a daemon thread, until :meth:`shutdown`; returns at
         once then (the runs end by themselves, or :meth:`release_held` gives them back)."""
-        self.reclaim_dead()
-        next_reclaim = self.ctx.clock() + RECLAIM_EVERY_S * 1000
+        next_reclaim: float = self.ctx.clock()
         while not self.stop.is_set():
             if self.ctx.clock() >= next_reclaim:
-                self.reclaim_dead()
                 next_reclaim = self.ctx.clock() + RECLAIM_EVERY_S * 1000
+                try:
+                    self.reclaim_dead()
+                except SQLAlchemyError as exc:  # the database is away: next time
+                    log.warning("reclaiming dead workers' runs failed (%s)", exc.__class__.__name__)
             if self.running() < self.concurrency:
-                run = self.claim()
+                try:
+                    run = self.claim()
+                except SQLAlchemyError as exc:
+                    # the database is away (restarting?): keep the worker, try again
+                    log.warning("claiming a run failed (%s); retrying", exc.__class__.__name__)
+                    self.stop.wait(max(self.poll_s, 1.0))
+                    continue
                 if run is not None:
                     if self.stop.is_set():  # claimed while the stop came: give it back
                         self.release(run.id)
