@@ -52,6 +52,7 @@
     │   │   │   └── MalformedSourceResponseError  2502: not JSON, or not the documented shape
     │   │   │       └── SourceResponseTooLargeError  2413: an answer beyond the size limit
     │   │   ├── DestinationError      the lake refused the write (e.g. incompatible type change)
+    │   │   ├── CheckpointError       a stored checkpoint cannot be read (the engine re-reads in full)
     │   │   ├── MappingRunError       the flow's mapping set no longer fits the source
     │   │   └── PartialIngestionError more records failed mapping than partialIngestionPercent allows
     │   ├── RetriableSyncError        retry with backoff
@@ -76,6 +77,7 @@ from typing import Any, ClassVar
 
 __all__ = [
     "AuthSpecNotFoundError",
+    "CheckpointError",
     "CommandError",
     "ConfigurationError",
     "ContentTypeError",
@@ -489,6 +491,13 @@ class SourceResponseTooLargeError(MalformedSourceResponseError):
 
 class DestinationError(FatalSyncError):
     run_code = "INGEST-1212-400"
+
+
+class CheckpointError(FatalSyncError):
+    """A stored checkpoint or cursor cannot be read: damaged, or written by a version this one
+    does not know. The engine then reads the table from the start (exact, only slower)."""
+
+    run_code = "CONNECTOR-2422-422"
 
 
 class MappingRunError(FatalSyncError):

@@ -67,6 +67,23 @@ def test_a_damaged_committed_cursor_reads_as_none(ctx: ServiceContext, garbage: 
         assert store.read_flow_state(conn, flow_id=flow_id) == {"good": {"v": 1}}
 
 
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"v": 1, "cursor_ms": "yesterday"},
+        {"v": 1, "cursor_ms": [1]},
+        {"v": 99, "cursor_ms": 5},
+        [1, 2, 3],
+    ],
+)
+def test_damaged_hubspot_checkpoints_are_checkpoint_errors(data: object) -> None:
+    """They were a crash (``ValueError``, ``AttributeError``: ENGINE-1102-500) run after run."""
+    with pytest.raises(CheckpointError):
+        StreamState.from_json(data)  # type: ignore[arg-type]
+    with pytest.raises(CheckpointError):
+        MarketingState.from_json(data)  # type: ignore[arg-type]
+
+
 def test_a_worker_survives_database_errors(tmp_path: Path) -> None:
     """A claim that fails (the database restarting) once ended ``run_forever`` and with it the
     worker process; it keeps polling until the database answers again."""

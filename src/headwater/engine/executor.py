@@ -23,6 +23,7 @@ from headwater.domain.runs import RunStatus
 from headwater.engine.failures import FailedRecords
 from headwater.engine.stopping import pause_point
 from headwater.errors import (
+    CheckpointError,
     DestinationError,
     FatalSyncError,
     Interrupted,
@@ -156,7 +157,17 @@ class Execution:
         else:
             state = plan.cursor.start
         with self.open_connector(self.ctx, plan.tenant, plan.source.base_connection_id) as source:
-            final_state, options = self._copy(plan, source, staged, state, lake)
+            try:
+                final_state, options = self._copy(plan, source, staged, state, lake)
+            except CheckpointError as exc:
+                if state is None:
+                    raise
+                # a damaged (or foreign) checkpoint: the table read from the start is exact
+                log.warning(
+                    "run %s: %s; reading %s from the start", plan.run_id, exc, plan.source.table
+                )
+                staged = self._start_over(plan, staged, lake)
+                final_state, options = self._copy(plan, source, staged, None, lake)
         self._check_signals()
         if not plan.errors.allows(len(self.failed), self.progress.records):
             message = self._too_many(plan)
@@ -250,6 +261,15 @@ class Execution:
                 raise
         staged.flush()
         return final_state, plan.write.options(primary_key=primary_key, schema=schema)
+
+    def _start_over(self, plan: RunPlan, staged: StagedRun, lake: Lake) -> StagedRun:
+        """Drop what the run staged so far (and its failed records) and count from zero."""
+        staged.discard()
+        if self.failures is not None:
+            self.failures.discard()
+            self.failures = FailedRecords(lake, plan.run_id)
+        self.progress.records = self.progress.failed = self.progress.bytes = 0
+        return lake.stage(plan.run_id)
 
     def _complete(self) -> bool:
         last = self.progress.last

@@ -34,7 +34,7 @@ from headwater.connectors.hubspot.http import HubSpotHttp, json_body
 from headwater.connectors.hubspot.marketing_catalog import MarketingTable, marketing_table
 from headwater.connectors.hubspot.schema import TableLayout
 from headwater.connectors.hubspot.state import FULL, INCREMENTAL
-from headwater.errors import FatalSourceError, FatalSyncError, PaginationLoopError
+from headwater.errors import CheckpointError, FatalSourceError, PaginationLoopError
 
 __all__ = ["MarketingReader", "MarketingState"]
 
@@ -64,14 +64,19 @@ class MarketingState:
     def from_json(cls, data: Mapping[str, Any] | None) -> MarketingState:
         if not data:
             return cls()
+        if not isinstance(data, Mapping):
+            raise CheckpointError("the HubSpot checkpoint is not an object")
         if data.get("v", VERSION) != VERSION:
-            raise FatalSyncError(f"unsupported HubSpot checkpoint version {data.get('v')!r}")
+            raise CheckpointError(f"unsupported HubSpot checkpoint version {data.get('v')!r}")
         run = data.get("run")
         cursor = data.get("cursor_ms")
-        return cls(
-            cursor_ms=int(cursor) if cursor is not None else None,
-            run=MarketingRun(**run) if isinstance(run, Mapping) else None,
-        )
+        try:
+            return cls(
+                cursor_ms=int(cursor) if cursor is not None else None,
+                run=MarketingRun(**run) if isinstance(run, Mapping) else None,
+            )
+        except (TypeError, ValueError) as exc:
+            raise CheckpointError(f"the HubSpot checkpoint is damaged: {exc}") from exc
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from headwater.connectors.events import ProgressEvent
-from headwater.errors import FatalSyncError
+from headwater.errors import CheckpointError
 
 __all__ = [
     "FULL",
@@ -91,11 +91,22 @@ class StreamState:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any] | None) -> StreamState:
+        """Raises:
+        CheckpointError: ``data`` is not a checkpoint of this version (damaged or foreign)."""
         if not data:
             return cls()
+        if not isinstance(data, Mapping):
+            raise CheckpointError("the HubSpot checkpoint is not an object")
         version = data.get("v", VERSION)
         if version != VERSION:
-            raise FatalSyncError(f"unsupported HubSpot checkpoint version {version!r}")
+            raise CheckpointError(f"unsupported HubSpot checkpoint version {version!r}")
+        try:
+            return cls._parse(data)
+        except (TypeError, ValueError) as exc:
+            raise CheckpointError(f"the HubSpot checkpoint is damaged: {exc}") from exc
+
+    @classmethod
+    def _parse(cls, data: Mapping[str, Any]) -> StreamState:
         run = data.get("run")
         cursor = data.get("cursor_ms")
         size = data.get("table_size")
