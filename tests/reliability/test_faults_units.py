@@ -84,6 +84,21 @@ def test_damaged_hubspot_checkpoints_are_checkpoint_errors(data: object) -> None
         MarketingState.from_json(data)  # type: ignore[arg-type]
 
 
+def test_a_damaged_staged_log_is_discarded(tmp_path: Path) -> None:
+    """The resumed run starts its staging over instead of failing on every attempt."""
+    lake = Lake(str(tmp_path / "lake"))
+    staged = lake.stage("run-1")
+    staged.write(pa.RecordBatch.from_pylist([{"Id": "1"}]), state={"v": 1, "cursor_ms": 5})
+    staged.flush()
+    for f in (Path(staged.uri) / "_delta_log").glob("*.json"):
+        f.write_bytes(b"\x00garbage{")
+    again = lake.stage("run-1")
+    assert again.resume_state is None and not again.exists
+    again.write(pa.RecordBatch.from_pylist([{"Id": "2"}]), state={"v": 1, "cursor_ms": 6})
+    again.flush()
+    assert lake.stage("run-1").resume_state == {"v": 1, "cursor_ms": 6}
+
+
 def test_a_worker_survives_database_errors(tmp_path: Path) -> None:
     """A claim that fails (the database restarting) once ended ``run_forever`` and with it the
     worker process; it keeps polling until the database answers again."""

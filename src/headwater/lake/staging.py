@@ -99,12 +99,18 @@ class StagedRun:
     def _load(self) -> None:
         try:
             table = self._table()
+            if table is None:
+                return
+            info = table.history(1)[0]
         except OSError as exc:
             msg = f"lake storage unavailable opening staged run {self.run_id}: {exc}"
             raise RetriableSyncError(msg) from exc
-        if table is None:
+        except Exception as exc:  # noqa: BLE001 - delta-rs raises several types for a bad log
+            # A damaged staged log (a torn write, a bad disk): what it held is only a head
+            # start. Drop it; the run reads again from its committed cursor.
+            log.warning("discarding the unreadable staged data of run %s: %s", self.run_id, exc)
+            delete_tree(self.uri, self._options)
             return
-        info = table.history(1)[0]
         self._next_seq = int(info.get(_META_SEQ, 0))
         self._durable_rows = int(info.get(_META_ROWS, 0))
         state = info.get(_META_STATE)
