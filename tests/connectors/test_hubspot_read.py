@@ -204,12 +204,19 @@ def test_lookback_rereads_the_overlap_and_the_cursor_never_goes_back() -> None:
         with connect(emu, read_options=opts) as conn:
             out = collect(conn.read("Hubspot.Contacts", state=state, columns=["Id"]))
         assert len(out.ids) == 10
-        # a cursor ahead of the window end (a clock moved back) stays where it was
-        ahead = {"v": 1, "cursor_ms": emu.clock.now_ms() + 3_600_000, "run": None}
+        # a cursor within the lookback ahead of the window end stays where it was
+        ahead = {"v": 1, "cursor_ms": emu.clock.now_ms() + 250_000, "run": None}
         with connect(emu) as conn:
             again = collect(conn.read("Hubspot.Contacts", state=ahead, columns=["Id"]))
         assert again.rows == []
         assert again.checkpoints[-1]["cursor_ms"] == ahead["cursor_ms"]
+        # further ahead (the clock moved back an hour): changes from now on would carry times
+        # before the cursor, which only a full read is sure to see
+        ahead = {"v": 1, "cursor_ms": emu.clock.now_ms() + 3_600_000, "run": None}
+        with connect(emu) as conn:
+            again = collect(conn.read("Hubspot.Contacts", state=ahead, columns=["Id"]))
+        assert sorted(again.ids, key=int) == live_ids(emu, "contacts")
+        assert again.checkpoints[-1]["cursor_ms"] < ahead["cursor_ms"]
 
 
 def test_a_414_shrinks_the_property_chunks_and_the_read_goes_on(

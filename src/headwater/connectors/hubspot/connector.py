@@ -118,14 +118,19 @@ class HubSpotConnector:
             retry=self._retry,
             paths=self.paths,
             portal_lookup=not isinstance(self.auth, OAuthAuth),
+            clock_ms=clock_ms,
         )
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="hubspot")
         self._options = read_options or ReadOptions()
-        self._clock_ms = clock_ms
+        self._local_ms = clock_ms
         self._lock = threading.Lock()
         self._custom: list[TableDef] | None = None
         self._properties: dict[str, list[PropertyDef]] = {}
         self._access: dict[str, tuple[str, ...]] | None = None
+
+    def _clock_ms(self) -> int:
+        """Now for reading windows: HubSpot's clock when ours is off (``HubSpotHttp``)."""
+        return self.http.source_now_ms(self._local_ms())
 
     def _make_auth(
         self, name: str, params: Mapping[str, str], callback: TokensCallback | None

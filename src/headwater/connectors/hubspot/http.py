@@ -7,6 +7,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -68,6 +69,10 @@ def _route_missing(response: httpx.Response) -> bool:
     return str(error_body(response).get("category") or "") != "OBJECT_NOT_FOUND"
 
 
+#: Skews below this are noise (the ``Date`` header's second, latency); the lookback covers them.
+CLOCK_SKEW_MS = 5_000
+
+
 class HubSpotHttp:
     """Sends API calls with the portal's rate limiter, retrying what HubSpot says may be retried.
 
@@ -94,6 +99,7 @@ class HubSpotHttp:
         paths: ApiPaths | None = None,
         portal_lookup: bool = False,
         max_response_bytes: int = MAX_RESPONSE_BYTES,
+        clock_ms: Callable[[], int] | None = None,
     ) -> None:
         self.client = client
         self.max_response_bytes = max_response_bytes
@@ -109,6 +115,9 @@ class HubSpotHttp:
         self._limiter_lock = threading.RLock()
         self._portal_lookup = portal_lookup
         self.portal_id: int | None = None
+        #: HubSpot's clock minus ours, from the last ``Date`` header (``None`` before one)
+        self._clock_offset_ms: int | None = None
+        self._clock_ms = clock_ms or (lambda: int(time.time() * 1000))
         self.stats: dict[str, int] = {
             "requests": 0,
             "search_requests": 0,
@@ -172,6 +181,28 @@ class HubSpotHttp:
                 f"HubSpot's daily API quota is nearly used up ({left} of {daily} calls left, "
                 f"{reserve} kept in reserve); the read stops and can resume after it resets"
             )
+
+    def source_now_ms(self, local_now_ms: int) -> int:
+        """Now by HubSpot's clock when it differs from ours by more than :data:`CLOCK_SKEW_MS`
+        (its ``Date`` headers); else ``local_now_ms``. Windows over HubSpot's
+        timestamps then end by its clock: a clock of ours that runs ahead would skip the
+        changes made until it is right again, one that runs behind would miss the newest."""
+        offset = self._clock_offset_ms
+        if offset is None or abs(offset) <= CLOCK_SKEW_MS:
+            return local_now_ms
+        return local_now_ms + offset
+
+    def _note_date(self, headers: Mapping[str, str]) -> None:
+        raw = headers.get("date")
+        if not raw:
+            return
+        try:
+            at = parsedate_to_datetime(raw)
+        except (TypeError, ValueError):
+            return
+        # the header is to the second: its end is never behind HubSpot's clock (a window that
+        # ends up to a second late only re-reads a little, the lookback covers it)
+        self._clock_offset_ms = int(at.timestamp() * 1000) + 999 - self._clock_ms()
 
     def _count(self, name: str) -> None:
         with self._lock:
@@ -247,6 +278,7 @@ class HubSpotHttp:
                 self._sleep(self._retry.delay(attempt, self._rng))
                 continue
             limiter.release(ticket, response.headers)
+            self._note_date(response.headers)
             self._count("requests")
             if kind is RequestKind.SEARCH:
                 self._count("search_requests")

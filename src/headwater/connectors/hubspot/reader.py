@@ -209,6 +209,10 @@ class TableReader:
             return full(reason), None
         if st.cursor_ms is None and self._mode != INCREMENTAL:
             return full("first sync: no cursor yet"), None
+        if st.cursor_ms is not None and now < st.cursor_ms - self._opts.lookback_ms:
+            # HubSpot's clock went back past the cursor: changes from now on would carry
+            # timestamps the window skips; only a full read is sure to see them
+            return full("HubSpot's clock is behind the saved cursor: full read"), None
         deletes = self._deletes(now)
         assoc = self._associations_cadence(now)
         checked = st.archived_through_ms

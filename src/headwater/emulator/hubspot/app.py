@@ -12,6 +12,7 @@ import itertools
 import json
 import socket
 import struct
+from email.utils import formatdate
 from typing import Any
 
 from headwater.emulator.hubspot import gateway
@@ -67,6 +68,8 @@ class HubSpotEmulatorApp:
 
     def __init__(self, state: PortalState) -> None:
         self.state = state
+        self._date_second = -1
+        self._date_value = b""
         self._corr = itertools.count(1)
         self._corr_prefix = f"{state.portal_id:08x}"[-8:]
 
@@ -107,7 +110,7 @@ class HubSpotEmulatorApp:
                 exc.body["correlationId"] = correlation
             resp = Response(exc.status, dumps(exc.body), headers=exc.headers)
         self.state.status_counts[resp.status] += 1
-        headers = [(b"x-hubspot-correlation-id", correlation.encode())]
+        headers = [(b"x-hubspot-correlation-id", correlation.encode()), (b"date", self._date())]
         if resp.content_type is not None:
             headers.append((b"content-type", resp.content_type))
         headers.extend(resp.headers)
@@ -117,6 +120,14 @@ class HubSpotEmulatorApp:
             return
         await send({"type": "http.response.start", "status": resp.status, "headers": headers})
         await send({"type": "http.response.body", "body": resp.body})
+
+    def _date(self) -> bytes:
+        """The ``Date`` header, by the portal's clock (HubSpot sends one on every answer)."""
+        second = self.state.clock.now_ms() // 1000
+        if second != self._date_second:
+            self._date_second = second
+            self._date_value = formatdate(second, usegmt=True).encode()
+        return self._date_value
 
     def _correlation(self) -> str:
         n = next(self._corr)
