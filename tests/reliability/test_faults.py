@@ -313,12 +313,11 @@ def _stop_at(
     return worker, _where(rig, ds, run_id, files_before)
 
 
-def test_kill_9_before_during_and_after_the_lake_commit(rig_factory, reliability_counts) -> None:
-    rng = random.Random(int(os.environ.get("HEADWATER_FAULT_SEED", "0")) or None)
-    rig = rig_factory()
+def _kill_matrix(rig: Rig, aims: list[str], seed: int, record: Any) -> None:
+    print(f"kill -9 matrix, HEADWATER_FAULT_SEED={seed}")  # shown when it fails
+    rng = random.Random(seed)
     made = rig.flow()
     ds = made["dataset"]
-    aims = [("before", "during", "after")[i % 3] for i in range(KILLS)]
     landed: dict[str, int] = {}
     for i, aim in enumerate(aims):
         rig.ensure_workers(2)
@@ -345,8 +344,25 @@ def test_kill_9_before_during_and_after_the_lake_commit(rig_factory, reliability
         assert rig.commits_of(ds, run_id) == 1, f"{where}: the run was applied twice"
         assert rig.batches_of(ds, run_id) == 1, f"{where}: not one batch for the run"
         outcome = "exact after takeover" if where != "after finish" else "exact (ended first)"
-        reliability_counts(f"fault kill -9 worker {where}", injected=1, **{outcome: 1})
-    assert sum(landed.values()) == KILLS, landed
+        record(f"fault kill -9 worker {where}", injected=1, **{outcome: 1})
+    assert sum(landed.values()) == len(aims), landed
+
+
+SEED = int(os.environ.get("HEADWATER_FAULT_SEED", "0")) or random.randrange(1 << 30)
+
+
+def test_kill_9_before_during_and_after_the_lake_commit(rig_factory, reliability_counts) -> None:
+    """One kill aimed at each point (``HEADWATER_FAULT_KILLS`` for more, cycling)."""
+    aims = [("before", "during", "after")[i % 3] for i in range(KILLS)]
+    _kill_matrix(rig_factory(), aims, SEED, reliability_counts)
+
+
+@pytest.mark.slow
+def test_kill_9_at_random_points(rig_factory, reliability_counts) -> None:
+    """Fifteen kills, each at a point drawn at random (``HEADWATER_FAULT_SEED`` replays)."""
+    rng = random.Random(SEED)
+    aims = [rng.choice(("before", "during", "after")) for _ in range(15)]
+    _kill_matrix(rig_factory(), aims, SEED, reliability_counts)
 
 
 # ---------------------------------------------------------------------------- shared rig
@@ -626,7 +642,6 @@ def _pg_os_user() -> str | None:
     return "postgres"
 
 
-@pytest.mark.postgres
 def test_postgres_restarted_mid_run(tmp_path: Path, emulator_factory, reliability_counts) -> None:
     pg = PrivatePostgres()
     rig: Rig | None = None

@@ -129,6 +129,7 @@ def test_a_database_error_mid_run_is_retried(tmp_path: Path) -> None:
 
     engine = create_engine(f"sqlite:///{tmp_path / 'x.db'}")
     ctx = ServiceContext(engine=engine, box=SecretBox(generate_key()))
+
     def planner(_ctx: ServiceContext, _run: object) -> RunPlan:
         with engine.connect() as conn:
             conn.execute(sa.text("SELECT * FROM no_such_table"))
