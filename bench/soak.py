@@ -251,6 +251,10 @@ class Soak:
                 )
             ).scalar()
             attempts = conn.execute(sa.text("SELECT max(attempt) FROM runs")).scalar()
+            failures = [
+                json.loads(r[0]).get("metrics", {}).get("statusSummary", {}).get("errors", [])
+                for r in conn.execute(sa.text("SELECT doc FROM runs WHERE status = 'failed'"))
+            ]
         eng.dispose()
         inexact = [f["flow"] for f in self.flows if not self.exact(f)]
         return {
@@ -264,6 +268,7 @@ class Soak:
             "overdue_scheduled": int(overdue or 0),
             "leaked_leases": int(leaked or 0),
             "max_attempt": int(attempts or 0),
+            "failed_run_errors": [e[0] if e else {} for e in failures][:10],
             "inexact_datasets": len(inexact),
             "rss_kb": self.rss_summary(),
         }
@@ -291,12 +296,15 @@ class Soak:
         return len(ids) == len(set(ids)) and set(ids) == self.live_ids(TABLES[flow["table"]])
 
     def rss_summary(self) -> dict[str, dict[str, int]]:
+        # "first" is the first sample after a minute: before it the processes are still
+        # importing and the first runs warming the caches up
+        warm = [s for s in self.samples if s["t"] >= 60] or self.samples
         out = {}
         for key in ("api", "scheduler", "workers"):
-            series = [s[key] for s in self.samples if s[key]]
+            series = [s[key] for s in warm if s[key]]
             if series:
                 out[key] = {"first": series[0], "last": series[-1], "peak": max(series)}
-        total = [s["api"] + s["scheduler"] + s["workers"] for s in self.samples]
+        total = [s["api"] + s["scheduler"] + s["workers"] for s in warm]
         out["total"] = {"first": total[0], "last": total[-1], "peak": max(total)}
         return out
 
@@ -335,7 +343,8 @@ run after the faults stopped {result["not_rerun_after_faults"]}, inexact dataset
 |---|---|---|---|
 {rows}
 
-("workers" is the sum over the live workers; a killed worker's replacement starts small.)
+"first" is the first sample after one minute; "workers" is the sum over the live workers (a
+killed worker's replacement starts small). Failed runs' errors: {json.dumps(result.get("failed_run_errors", []))[:400]}.
 """
 
 
