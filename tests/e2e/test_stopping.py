@@ -268,7 +268,7 @@ def test_delivering_worker_finishes_the_attempt_then_stops(s: Stack) -> None:
 def _serve(s: Stack) -> tuple[Started, str]:
     port = str(_free_port())
     serve = s.process("serve", "--port", port, "--concurrency", "1")
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180
     while True:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/health/live", timeout=1).status_code == 200:
@@ -295,6 +295,18 @@ def test_sigterm_to_serve_stops_its_children_and_hands_the_run_back(s: Stack) ->
     serve.sigterm()  # to serve alone: it forwards the signal and waits for its children
     s.assert_released(made["run"], attempt=1)
     s.assert_resumed_exact(made, attempt=2)
+
+
+def test_sigterm_to_serve_while_it_starts_or_idles_ends_it_and_its_children(s: Stack) -> None:
+    starting = s.process("serve", "--port", str(_free_port()), "--concurrency", "1")
+    deadline = time.monotonic() + 180
+    while not descendants(starting.proc.pid):  # its stop is armed before it spawns its children
+        assert starting.proc.poll() is None and time.monotonic() < deadline, "serve did not start"
+        time.sleep(0.02)
+    starting.sigterm()  # before its API answers
+    idle, _ = _serve(s)
+    assert len(descendants(idle.proc.pid)) >= 2, "serve runs a scheduler and a worker"
+    idle.sigterm()
 
 
 def test_children_of_a_killed_serve_stop_by_themselves_and_hand_the_run_back(s: Stack) -> None:
