@@ -34,6 +34,7 @@ def test_benchmark_runs(args: list[str]) -> None:
     assert any(unit in out.stdout for unit in ("records/s", "req/s", "rows/s"))
 
 
+@pytest.mark.slow  # a minute of processes; make test-all and make bench run it
 def test_peer_benchmark_runs_headwater_cells() -> None:
     """The peer benchmark end to end on a tiny portal, Headwater (through a ``headwater serve``
     node) and the ceiling loop only (the peers need PyPI and minutes; ``make bench-peers`` runs
@@ -86,6 +87,7 @@ def test_peer_benchmark_scale_scenario() -> None:
     assert "| 400 |" in out.stdout
 
 
+@pytest.mark.slow  # a minute of processes; make test-all and make bench run it
 def test_load_generator_runs_against_serve_on_postgresql() -> None:
     """``bench/load.py`` end to end for a few seconds: serve on PostgreSQL, two flows kept
     running, every operation of the mix sent, the SQLite POST baseline measured; no timing is

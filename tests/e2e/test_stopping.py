@@ -39,6 +39,8 @@ LEASE = 60
 CONTACTS = 2_000
 #: Per request while a test wants a worker caught reading (about 8 pages per partition).
 LATENCY = "latency:300ms"
+#: serve's worker starts later than a worker the test starts: give its read more time
+SERVE_LATENCY = "latency:1000ms"
 #: ``objects.list`` requests of an uninterrupted first read of this portal.
 FULL_READ_PAGES = 23
 
@@ -195,6 +197,7 @@ def s(stack: Stack) -> Iterator[Stack]:
     stack.started.clear()
 
 
+@pytest.mark.slow  # make test-all: the same stop path as the states kept in make test
 def test_starting_worker_stops_and_leaves_the_run_queued(s: Stack) -> None:
     made = s.flow()
     w = s.worker(pause="started")
@@ -242,6 +245,7 @@ def test_committing_worker_is_forced_at_the_grace_and_releases_first(s: Stack) -
     s.assert_resumed_exact(made, attempt=2)
 
 
+@pytest.mark.slow  # make test-all: the same stop path as the states kept in make test
 def test_delivering_worker_finishes_the_attempt_then_stops(s: Stack) -> None:
     hold = threading.Event()
     with serve_receiver(hold=hold) as receiver:
@@ -287,7 +291,7 @@ def _free_port() -> int:
 
 
 def test_sigterm_to_serve_stops_its_children_and_hands_the_run_back(s: Stack) -> None:
-    s.faults(LATENCY)
+    s.faults(SERVE_LATENCY)
     serve, _ = _serve(s)
     assert len(descendants(serve.proc.pid)) >= 2, "serve runs a scheduler and a worker"
     made = s.flow()
@@ -297,6 +301,7 @@ def test_sigterm_to_serve_stops_its_children_and_hands_the_run_back(s: Stack) ->
     s.assert_resumed_exact(made, attempt=2)
 
 
+@pytest.mark.slow  # make test-all: the same stop path as the states kept in make test
 def test_sigterm_to_serve_while_it_starts_or_idles_ends_it_and_its_children(s: Stack) -> None:
     starting = s.process("serve", "--port", str(_free_port()), "--concurrency", "1")
     deadline = time.monotonic() + 180
@@ -309,8 +314,9 @@ def test_sigterm_to_serve_while_it_starts_or_idles_ends_it_and_its_children(s: S
     idle.sigterm()
 
 
+@pytest.mark.slow  # make test-all: the same stop path as the states kept in make test
 def test_children_of_a_killed_serve_stop_by_themselves_and_hand_the_run_back(s: Stack) -> None:
-    s.faults(LATENCY)
+    s.faults(SERVE_LATENCY)
     serve, _ = _serve(s)
     children = descendants(serve.proc.pid)
     made = s.flow()

@@ -169,7 +169,11 @@ def test_a_base_connection_deleted_while_a_flow_is_created_on_it(
 
 
 @pytest.mark.parametrize(
-    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+    "backend",
+    [
+        pytest.param("sqlite", marks=pytest.mark.slow),
+        pytest.param("postgres", marks=pytest.mark.postgres),
+    ],
 )
 def test_fifty_patches_with_one_etag_against_a_real_serve(
     backend: str, tmp_path: Path, request: pytest.FixtureRequest, reliability_counts

@@ -642,6 +642,7 @@ def _pg_os_user() -> str | None:
     return "postgres"
 
 
+@pytest.mark.slow  # make test-all: half a minute of processes each
 def test_postgres_restarted_mid_run(tmp_path: Path, emulator_factory, reliability_counts) -> None:
     pg = PrivatePostgres()
     rig: Rig | None = None
@@ -705,6 +706,7 @@ def _fill(path: Path) -> None:
                 f.flush()
 
 
+@pytest.mark.slow  # make test-all: half a minute of processes each
 def test_disk_full_on_the_lake(small_disk: Path, rig_factory, reliability_counts) -> None:
     lake = small_disk / "lake"
     rig = rig_factory(extra_env={"HEADWATER_LAKE_URI": str(lake)})

@@ -72,7 +72,7 @@ def private_pg_url(pg_url: str) -> Iterator[str]:
 
 
 @pytest.mark.parametrize(
-    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+    "backend", ["sqlite", pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.slow])]
 )
 def test_rotation_under_a_running_serve(
     backend: str, tmp_path: Path, request: pytest.FixtureRequest, reliability_counts

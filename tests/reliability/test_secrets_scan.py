@@ -77,7 +77,7 @@ def _flow(c: httpx.Client, h: dict[str, str], spec: str, params: dict[str, str])
 
 
 @pytest.mark.parametrize(
-    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+    "backend", ["sqlite", pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.slow])]
 )
 def test_no_secret_leaks_anywhere(
     backend: str, tmp_path: Path, request: pytest.FixtureRequest, reliability_counts
