@@ -105,16 +105,23 @@ class Execution:
             window_end=run.window_end,
         )
         self._last_save = 0.0
+        self._unsaved_checkpoint: CursorState | None = None
         #: records the plan's transformations failed (each fails alone), with transformations
         self.failures: FailedRecords | None = None
 
     # ------------------------------------------------------------------ helpers
 
     def _save_progress(self, *, force: bool = False, checkpoint: CursorState | None = None) -> None:
+        """Write the run's progress at most every ``PROGRESS_EVERY_S``; a checkpoint that
+        arrives in between waits for the next write instead of being skipped, so the stored
+        checkpoint is never more than that interval behind the read."""
+        if checkpoint is not None:
+            self._unsaved_checkpoint = checkpoint
         now = time.monotonic()
         if not force and now - self._last_save < PROGRESS_EVERY_S:
             return
         self._last_save = now
+        checkpoint, self._unsaved_checkpoint = self._unsaved_checkpoint, None
         self.doc = run_documents.with_progress(self.doc, self.progress, now=self.ctx.clock())
         if not store.set_run_state(
             self.ctx.engine,
