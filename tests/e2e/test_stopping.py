@@ -41,6 +41,10 @@ CONTACTS = 2_000
 LATENCY = "latency:300ms"
 #: serve's worker starts later than a worker the test starts: give its read more time
 SERVE_LATENCY = "latency:1000ms"
+#: Once a test has caught a worker reading, every further page takes this long, so the run
+#: cannot finish before the signal lands, however late the test saw its progress (below the
+#: grace: the page in flight at the signal still ends inside it).
+HOLD_LATENCY = "latency:2000ms"
 #: ``objects.list`` requests of an uninterrupted first read of this portal.
 FULL_READ_PAGES = 23
 
@@ -101,12 +105,15 @@ class Stack:
         return self.process("worker", "--concurrency", "1", pause=pause, seconds=seconds)
 
     def progress(self, run_id: str, records: int, timeout: float = 60) -> None:
-        """Wait until the run has read ``records`` and stored a checkpoint."""
+        """Wait until the run has read ``records`` and stored a checkpoint, then slow the
+        emulator down so that the run is still reading when the test acts."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             row = self.row(run_id)
             done = json.loads(row.doc)["metrics"].get("recordSummary", {})
             if row.checkpoint and done.get("inputRecordCount", 0) >= records:
+                assert row.status == "inProgress", row
+                self.faults(HOLD_LATENCY)
                 return
             time.sleep(0.05)
         raise AssertionError(f"run {run_id} read fewer than {records} records in {timeout} s")
@@ -221,12 +228,12 @@ def test_reading_worker_checkpoints_and_the_next_resumes_from_there(s: Stack) ->
     s.faults(LATENCY)
     made = s.flow()
     w = s.worker()
-    s.progress(made["run"], 300)
+    s.progress(made["run"], 100)
     w.sigterm()
     row = s.assert_released(made["run"], attempt=1)
     assert row.checkpoint, "released without its checkpoint"
     read = json.loads(row.doc)["metrics"]["recordSummary"]["inputRecordCount"]
-    assert 300 <= read < CONTACTS
+    assert 100 <= read < CONTACTS
     httpx.post(s.emu.url + "/_emulator/stats/reset").raise_for_status()
     s.assert_resumed_exact(made, attempt=2)
     pages = httpx.get(s.emu.url + "/_emulator/stats").json()["requests"]["objects.list"]
@@ -295,7 +302,7 @@ def test_sigterm_to_serve_stops_its_children_and_hands_the_run_back(s: Stack) ->
     serve, _ = _serve(s)
     assert len(descendants(serve.proc.pid)) >= 2, "serve runs a scheduler and a worker"
     made = s.flow()
-    s.progress(made["run"], 300)
+    s.progress(made["run"], 100)
     serve.sigterm()  # to serve alone: it forwards the signal and waits for its children
     s.assert_released(made["run"], attempt=1)
     s.assert_resumed_exact(made, attempt=2)
@@ -320,7 +327,7 @@ def test_children_of_a_killed_serve_stop_by_themselves_and_hand_the_run_back(s: 
     serve, _ = _serve(s)
     children = descendants(serve.proc.pid)
     made = s.flow()
-    s.progress(made["run"], 300)
+    s.progress(made["run"], 100)
     os.kill(serve.proc.pid, signal.SIGKILL)
     serve.proc.wait()
     assert not wait_gone(children, GRACE + 3), "a child outlived its parent"
@@ -332,7 +339,7 @@ def test_kill_9_then_restart_on_the_same_host_takes_over_before_the_lease_ends(s
     s.faults(LATENCY)
     made = s.flow()
     w = s.worker()
-    s.progress(made["run"], 300)
+    s.progress(made["run"], 100)
     held = s.row(made["run"])
     os.kill(w.proc.pid, signal.SIGKILL)
     w.proc.wait()
