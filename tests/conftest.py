@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from headwater.domain.runs import RunStatus
 from headwater.lake import Lake
 from headwater.services import identity
 from headwater.services.context import ServiceContext
-from headwater.store import migrate
+from headwater.store import migrate, tables
 from headwater.store.db import create_engine
 from headwater.store.secrets import SecretBox, generate_key
 from tests.processes import SESSION  # noqa: F401 - marks the processes this session starts
@@ -76,15 +77,25 @@ _ENGINES: dict[str, sa.engine.Engine] = {}
 
 
 @pytest.fixture
-def ctx(db_url: str, tmp_path: Path) -> ServiceContext:
+def ctx(db_url: str, tmp_path: Path) -> Iterator[ServiceContext]:
+    """A service context on the session's database, with a secret key of its own.
+
+    Runs this test left queued are cancelled afterwards: the database is shared, and a later
+    test's worker would otherwise claim them and fail on secrets sealed with this test's key."""
     engine = _ENGINES.get(db_url)
     if engine is None:
         engine = create_engine(db_url)
         migrate.upgrade(engine)
         _ENGINES[db_url] = engine
-    return ServiceContext(
+    yield ServiceContext(
         engine=engine, box=SecretBox(generate_key()), lake=Lake(str(tmp_path / "lake"))
     )
+    with engine.begin() as conn:
+        conn.execute(
+            sa.update(tables.runs)
+            .where(tables.runs.c.status == RunStatus.SCHEDULED.value)
+            .values(status=RunStatus.CANCELLED.value)
+        )
 
 
 @dataclass
