@@ -478,6 +478,11 @@ def test_any_failed_record_fails_the_run_without_partial_ingestion(
             "mappings[5]",
             "unknown-destination",
         ),
+        (  # a date-time column into an integer field: only the source's columns tell
+            {"sourceType": "ATTRIBUTE", "source": "Created_At", "destination": "person.birthYear"},
+            "mappings[5]",
+            "type-mismatch",
+        ),
     ],
 )
 def test_a_flow_whose_mapping_cannot_apply_is_refused(
