@@ -107,6 +107,8 @@ def tutorial_flow(
     options: dict | None = None,
     expect: int = 201,
     with_output: bool = True,
+    revise: tuple[dict, ...] = (),
+    version: int = 0,
 ) -> dict[str, Any]:
     """Adobe's dataflow tutorial: schema, dataset with its schemaRef, source and target
     connections, the contacts mapping set, the flow with ``Mapping``."""
@@ -149,6 +151,21 @@ def tutorial_flow(
     )
     assert tgt.status_code == 201, tgt.text
     ms_id = mapping_set(client, ident, sid, *extra, with_output=with_output)
+    if revise:  # a second version of the set, with more mappings
+        current = client.get(f"{PREP}/mappingSets/{ms_id}", headers=h).json()
+        body = _tutorial_mapping_set(sid)
+        body["mappings"] = [
+            {"sourceAttribute": m["sourceAttribute"], "destinationXdmPath": m["destinationXdmPath"]}
+            if m["sourceType"] == "text/x.schema-path"
+            else {
+                "sourceType": m["sourceType"],
+                "source": m["source"],
+                "destination": m["destination"],
+            }
+            for m in current["mappings"]
+        ] + list(revise)
+        r = client.put(f"{PREP}/mappingSets/{ms_id}", json=body, headers=h)
+        assert r.status_code == 200 and r.json()["version"] == 1, r.text
     flow = client.post(
         f"{FS}/flows",
         headers=h,
@@ -158,7 +175,7 @@ def tutorial_flow(
             "sourceConnectionIds": [src.json()["id"]],
             "targetConnectionIds": [tgt.json()["id"]],
             "transformations": [
-                {"name": "Mapping", "params": {"mappingId": ms_id, "mappingVersion": 0}}
+                {"name": "Mapping", "params": {"mappingId": ms_id, "mappingVersion": version}}
             ],
             "scheduleParams": {"startTime": str(int(time.time()) - 5), "frequency": "once"},
             **({"options": options} if options is not None else {}),
@@ -231,6 +248,25 @@ def test_tutorial_mapping_lands_nested_xdm_records(
     columns = set(DeltaTable(uri).schema().to_arrow().names)
     assert {"_id", "person", "personalEmail", "_repo"} <= columns
     assert "Properties_Firstname_Value" not in columns
+
+
+@pytest.mark.parametrize(("version", "title"), [(0, None), (1, "Dr.")])
+def test_a_flow_applies_the_mapping_version_it_names(
+    client: TestClient,
+    ident: Identity,
+    ctx: ServiceContext,
+    hubspot: Any,
+    version: int,
+    title: str | None,
+) -> None:
+    """Version 1 of the set adds a constant; a flow pinned to version 0 does not get it."""
+    static = {"sourceType": "STATIC", "source": "Dr.", "destination": "person.name.courtesyTitle"}
+    made = tutorial_flow(client, ident, hubspot, revise=(static,), version=version)
+    _, outcome = run_claimed(ctx)
+    assert outcome.status is RunStatus.SUCCESS, outcome.doc["metrics"]
+    uri = _table_uri(client, ident, made["dataset"])
+    titles = sql(uri, "SELECT DISTINCT person.name.courtesyTitle FROM t", ("person",))
+    assert titles == [(title,)]
 
 
 def test_bad_rows_under_the_threshold_are_counted_and_downloadable(
