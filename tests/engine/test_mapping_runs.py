@@ -382,6 +382,22 @@ def test_bad_rows_over_the_threshold_fail_the_run_and_leave_the_dataset(
     assert [e["code"] for e in batch["errors"]] == ["INGEST-1212-400", "INGEST-1211-400"]
     listing = client.get(f"{EXPORT}/batches/{batch_id}/failed", headers=ident.headers()).json()
     assert listing == {"data": [], "_page": {"limit": 100, "count": 0}}
+    # an attempt that ends the same way again (after a crash) finds the batch it recorded
+    from headwater.services.run_documents import CopyProgress
+    from headwater.services.run_plans import plan_run
+
+    again = run_outcomes.reject(
+        ctx, plan_run(ctx, run), CopyProgress(run_id=run.id, attempt=2, started=0), []
+    )
+    assert again == batch_id
+    assert (
+        len(
+            client.get(
+                f"{CAT}/batches", params={"dataSet": made["dataset"]}, headers=ident.headers()
+            ).json()
+        )
+        == 1
+    )
 
 
 YEAR = {
