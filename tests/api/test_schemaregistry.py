@@ -186,6 +186,38 @@ def test_standard_classes_and_field_groups_are_read_only(client, ident):
     assert {g["title"] for g in groups} == {"Demographic Details", "Personal Contact Details"}
     r = client.post(f"{BASE}/global/classes", json={"title": "x"}, headers=_h(ident))
     assert r.status_code == 405
+    for ref, title in (
+        ("https://ns.adobe.com/xdm/context/account", "XDM Business Account"),
+        ("https://ns.adobe.com/xdm/context/opportunity", "XDM Business Opportunity"),
+    ):
+        r = client.get(
+            f"{BASE}/global/classes/{quote(ref, safe='')}", headers=_h(ident, Accept=FULL)
+        )
+        assert r.status_code == 200 and r.json()["title"] == title, r.text
+    # neither the global paths nor the tenant ones change a standard resource
+    person = quote("https://ns.adobe.com/xdm/context/profile-person-details", safe="")
+    patch = [{"op": "replace", "path": "/title", "value": "Mine"}]
+    assert (
+        client.patch(
+            f"{BASE}/global/fieldgroups/{person}", json=patch, headers=_h(ident)
+        ).status_code
+        == 405
+    )
+    assert (
+        client.put(
+            f"{BASE}/global/fieldgroups/{person}", json={"title": "Mine"}, headers=_h(ident)
+        ).status_code
+        == 405
+    )
+    assert (
+        client.delete(f"{BASE}/global/fieldgroups/{person}", headers=_h(ident)).status_code == 405
+    )
+    r = client.patch(f"{BASE}/tenant/fieldgroups/{person}", json=patch, headers=_h(ident))
+    assert r.status_code == 404 and r.json()["type"].endswith("XDM-1010-404")
+    r = client.delete(f"{BASE}/tenant/fieldgroups/{person}", headers=_h(ident))
+    assert r.status_code == 404
+    r = client.get(f"{BASE}/global/fieldgroups/{person}", headers=_h(ident, Accept=FULL))
+    assert r.json()["title"] == "Demographic Details"
 
 
 def test_tenant_field_group_namespace_and_use(client, ident):

@@ -107,6 +107,8 @@ def tutorial_flow(
     options: dict | None = None,
     expect: int = 201,
     with_output: bool = True,
+    revise: tuple[dict, ...] = (),
+    version: int = 0,
 ) -> dict[str, Any]:
     """Adobe's dataflow tutorial: schema, dataset with its schemaRef, source and target
     connections, the contacts mapping set, the flow with ``Mapping``."""
@@ -149,6 +151,21 @@ def tutorial_flow(
     )
     assert tgt.status_code == 201, tgt.text
     ms_id = mapping_set(client, ident, sid, *extra, with_output=with_output)
+    if revise:  # a second version of the set, with more mappings
+        current = client.get(f"{PREP}/mappingSets/{ms_id}", headers=h).json()
+        body = _tutorial_mapping_set(sid)
+        body["mappings"] = [
+            {"sourceAttribute": m["sourceAttribute"], "destinationXdmPath": m["destinationXdmPath"]}
+            if m["sourceType"] == "text/x.schema-path"
+            else {
+                "sourceType": m["sourceType"],
+                "source": m["source"],
+                "destination": m["destination"],
+            }
+            for m in current["mappings"]
+        ] + list(revise)
+        r = client.put(f"{PREP}/mappingSets/{ms_id}", json=body, headers=h)
+        assert r.status_code == 200 and r.json()["version"] == 1, r.text
     flow = client.post(
         f"{FS}/flows",
         headers=h,
@@ -158,7 +175,7 @@ def tutorial_flow(
             "sourceConnectionIds": [src.json()["id"]],
             "targetConnectionIds": [tgt.json()["id"]],
             "transformations": [
-                {"name": "Mapping", "params": {"mappingId": ms_id, "mappingVersion": 0}}
+                {"name": "Mapping", "params": {"mappingId": ms_id, "mappingVersion": version}}
             ],
             "scheduleParams": {"startTime": str(int(time.time()) - 5), "frequency": "once"},
             **({"options": options} if options is not None else {}),
@@ -231,6 +248,25 @@ def test_tutorial_mapping_lands_nested_xdm_records(
     columns = set(DeltaTable(uri).schema().to_arrow().names)
     assert {"_id", "person", "personalEmail", "_repo"} <= columns
     assert "Properties_Firstname_Value" not in columns
+
+
+@pytest.mark.parametrize(("version", "title"), [(0, None), (1, "Dr.")])
+def test_a_flow_applies_the_mapping_version_it_names(
+    client: TestClient,
+    ident: Identity,
+    ctx: ServiceContext,
+    hubspot: Any,
+    version: int,
+    title: str | None,
+) -> None:
+    """Version 1 of the set adds a constant; a flow pinned to version 0 does not get it."""
+    static = {"sourceType": "STATIC", "source": "Dr.", "destination": "person.name.courtesyTitle"}
+    made = tutorial_flow(client, ident, hubspot, revise=(static,), version=version)
+    _, outcome = run_claimed(ctx)
+    assert outcome.status is RunStatus.SUCCESS, outcome.doc["metrics"]
+    uri = _table_uri(client, ident, made["dataset"])
+    titles = sql(uri, "SELECT DISTINCT person.name.courtesyTitle FROM t", ("person",))
+    assert titles == [(title,)]
 
 
 def test_bad_rows_under_the_threshold_are_counted_and_downloadable(
@@ -327,10 +363,140 @@ def test_bad_rows_over_the_threshold_fail_the_run_and_leave_the_dataset(
     from headwater.lake import TableRef
 
     assert not ctx.lake.table_exists(TableRef(ident.org_id, "prod", made["dataset"]))
+    # the dataset is unchanged; its batch is recorded as failed, as Adobe records a failed batch
     batches = client.get(
         f"{CAT}/batches", params={"dataSet": made["dataset"]}, headers=ident.headers()
+    ).json()
+    ((batch_id, batch),) = batches.items()
+    assert batch_id == _batch_id(doc)
+    promotion = next(a for a in doc["activities"] if a["id"] == "promotionActivity")
+    assert promotion["statusSummary"]["status"] == "failed"
+    assert promotion["recordSummary"]["outputRecordCount"] == 0
+    assert batch["status"] == "failed" and batch["recordCount"] == 0
+    assert batch["metrics"]["outputRecordCount"] == 0
+    assert (
+        batch["metrics"]["failedRecordCount"]
+        == doc["metrics"]["recordSummary"]["failedRecordCount"]
     )
-    assert batches.json() == {}
+    # without errorDiagnosticsEnabled: Adobe's "resend with error diagnostics" error, no files
+    assert [e["code"] for e in batch["errors"]] == ["INGEST-1212-400", "INGEST-1211-400"]
+    listing = client.get(f"{EXPORT}/batches/{batch_id}/failed", headers=ident.headers()).json()
+    assert listing == {"data": [], "_page": {"limit": 100, "count": 0}}
+    # an attempt that ends the same way again (after a crash) finds the batch it recorded
+    from headwater.services.run_documents import CopyProgress
+    from headwater.services.run_plans import plan_run
+
+    again = run_outcomes.reject(
+        ctx, plan_run(ctx, run), CopyProgress(run_id=run.id, attempt=2, started=0), []
+    )
+    assert again == batch_id
+    assert (
+        len(
+            client.get(
+                f"{CAT}/batches", params={"dataSet": made["dataset"]}, headers=ident.headers()
+            ).json()
+        )
+        == 1
+    )
+
+
+YEAR = {
+    "sourceType": "ATTRIBUTE",
+    "source": "Properties_Jobtitle_Value",
+    "destination": "person.birthYear",
+}
+BAD_YEAR = "nineteen ninety"
+
+
+def set_bad_rows(emu: Any, every: int) -> dict[str, set[str]]:
+    """Every live contact gets a birth date (in ``annualrevenue``) and a birth year (in
+    ``jobtitle``, a text property); in every ``every`` contacts one has an unparseable date and
+    another a year that is not a number. Returns the bad ids by the column that fails them."""
+    ids = live_ids(emu, "contacts")
+    dates = {i for n, i in enumerate(ids) if n % every == 0}
+    years = {i for n, i in enumerate(ids) if n % every == 1}
+    h = {"Authorization": f"Bearer {emu.access_token}"}
+    with httpx.Client(base_url=emu.base_url, headers=h, timeout=30) as c:
+        for start in range(0, len(ids), 100):
+            inputs = [
+                {
+                    "id": i,
+                    "properties": {
+                        "annualrevenue": BAD_DATE if i in dates else GOOD_DATE,
+                        "jobtitle": BAD_YEAR if i in years else "1990",
+                    },
+                }
+                for i in ids[start : start + 100]
+            ]
+            r = c.post("/crm/v3/objects/contacts/batch/update", json={"inputs": inputs})
+            assert r.status_code == 200, r.text
+    return {"Properties_Annualrevenue_Value": dates, "Properties_Jobtitle_Value": years}
+
+
+@pytest.mark.parametrize(("percent", "state"), [(40, "partialSuccess"), (5, "failed")])
+def test_unparseable_dates_and_text_for_numbers_fail_their_rows_with_their_column(
+    client: TestClient,
+    ident: Identity,
+    ctx: ServiceContext,
+    hubspot: Any,
+    percent: int,
+    state: str,
+) -> None:
+    """About 20 % of the rows are bad: under a 40 % threshold the run ends ``partialSuccess``,
+    over a 5 % one ``failed`` with the dataset unchanged; either way the batch counts the failed
+    rows and they download with each error naming its column."""
+    bad = set_bad_rows(hubspot, every=10)
+    made = tutorial_flow(
+        client,
+        ident,
+        hubspot,
+        extra=(BIRTH, YEAR),
+        options={"errorDiagnosticsEnabled": True, "partialIngestionPercent": percent},
+    )
+    run, _ = run_claimed(ctx)
+    doc = client.get(f"{FS}/runs/{run.id}", headers=ident.headers()).json()["items"][0]
+    assert doc["state"] == state, doc["metrics"]
+    failed = doc["metrics"]["recordSummary"]["failedRecordCount"]
+    batch_id = _batch_id(doc)
+    batch = client.get(f"{CAT}/batches/{batch_id}", headers=ident.headers()).json()[batch_id]
+    assert batch["status"] == ("success" if state == "partialSuccess" else "failed")
+    assert batch["metrics"]["failedRecordCount"] == failed
+    assert {e["code"]: e.get("recordCount") for e in batch["errors"]}["MAPPER-3700-400"] == failed
+
+    listing = client.get(f"{EXPORT}/batches/{batch_id}/failed", headers=ident.headers()).json()
+    (file,) = listing["data"]
+    body = client.get(
+        f"{EXPORT}/batches/{batch_id}/failed",
+        params={"path": file["name"]},
+        headers=ident.headers(),
+    )
+    assert body.status_code == 200, body.text
+    records = [json.loads(line) for line in body.text.splitlines()]
+    assert len(records) == failed
+    live = set(live_ids(hubspot, "contacts"))
+    by_column: dict[str, set[str]] = {column: set() for column in bad}
+    destination = {BIRTH["source"]: BIRTH["destination"], YEAR["source"]: YEAR["destination"]}
+    for rec in records:
+        assert rec["_errors"], rec
+        for err in rec["_errors"]:
+            assert err["code"] == "MAPPER-3700-400"
+            assert err["destination"] == destination[err["columnName"]]
+            assert rec[err["columnName"]] in {BAD_DATE, BAD_YEAR} or str(rec["Id"]) not in live
+            if str(rec["Id"]) in live:
+                by_column[err["columnName"]].add(str(rec["Id"]))
+    assert by_column == bad  # every bad live row, each failed by its own column only
+
+    uri = _table_uri(client, ident, made["dataset"])
+    if state == "partialSuccess":
+        landed = {r[0] for r in sql(uri, "SELECT _id FROM t", ("_id",))}
+        assert landed == live - bad["Properties_Annualrevenue_Value"] - bad[YEAR["source"]]
+        years = sql(uri, "SELECT DISTINCT person.birthYear FROM t", ("person",))
+        assert years == [(1990,)]
+    else:
+        assert ctx.lake is not None
+        from headwater.lake import TableRef
+
+        assert not ctx.lake.table_exists(TableRef(ident.org_id, "prod", made["dataset"]))
 
 
 def test_any_failed_record_fails_the_run_without_partial_ingestion(
@@ -363,6 +529,11 @@ def test_any_failed_record_fails_the_run_without_partial_ingestion(
             },
             "mappings[5]",
             "unknown-destination",
+        ),
+        (  # a date-time column into an integer field: only the source's columns tell
+            {"sourceType": "ATTRIBUTE", "source": "Created_At", "destination": "person.birthYear"},
+            "mappings[5]",
+            "type-mismatch",
         ),
     ],
 )

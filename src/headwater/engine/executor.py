@@ -108,6 +108,8 @@ class Execution:
         self._unsaved_checkpoint: CursorState | None = None
         #: records the plan's transformations failed (each fails alone), with transformations
         self.failures: FailedRecords | None = None
+        #: the failed batch (and the target connections) of a run whose records failed mapping
+        self.rejected: tuple[str, tuple[str, ...]] | None = None
 
     # ------------------------------------------------------------------ helpers
 
@@ -178,6 +180,9 @@ class Execution:
         self._check_signals()
         if not plan.errors.allows(len(self.failed), self.progress.records):
             message = self._too_many(plan)
+            # the failed batch (and its failed records) first, then the staged data goes
+            batch_id = run_outcomes.reject(self.ctx, plan, self.progress, self.failed)
+            self.rejected = (batch_id, tuple(plan.target_connection_ids))
             staged.discard()
             if self.failures is not None:
                 self.failures.discard()
@@ -374,4 +379,9 @@ def _failed(ex: Execution, exc: BaseException, message: str, code: str | None = 
     doc = run_documents.failed(
         ex.doc, ex.progress, code=run_code, message=message, now=ex.ctx.clock()
     )
+    if ex.rejected is not None and isinstance(exc, PartialIngestionError):
+        batch_id, target_ids = ex.rejected
+        doc = run_documents.with_failed_batch(
+            doc, ex.progress, target_ids=target_ids, batch_id=batch_id, now=ex.ctx.clock()
+        )
     return Outcome(status=RunStatus.FAILED, doc=doc)

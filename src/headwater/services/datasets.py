@@ -1,4 +1,5 @@
-"""A Catalog subset: datasets (one Delta table each) and their batches (one per committed run)."""
+"""A Catalog subset: datasets (one Delta table each) and their batches (one per committed run, and
+one per run that failed because too many of its records failed mapping)."""
 
 from __future__ import annotations
 
@@ -223,6 +224,16 @@ def record_batch(
         doc["tags"] = tags
     documents.insert(ctx, tenant, BATCHES, doc)
     return batch_id
+
+
+def batches_of_run(ctx: ServiceContext, tenant: Tenant, run_id: str) -> list[dict[str, Any]]:
+    """The batches recorded for the flow run ``run_id``."""
+    tag = {"type": "flowRun", "id": run_id}
+    return [
+        dict(res.doc)
+        for res in documents.load_all(ctx, tenant, BATCHES)
+        if tag in res.doc.get("relatedObjects", [])
+    ]
 
 
 def get_batch(ctx: ServiceContext, tenant: Tenant, batch_id: str) -> dict[str, Any]:

@@ -196,6 +196,40 @@ def failed(doc: Doc, progress: CopyProgress, *, code: str, message: str, now: in
     return out
 
 
+def with_failed_batch(
+    doc: Doc, progress: CopyProgress, *, target_ids: Sequence[str], batch_id: str, now: int
+) -> Doc:
+    """A failed run's document when its batch failed (too many records failed mapping): a
+    failed ``promotionActivity`` that nothing was written by, naming the failed batch in its
+    ``targetInfo`` as Adobe's runs name their batches."""
+    out = copy.deepcopy(doc)
+    errors = out.get("metrics", {}).get("statusSummary", {}).get("errors", [])
+    promotion: Doc = {
+        "id": "promotionActivity",
+        "name": "Promotion Activity",
+        "updatedAtUTC": now,
+        "durationSummary": {"startedAtUTC": now, "completedAtUTC": now},
+        "recordSummary": {
+            "inputRecordCount": progress.records - progress.failed,
+            "outputRecordCount": 0,
+            "failedRecordCount": progress.failed,
+        },
+        "statusSummary": {"status": wire_status(RunStatus.FAILED), "errors": copy.deepcopy(errors)},
+        "targetInfo": [
+            {
+                "id": tid,
+                "type": "TargetConnection",
+                "reference": {"type": "Batch", "ids": [batch_id]},
+            }
+            for tid in target_ids
+        ],
+    }
+    out["activities"] = [*out.get("activities", []), promotion]
+    summary = out.setdefault("metrics", {}).setdefault("statusSummary", {})
+    summary["activityRefs"] = [*summary.get("activityRefs", []), "promotionActivity"]
+    return out
+
+
 def outcome_status(result: CommitResult, failed: int = 0) -> RunStatus:
     """A committed run succeeded, or partly when records failed: the mapping failed ``failed``
     of them, or the lake rejected some (no primary key)."""

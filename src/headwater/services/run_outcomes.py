@@ -18,7 +18,7 @@ from headwater.services.run_plans import FailedRecord, RunPlan
 from headwater.store import runs as store
 from headwater.store.runs import RunRow
 
-__all__ = ["Outcome", "complete", "record_outcome", "record_start"]
+__all__ = ["Outcome", "complete", "record_outcome", "record_start", "reject"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +90,40 @@ def complete(
         now=ctx.clock(),
     )
     return Outcome(status=status, doc=finished)
+
+
+def reject(
+    ctx: ServiceContext,
+    plan: RunPlan,
+    progress: CopyProgress,
+    failed: Sequence[FailedRecord],
+) -> str:
+    """More records failed than the flow's ``partialIngestionPercent`` allows: nothing is
+    committed, and the run's batch is recorded as Adobe records a failed batch (``status:
+    failed``, its counts and ``errors``), its failed records kept for download when the flow has
+    ``errorDiagnosticsEnabled``. A retried attempt finds the batch it already recorded."""
+    for res in datasets.batches_of_run(ctx, plan.tenant, plan.run_id):
+        if res.get("status") == "failed":
+            return str(res["id"])
+    batch_id = datasets.record_batch(
+        ctx,
+        plan.tenant,
+        ds_id=plan.dataset_id,
+        run_id=plan.run_id,
+        flow_id=plan.flow_id,
+        status="failed",
+        records=0,
+        metrics={
+            "inputRecordCount": progress.records,
+            "outputRecordCount": 0,
+            "failedRecordCount": len(failed),
+        },
+        errors=batch_errors.batch_errors(failed, written=0, diagnostics=plan.errors.diagnostics),
+        tags=batch_errors.batch_tags(plan.errors),
+    )
+    if failed and plan.errors.diagnostics:
+        batch_errors.keep_failed(ctx, plan.tenant, batch_id, failed)
+    return batch_id
 
 
 def _event(run: RunRow, status: RunStatus, doc: Doc) -> Doc:
