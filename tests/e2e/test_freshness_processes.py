@@ -279,7 +279,7 @@ def test_writes_during_a_read_land_by_the_next_run(setup: Setup) -> None:
 
 
 def test_eleven_thousand_changes_past_the_search_cap_land_in_one_run(setup: Setup) -> None:
-    """"Run now" after 11,000 of 12,000 changed: the planner picks the cheaper read (a re-list
+    """Run now after 11,000 of 12,000 changed: the planner picks the cheaper read (a re-list
     here); the next test makes the same run read by search."""
     ids = sorted(setup.rows(["Id"]), key=int)[:11_000]
     assert len(ids) == 11_000
