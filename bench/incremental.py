@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
+import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -163,6 +165,28 @@ def bench(contacts: int) -> dict[str, Any]:
     return out
 
 
+def plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+
+def commit() -> str:
+    """The checked-out commit, with ``+changes`` when the tree differs from it."""
+    git = ["git", "-C", str(ROOT)]
+    try:
+        head = subprocess.run(
+            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            [*git, "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + (" +changes" if dirty else "")
+
+
 def render(result: dict[str, Any]) -> str:
     rows = [
         "| scenario | records read | requests | by kind | wall time | ÷ full (requests, time) |",
@@ -190,17 +214,19 @@ def render(result: dict[str, Any]) -> str:
             f"{platform.machine()} ({platform.python_version()}), emulator in its own process, "
             "limits off, the contacts table with e-mail, first name and every association list. "
             "Each incremental read starts from the previous read's checkpoint with the dataset's "
-            "rows handed to the connector, as the engine does.",
+            f"rows handed to the connector, as the engine does. Run at {result['when']} at "
+            f"commit `{result['commit']}`, load average {result['load']:.1f} at the end.",
             "",
             *rows,
             "",
-            f"With nothing changed the run costs {quiet['requests']} requests "
+            f"With nothing changed the run costs {plural(quiet['requests'], 'request')} "
             f"({quiet['deletes'] or 'deletes: -'}; {quiet['associations'] or 'associations: -'}). "
             f"Comparing every association list of {result['contacts']:,} contacts costs "
             f"{assoc['association_requests']:,} requests, which is why its default cadence "
             "grows with that cost (a flow sets `associationsEverySeconds` to choose). "
             "The other benchmark rows use no lookback; the last row is the price of the default "
-            f"5-minute overlap: {result['lookback_overlap']['requests']} requests re-reading the "
+            f"5-minute overlap: {plural(result['lookback_overlap']['requests'], 'request')} "
+            "re-reading the "
             f"{result['lookback_overlap']['records']:,} records changed just before the previous "
             "run (a run whose previous run saw no recent changes re-reads nothing).",
             "",
@@ -211,9 +237,14 @@ def render(result: dict[str, Any]) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--contacts", type=int, default=200_000)
-    ap.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
+    ap.add_argument(
+        "--no-write", action="store_true", help="print the section instead of updating the docs"
+    )
     args = ap.parse_args()
     result = bench(args.contacts)
+    result["when"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    result["commit"] = commit()
+    result["load"] = os.getloadavg()[0]
     for name in (
         "full",
         "nothing_changed",
@@ -228,7 +259,9 @@ def main() -> None:
             f"({rate:,.0f} records/s) {json.dumps(r['by_kind'])}",
             flush=True,
         )
-    if not args.no_write:
+    if args.no_write:
+        print(render(result))
+    else:
         write_section(
             ROOT / "docs" / "benchmarks.md",
             "## Incremental run cost",

@@ -50,3 +50,28 @@ def test_a_broken_settings_file_is_one_line_naming_it(tmp_path) -> None:
     assert bad.stderr.startswith("error: invalid settings (token_ttl_seconds: ")
     (tmp_path / "settings.toml").write_text("[[\n")
     assert "is not valid TOML" in op.run("orgs", "list").stderr
+
+
+def test_the_servers_hubspot_read_settings_reach_its_connectors(tmp_path, monkeypatch) -> None:
+    import logging
+
+    from headwater.connectors.hubspot import HubSpotSettings
+    from headwater.runtime import build_context
+
+    monkeypatch.setenv("HEADWATER_HUBSPOT_LOOKBACK_SECONDS", "42")
+    monkeypatch.setenv("HEADWATER_HUBSPOT_DELETES_EVERY_SECONDS", "0")
+    record_home_settings(tmp_path, hubspot_associations_every_seconds=600)
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    ctx = build_context(get_settings(home=tmp_path))
+    root.handlers[:] = handlers  # build_context sets up the server's logging
+    root.setLevel(level)
+    try:
+        hubspot = ctx.connector_settings.get(HubSpotSettings)
+        assert (hubspot.lookback_ms, hubspot.deletes_every_ms, hubspot.associations_every_ms) == (
+            42_000,
+            0,
+            600_000,
+        )
+    finally:
+        ctx.engine.dispose()

@@ -279,6 +279,8 @@ def test_writes_during_a_read_land_by_the_next_run(setup: Setup) -> None:
 
 
 def test_eleven_thousand_changes_past_the_search_cap_land_in_one_run(setup: Setup) -> None:
+    """Run now after 11,000 of 12,000 changed: the planner picks the cheaper read (a re-list
+    here); the next test makes the same run read by search."""
     ids = sorted(setup.rows(["Id"]), key=int)[:11_000]
     assert len(ids) == 11_000
     renamed = setup.portal.rename(ids, "bulk")
@@ -291,4 +293,29 @@ def test_eleven_thousand_changes_past_the_search_cap_land_in_one_run(setup: Setu
     assert run["metrics"]["recordSummary"]["inputRecordCount"] >= 11_000
     ext = copy_ext(run)
     assert ext["strategy"] and ext["reason"], ext
+    setup.assert_exact()
+
+
+def test_eleven_thousand_changes_read_by_search_cross_the_cap_in_one_run(setup: Setup) -> None:
+    """The same 11,000 changes read by search (``params.mode: incremental``), not re-listed: the
+    keyset windows carry the read past HubSpot's 10,000-result cap without one refused page."""
+    ids = sorted(setup.rows(["Id"]), key=int)[:11_000]
+    renamed = setup.portal.rename(ids, "capped")
+    time.sleep(SETTLE_S)
+    httpx.post(setup.emu.url + "/_emulator/stats/reset").raise_for_status()
+
+    run_id = setup.api.post(
+        f"{FS}/runs", {"flowId": setup.flow, "params": {"mode": "incremental"}}
+    )["id"]
+    run = setup.wait(run_id)
+
+    stats = httpx.get(setup.emu.url + "/_emulator/stats").json()
+    ext = copy_ext(run)
+    assert ext["mode"] == "incremental" and ext["strategy"] == "incremental", ext
+    assert ext["expectedTotal"] >= 11_000
+    # 200 results a page: past the cap takes more than 50 pages, and none was refused
+    assert stats["requests"]["objects.search"] > 10_000 // 200, stats["requests"]
+    assert stats["statuses"].get("400", 0) == 0, stats["statuses"]
+    rows = setup.rows(["Id", FIRSTNAME])
+    assert sum(rows[i][FIRSTNAME] == renamed[i] for i in ids) == 11_000
     setup.assert_exact()

@@ -245,6 +245,8 @@ def test_quickstart_leaves_a_home_where_the_next_commands_work(tmp_path: Path) -
         EmulatorConfig(seed=42, contacts=CONTACTS, companies=2000, deals=3000)
     ) as emu:
         expected = live_ids(emu, "contacts")
+    # the portal it announced is the portal it landed: --contacts N means N live contacts
+    assert f"({CONTACTS:,} contacts, portal " in first and len(expected) == CONTACTS
     assert sorted(lake_ids(home, state["datasetId"]), key=int) == expected
 
     # A second run reuses everything and syncs incrementally.

@@ -166,3 +166,35 @@ def test_flow_read_options_are_validated(client: TestClient, ident: Identity, em
     with pytest.raises(AssertionError) as refused:
         build_flow(client, ident, oauth_params(emu), source_params={"lookbackSeconds": -5})
     assert "params.lookbackSeconds" in str(refused.value)
+
+
+def test_a_flows_lookback_overrides_the_servers(
+    client: TestClient, ident: Identity, ctx: ServiceContext, emu: Any, worker: Worker
+) -> None:
+    """The server's lookback is 0 here (the fixture); a flow with ``lookbackSeconds`` re-reads
+    what changed in that long before its previous run started, a flow without it does not."""
+    flows = {
+        "own": build_flow(
+            client, ident, oauth_params(emu), frequency="minute",
+            source_params={"lookbackSeconds": 120},
+        )["flow"],
+        "server's": build_flow(client, ident, oauth_params(emu), frequency="minute")["flow"],
+    }  # fmt: skip
+
+    def run_all() -> dict[str, int]:
+        for flow in flows.values():
+            r = client.post(f"{FS}/flows/{flow}/action?op=run", headers=ident.headers())
+            assert r.status_code == 200, r.text
+        assert worker.run_until_idle() == len(flows)
+        read = {}
+        for name, flow in flows.items():
+            run = newest_run(client, ident, flow)
+            assert run["state"] == "success", run["metrics"]
+            read[name] = run["metrics"]["recordSummary"]["inputRecordCount"]
+        return read
+
+    run_all()  # first syncs: full reads
+    touched = emu.state.touch("contacts", 5)
+    assert run_all() == {"own": len(touched), "server's": len(touched)}
+    # Nothing changed since: only the flow's 2-minute overlap reaches back to the touch.
+    assert run_all() == {"own": len(touched), "server's": 0}
