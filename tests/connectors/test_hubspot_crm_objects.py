@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from headwater.connectors.hubspot.catalog import STANDARD_TABLES
@@ -71,18 +72,45 @@ def test_full_read_of_each_extra_object_equals_the_emulator(
     )
 
 
-def test_an_update_to_a_quote_comes_back_in_the_next_incremental_read(
-    emu: RunningEmulator,
+# a property of each type, the value written through the PATCH endpoint, and how it reads back
+WRITES: dict[str, tuple[str, str, object]] = {
+    "Hubspot.Quotes": ("hs_title", "Renewal 2026", "Renewal 2026"),
+    "Hubspot.Leads": ("hs_lead_name", "Inbound lead", "Inbound lead"),
+    "Hubspot.Goals": ("hs_goal_name", "Q1 revenue", "Q1 revenue"),
+    "Hubspot.Feedback_Submissions": ("hs_content", "Great support", "Great support"),
+    "Hubspot.Communications": ("hs_communication_body", "Call me back", "Call me back"),
+    "Hubspot.Postal_Mail": ("hs_postal_mail_body", "Thank-you card", "Thank-you card"),
+    "Hubspot.Deal_Splits": ("hs_split_percentage", "0.25", 0.25),
+    "Hubspot.Invoices": ("hs_number", "INV-2026-7", "INV-2026-7"),
+    "Hubspot.Orders": ("hs_order_name", "Order 2026-7", "Order 2026-7"),
+    "Hubspot.Carts": ("hs_cart_name", "Spring cart", "Spring cart"),
+}
+
+
+def test_every_extra_object_has_a_write() -> None:
+    assert set(WRITES) == set(EXTRA_TABLES)
+
+
+@pytest.mark.parametrize("table", sorted(EXTRA_TABLES))
+def test_an_update_made_through_the_api_comes_back_in_the_next_incremental_read(
+    table: str, emu: RunningEmulator
 ) -> None:
-    with connect(emu) as conn:
-        first = collect(conn.read("Hubspot.Quotes", state=None))
+    object_type = EXTRA_TABLES[table]
+    prop, value, read_back = WRITES[table]
+    column = "Properties_" + "_".join(w.title() for w in prop.split("_")) + "_Value"
+    rid = live_ids(emu, object_type)[6]
+    headers = {"Authorization": f"Bearer {emu.private_app_token}"}
+    with connect(emu) as conn, httpx.Client(base_url=emu.base_url, headers=headers) as api:
+        first = collect(conn.read(table, state=None))
+        assert first.progress[0].strategy == "full"
         emu.state.clock.advance(600)
-        emu.state.update("quotes", 7, {"hs_title": "Renewal 2026"})
+        r = api.patch(f"/crm/v3/objects/{object_type}/{rid}", json={"properties": {prop: value}})
+        assert r.status_code == 200, r.text
         emu.state.clock.advance(1)
-        again = collect(conn.read("Hubspot.Quotes", state=first.checkpoints[-1]))
+        again = collect(conn.read(table, state=first.checkpoints[-1]))
     assert again.progress[0].strategy == "incremental"
-    assert again.ids == ["7"]
-    assert again.rows[0]["Properties_Hs_Title_Value"] == "Renewal 2026"
+    assert again.ids == [rid]
+    assert again.rows[0][column] == read_back
 
 
 @pytest.mark.parametrize("object_type", ["deals", "tickets"])
