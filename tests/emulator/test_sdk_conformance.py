@@ -367,9 +367,11 @@ def test_marketing_emails_and_subscription_definitions_through_the_sdk(
 
 
 def test_list_filters_and_forms_through_the_sdk_without_strict_mode(emu: RunningEmulator) -> None:
-    """SDK 12's strict models for list filter operations and form fields require every member of
-    their unions (``value`` and ``values``, ``dependentFields``), which HubSpot's own examples do
-    not send either; these two are checked with client-side validation off."""
+    """SDK 12 flattens two of HubSpot's unions into one strict model that requires the members of
+    every alternative: a list filter operation must have both ``value`` and ``values``, and a form
+    field (typed ``DependentFieldDependentField``) the members of every field type, such as a
+    phone field's ``minAllowedDigits`` on an email field. No answer HubSpot documents passes that,
+    so these two are checked with client-side validation off."""
     lax = hubspot.Client.create(
         host=emu.base_url, access_token=emu.private_app_token, client_side_validation=False
     )
