@@ -134,6 +134,35 @@ def test_pipeline_stages_are_one_row_per_stage(object_type: str, emu: RunningEmu
         assert {r["Ticket_State"] for r in got.rows} == {"OPEN", "CLOSED"}
 
 
+def test_a_stage_created_through_the_api_is_in_the_next_full_read() -> None:
+    config = EmulatorConfig(seed=4, contacts=20, companies=5, deals=10, tickets=5, engagements=1)
+    with serve_in_thread(config) as emu, connect(emu) as conn:
+        first = collect(conn.read("Hubspot.Ticket_Pipeline_Stages", state=None))
+        headers = {"Authorization": f"Bearer {emu.private_app_token}"}
+        with httpx.Client(base_url=emu.base_url, headers=headers) as api:
+            r = api.post(
+                "/crm/v3/pipelines/tickets/0/stages",
+                json={
+                    "label": "Waiting on vendor",
+                    "displayOrder": 1,
+                    "metadata": {"ticketState": "OPEN"},
+                },
+            )
+        assert r.status_code == 201, r.text
+        made = r.json()
+        again = collect(conn.read("Hubspot.Ticket_Pipeline_Stages", state=first.checkpoints[-1]))
+        pipelines = collect(conn.read("Hubspot.Ticket_Pipelines", state=None))
+    assert again.progress[0].strategy == "full"
+    assert len(again.rows) == len(first.rows) + 1
+    row = next(r for r in again.rows if r["Id"] == made["id"])
+    assert (row["Pipeline_Id"], row["Label"], row["Ticket_State"]) == (
+        "0",
+        "Waiting on vendor",
+        "OPEN",
+    )
+    assert made["id"] in pipelines.rows[0]["Stages"]
+
+
 def test_users_teams_and_owner_teams(emu: RunningEmulator) -> None:
     users = portal_users(emu.state.owners)
     with connect(emu) as conn:

@@ -531,3 +531,16 @@ def test_list_and_subscription_writes_through_the_sdk(client: hubspot.Client) ->
         PublicUpdateSubscriptionStatusRequest(email_address="sdk@b.test", subscription_id="2849")
     )
     assert status.status == "SUBSCRIBED"
+
+
+def test_pipeline_stage_create_through_the_sdk(client: hubspot.Client) -> None:
+    from hubspot.crm.pipelines import PipelineStageInput
+
+    stage = client.crm.pipelines.pipeline_stages_api.create(
+        "deals",
+        "default",
+        PipelineStageInput(label="Contract sent", display_order=3, metadata={"probability": "0.8"}),
+    )
+    assert stage.label == "Contract sent" and stage.display_order == 3
+    listed = client.crm.pipelines.pipeline_stages_api.get_all("deals", "default").results
+    assert [s.id for s in listed][3] == stage.id

@@ -7,6 +7,7 @@ HTTP for out-of-process use.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -27,6 +28,7 @@ from headwater.emulator.hubspot.portal_metadata import (
     MERGED_IDS,
     PIPELINES,
     ObjectType,
+    Pipeline,
     build_object_types,
     build_owners,
 )
@@ -61,7 +63,8 @@ class PortalState:
             t.name: ObjectStore(t, config.seed, counts.get(t.name, 0), owner_ids) for t in types
         }
         self.graph = AssociationGraph(self.stores, self.types, config.seed)
-        self.pipelines = PIPELINES
+        self.pipelines: list[Pipeline] = list(PIPELINES)
+        self._stage_seq = 0
         self.lists = build_lists(config.seed)
         self._marketing: MarketingData | None = None
         self.auth = AuthRegistry(
@@ -230,6 +233,32 @@ class PortalState:
                 current = self.graph.types_between(src, dst, a, b)
                 keep = [t.type_id for t in current if t.type_id not in removed]
             self.graph.set_types(src, dst, a, b, keep)
+
+    def add_pipeline_stage(
+        self, object_type: str, pipeline_id: str, label: str, display_order: int, extra: str
+    ) -> tuple[Pipeline, int] | None:
+        """Add a stage to a pipeline at ``display_order`` (stages are numbered by position, so
+        the later ones move down one); the pipeline and the new stage's index, or None when the
+        pipeline does not exist. Stage ids are numbers, as HubSpot gives created stages."""
+        with self.lock:
+            k = next(
+                (
+                    k
+                    for k, p in enumerate(self.pipelines)
+                    if p.object_type == object_type and p.id == pipeline_id
+                ),
+                None,
+            )
+            if k is None:
+                return None
+            p = self.pipelines[k]
+            self._stage_seq += 1
+            sid = str(90_000_000 + self._stage_seq)
+            at = min(max(display_order, 0), len(p.stages))
+            stages = (*p.stages[:at], (sid, label, extra), *p.stages[at:])
+            added = (*p.added, (sid, self.now_ms()))
+            self.pipelines[k] = dataclasses.replace(p, stages=stages, added=added)
+            return self.pipelines[k], at
 
     def set_time_ms(self, value: int) -> None:
         setter = getattr(self.clock, "set_ms", None)
