@@ -181,6 +181,49 @@ def test_users_teams_and_owner_teams(emu: RunningEmulator) -> None:
     assert all(r["Primary"] for r in got_owner_teams.rows)
 
 
+def test_a_user_created_through_the_api_is_in_the_next_full_reads() -> None:
+    config = EmulatorConfig(seed=4, contacts=20, companies=5, deals=10, tickets=5, engagements=1)
+    with serve_in_thread(config) as emu, connect(emu) as conn:
+        first = {
+            t: collect(conn.read(f"Hubspot.{t}", state=None))
+            for t in ("Users", "Teams", "Owner_Teams", "Owners")
+        }
+        headers = {"Authorization": f"Bearer {emu.private_app_token}"}
+        with httpx.Client(base_url=emu.base_url, headers=headers) as api:
+            r = api.post(
+                "/settings/v3/users",
+                json={
+                    "email": "new.hire@headwater-demo.test",
+                    "sendWelcomeEmail": False,
+                    "firstName": "New",
+                    "lastName": "Hire",
+                    "primaryTeamId": "102",
+                    "secondaryTeamIds": ["103"],
+                },
+            )
+        assert r.status_code == 201, r.text
+        user = r.json()
+        again = {
+            t: collect(conn.read(f"Hubspot.{t}", state=got.checkpoints[-1]))
+            for t, got in first.items()
+        }
+    assert all(got.progress[0].strategy == "full" for got in again.values())
+    assert {t: len(again[t].rows) - len(first[t].rows) for t in first} == {
+        "Users": 1,
+        "Teams": 0,
+        "Owner_Teams": 1,
+        "Owners": 1,
+    }
+    row = next(r for r in again["Users"].rows if r["Id"] == user["id"])
+    assert (row["Email"], row["Primary_Team_Id"]) == ("new.hire@headwater-demo.test", "102")
+    teams = {r["Id"]: r for r in again["Teams"].rows}
+    assert user["id"] in teams["102"]["User_Ids"]
+    owner = next(r for r in again["Owners"].rows if r["Email"] == user["email"])
+    assert (owner["Id"], "102") in {
+        (r["Owner_Id"], r["Team_Id"]) for r in again["Owner_Teams"].rows
+    }
+
+
 def test_explore_names_the_missing_scope_and_probes_each_endpoint_once(
     emu: RunningEmulator,
 ) -> None:

@@ -544,3 +544,16 @@ def test_pipeline_stage_create_through_the_sdk(client: hubspot.Client) -> None:
     assert stage.label == "Contract sent" and stage.display_order == 3
     listed = client.crm.pipelines.pipeline_stages_api.get_all("deals", "default").results
     assert [s.id for s in listed][3] == stage.id
+
+
+def test_user_create_through_the_sdk(client: hubspot.Client) -> None:
+    from hubspot.settings.users import UserProvisionRequest
+
+    users_api = client.settings.users.users_api
+    made = users_api.create(
+        UserProvisionRequest(
+            email="sdk.user@headwater-demo.test", send_welcome_email=True, primary_team_id="101"
+        )
+    )
+    assert made.email == "sdk.user@headwater-demo.test" and made.send_welcome_email is True
+    assert users_api.get_by_id(made.id).primary_team_id == "101"

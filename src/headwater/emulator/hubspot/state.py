@@ -27,7 +27,9 @@ from headwater.emulator.hubspot.marketing import MarketingData
 from headwater.emulator.hubspot.portal_metadata import (
     MERGED_IDS,
     PIPELINES,
+    TEAMS,
     ObjectType,
+    Owner,
     Pipeline,
     build_object_types,
     build_owners,
@@ -58,6 +60,7 @@ class PortalState:
                 self._aliases[f"p_{t.name}".lower()] = t.name
         counts = config.counts()
         self.owners = build_owners(config.owners)
+        self.user_settings: dict[int, dict[str, Any]] = {}  # users created through the API
         owner_ids = tuple(str(o.id) for o in self.owners if not o.archived and o.type == "PERSON")
         self.stores: dict[str, ObjectStore] = {
             t.name: ObjectStore(t, config.seed, counts.get(t.name, 0), owner_ids) for t in types
@@ -233,6 +236,35 @@ class PortalState:
                 current = self.graph.types_between(src, dst, a, b)
                 keep = [t.type_id for t in current if t.type_id not in removed]
             self.graph.set_types(src, dst, a, b, keep)
+
+    def add_user(
+        self, email: str, first: str, last: str, team_id: str | None, settings: dict[str, Any]
+    ) -> tuple[int, Owner]:
+        """A new user of the portal, and the owner HubSpot makes of it (at the end of the owner
+        list); ``settings`` keeps what the generated users derive (``roleId``,
+        ``secondaryTeamIds``). The user's index among the users and its owner."""
+        with self.lock:
+            now = self.now_ms()
+            team = next((t for t in TEAMS if t[0] == team_id), None)
+            if team is None and team_id is not None:
+                team = (team_id, "")
+            owner = Owner(
+                id=max(o.id for o in self.owners) + 13,
+                user_id=max(o.user_id or 0 for o in self.owners) + 1,
+                email=email,
+                first_name=first,
+                last_name=last,
+                type="PERSON",
+                archived=False,
+                team=team,
+                created_ms=now,
+                updated_ms=now,
+            )
+            self.owners.append(owner)
+            assert owner.user_id is not None
+            self.user_settings[owner.user_id] = settings
+            users = [o for o in self.owners if o.type == "PERSON" and not o.archived and o.user_id]
+            return len(users) - 1, owner
 
     def add_pipeline_stage(
         self, object_type: str, pipeline_id: str, label: str, display_order: int, extra: str
