@@ -182,6 +182,15 @@ def test_service_key_connection_with_some_scopes_tests_ok_and_explore_marks_the_
     assert "meta:missingScopes" not in by_name["Hubspot.Contacts"]
     assert by_name["Hubspot.Tickets"]["meta:missingScopes"] == ["tickets"]
     assert by_name["Hubspot.Tickets"]["canPreview"] is False
+    table = client.get(
+        f"{FS}/connections/{conn_id}/explore",
+        params={"objectType": "table", "object": "Hubspot.Tickets", "preview": "true"},
+        headers=h,
+    )
+    assert table.status_code == 400
+    error = table.json()
+    assert error["type"].endswith("CONNECTOR-2403-403") and error["title"] == "Missing scope"
+    assert "Hubspot.Tickets needs the HubSpot scope tickets" in error["errorMessage"]
     bad = _create_raw(client, ident, {"serviceKey": key, "apiVersion": "v3"}, "Service Key")
     assert bad.status_code == 400
     assert "apiVersion" in bad.text

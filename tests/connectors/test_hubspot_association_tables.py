@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from headwater.connectors.hubspot.derived import ASSOCIATION_PAIRS
@@ -111,8 +112,16 @@ def test_an_association_written_before_the_run_is_read_and_a_removed_one_is_gone
     with connect(emu) as conn:
         before = collect(conn.read("Hubspot.Contact_Company_Associations", state=None))
         gone = next(r for r in before.rows if r["From_Id"] == "3")
-        emu.state.associate("contacts", contact, "companies", company, type_ids=[1])
-        emu.state.dissociate("contacts", 3, "companies", int(str(gone["To_Id"])))
+        headers = {"Authorization": f"Bearer {emu.private_app_token}"}
+        with httpx.Client(base_url=emu.base_url, headers=headers) as api:
+            made = api.put(
+                f"/crm/v4/objects/contacts/{contact}/associations/companies/{company}",
+                json=[{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 1}],
+            )
+            removed = api.delete(
+                f"/crm/v4/objects/contacts/3/associations/companies/{gone['To_Id']}"
+            )
+        assert (made.status_code, removed.status_code) == (201, 204), made.text
         after = collect(
             conn.read("Hubspot.Contact_Company_Associations", state=before.checkpoints[-1])
         )

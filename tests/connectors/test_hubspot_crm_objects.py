@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from headwater.connectors.hubspot.catalog import STANDARD_TABLES
@@ -71,18 +72,45 @@ def test_full_read_of_each_extra_object_equals_the_emulator(
     )
 
 
-def test_an_update_to_a_quote_comes_back_in_the_next_incremental_read(
-    emu: RunningEmulator,
+# a property of each type, the value written through the PATCH endpoint, and how it reads back
+WRITES: dict[str, tuple[str, str, object]] = {
+    "Hubspot.Quotes": ("hs_title", "Renewal 2026", "Renewal 2026"),
+    "Hubspot.Leads": ("hs_lead_name", "Inbound lead", "Inbound lead"),
+    "Hubspot.Goals": ("hs_goal_name", "Q1 revenue", "Q1 revenue"),
+    "Hubspot.Feedback_Submissions": ("hs_content", "Great support", "Great support"),
+    "Hubspot.Communications": ("hs_communication_body", "Call me back", "Call me back"),
+    "Hubspot.Postal_Mail": ("hs_postal_mail_body", "Thank-you card", "Thank-you card"),
+    "Hubspot.Deal_Splits": ("hs_split_percentage", "0.25", 0.25),
+    "Hubspot.Invoices": ("hs_number", "INV-2026-7", "INV-2026-7"),
+    "Hubspot.Orders": ("hs_order_name", "Order 2026-7", "Order 2026-7"),
+    "Hubspot.Carts": ("hs_cart_name", "Spring cart", "Spring cart"),
+}
+
+
+def test_every_extra_object_has_a_write() -> None:
+    assert set(WRITES) == set(EXTRA_TABLES)
+
+
+@pytest.mark.parametrize("table", sorted(EXTRA_TABLES))
+def test_an_update_made_through_the_api_comes_back_in_the_next_incremental_read(
+    table: str, emu: RunningEmulator
 ) -> None:
-    with connect(emu) as conn:
-        first = collect(conn.read("Hubspot.Quotes", state=None))
+    object_type = EXTRA_TABLES[table]
+    prop, value, read_back = WRITES[table]
+    column = "Properties_" + "_".join(w.title() for w in prop.split("_")) + "_Value"
+    rid = live_ids(emu, object_type)[6]
+    headers = {"Authorization": f"Bearer {emu.private_app_token}"}
+    with connect(emu) as conn, httpx.Client(base_url=emu.base_url, headers=headers) as api:
+        first = collect(conn.read(table, state=None))
+        assert first.progress[0].strategy == "full"
         emu.state.clock.advance(600)
-        emu.state.update("quotes", 7, {"hs_title": "Renewal 2026"})
+        r = api.patch(f"/crm/v3/objects/{object_type}/{rid}", json={"properties": {prop: value}})
+        assert r.status_code == 200, r.text
         emu.state.clock.advance(1)
-        again = collect(conn.read("Hubspot.Quotes", state=first.checkpoints[-1]))
+        again = collect(conn.read(table, state=first.checkpoints[-1]))
     assert again.progress[0].strategy == "incremental"
-    assert again.ids == ["7"]
-    assert again.rows[0]["Properties_Hs_Title_Value"] == "Renewal 2026"
+    assert again.ids == [rid]
+    assert again.rows[0][column] == read_back
 
 
 @pytest.mark.parametrize("object_type", ["deals", "tickets"])
@@ -106,6 +134,35 @@ def test_pipeline_stages_are_one_row_per_stage(object_type: str, emu: RunningEmu
         assert {r["Ticket_State"] for r in got.rows} == {"OPEN", "CLOSED"}
 
 
+def test_a_stage_created_through_the_api_is_in_the_next_full_read() -> None:
+    config = EmulatorConfig(seed=4, contacts=20, companies=5, deals=10, tickets=5, engagements=1)
+    with serve_in_thread(config) as emu, connect(emu) as conn:
+        first = collect(conn.read("Hubspot.Ticket_Pipeline_Stages", state=None))
+        headers = {"Authorization": f"Bearer {emu.private_app_token}"}
+        with httpx.Client(base_url=emu.base_url, headers=headers) as api:
+            r = api.post(
+                "/crm/v3/pipelines/tickets/0/stages",
+                json={
+                    "label": "Waiting on vendor",
+                    "displayOrder": 1,
+                    "metadata": {"ticketState": "OPEN"},
+                },
+            )
+        assert r.status_code == 201, r.text
+        made = r.json()
+        again = collect(conn.read("Hubspot.Ticket_Pipeline_Stages", state=first.checkpoints[-1]))
+        pipelines = collect(conn.read("Hubspot.Ticket_Pipelines", state=None))
+    assert again.progress[0].strategy == "full"
+    assert len(again.rows) == len(first.rows) + 1
+    row = next(r for r in again.rows if r["Id"] == made["id"])
+    assert (row["Pipeline_Id"], row["Label"], row["Ticket_State"]) == (
+        "0",
+        "Waiting on vendor",
+        "OPEN",
+    )
+    assert made["id"] in pipelines.rows[0]["Stages"]
+
+
 def test_users_teams_and_owner_teams(emu: RunningEmulator) -> None:
     users = portal_users(emu.state.owners)
     with connect(emu) as conn:
@@ -122,6 +179,49 @@ def test_users_teams_and_owner_teams(emu: RunningEmulator) -> None:
         (str(o.id), o.team[0]) for o in live_owners if o.team is not None
     )
     assert all(r["Primary"] for r in got_owner_teams.rows)
+
+
+def test_a_user_created_through_the_api_is_in_the_next_full_reads() -> None:
+    config = EmulatorConfig(seed=4, contacts=20, companies=5, deals=10, tickets=5, engagements=1)
+    with serve_in_thread(config) as emu, connect(emu) as conn:
+        first = {
+            t: collect(conn.read(f"Hubspot.{t}", state=None))
+            for t in ("Users", "Teams", "Owner_Teams", "Owners")
+        }
+        headers = {"Authorization": f"Bearer {emu.private_app_token}"}
+        with httpx.Client(base_url=emu.base_url, headers=headers) as api:
+            r = api.post(
+                "/settings/v3/users",
+                json={
+                    "email": "new.hire@headwater-demo.test",
+                    "sendWelcomeEmail": False,
+                    "firstName": "New",
+                    "lastName": "Hire",
+                    "primaryTeamId": "102",
+                    "secondaryTeamIds": ["103"],
+                },
+            )
+        assert r.status_code == 201, r.text
+        user = r.json()
+        again = {
+            t: collect(conn.read(f"Hubspot.{t}", state=got.checkpoints[-1]))
+            for t, got in first.items()
+        }
+    assert all(got.progress[0].strategy == "full" for got in again.values())
+    assert {t: len(again[t].rows) - len(first[t].rows) for t in first} == {
+        "Users": 1,
+        "Teams": 0,
+        "Owner_Teams": 1,
+        "Owners": 1,
+    }
+    row = next(r for r in again["Users"].rows if r["Id"] == user["id"])
+    assert (row["Email"], row["Primary_Team_Id"]) == ("new.hire@headwater-demo.test", "102")
+    teams = {r["Id"]: r for r in again["Teams"].rows}
+    assert user["id"] in teams["102"]["User_Ids"]
+    owner = next(r for r in again["Owners"].rows if r["Email"] == user["email"])
+    assert (owner["Id"], "102") in {
+        (r["Owner_Id"], r["Team_Id"]) for r in again["Owner_Teams"].rows
+    }
 
 
 def test_explore_names_the_missing_scope_and_probes_each_endpoint_once(

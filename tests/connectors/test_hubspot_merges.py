@@ -73,6 +73,25 @@ def test_full_read_lists_every_merge_with_its_time(
     }
 
 
+@pytest.mark.parametrize("object_type", ["contacts", "companies", "deals", "tickets", "pets"])
+def test_a_merge_made_just_before_the_run_is_read_incrementally(
+    object_type: str, emu: RunningEmulator
+) -> None:
+    table = f"Hubspot.{emu.state.resolve(object_type).singular.title()}_Merges"
+    a, b = live_ids(emu, object_type)[5:7]
+    with connect(emu) as conn:
+        first = collect(conn.read(table, state=None))
+        emu.state.clock.advance(3600)
+        winner, at = _merge(emu, object_type, int(a), int(b))
+        emu.state.clock.advance(1)
+        again = collect(conn.read(table, state=first.checkpoints[-1]))
+    assert again.progress[0].strategy == "incremental"
+    assert {(r["Winner_Id"], r["Merged_Id"], iso(r["Merged_At"])) for r in again.rows} == {
+        (winner, a, at),
+        (winner, b, at),
+    }
+
+
 def test_incremental_reads_new_merges_and_dates_chained_ones(emu: RunningEmulator) -> None:
     table = "Hubspot.Contact_Merges"
     with connect(emu) as conn:

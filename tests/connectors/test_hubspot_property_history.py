@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from headwater.emulator.hubspot import EmulatorConfig, ManualClock, RunningEmulator, serve_in_thread
@@ -100,12 +101,21 @@ def test_a_flow_chooses_the_properties_and_the_columns(emu: RunningEmulator) -> 
     assert got_rows(got.rows) == expected(emu, "contacts", ["email", "lifecyclestage"])
 
 
+def patch(emu: RunningEmulator, object_type: str, rid: int, properties: dict[str, str]) -> None:
+    """Write through HubSpot's own update endpoint, as a user's change would arrive."""
+    path = f"/crm/v3/objects/{emu.state.resolve(object_type).type_id}/{rid}"
+    headers = {"Authorization": f"Bearer {emu.private_app_token}"}
+    with httpx.Client(base_url=emu.base_url, headers=headers) as api:
+        r = api.patch(path, json={"properties": properties})
+    assert r.status_code == 200, r.text
+
+
 def test_incremental_reads_exactly_the_versions_written_since(emu: RunningEmulator) -> None:
     table = "Hubspot.Deal_Property_History"
     with connect(emu) as conn:
         first = collect(conn.read(table, state=None))
         emu.state.clock.advance(3600)
-        emu.state.update("deals", 9, {"dealstage": "closedwon", "amount": "1234.5"})
+        patch(emu, "deals", 9, {"dealstage": "closedwon", "amount": "1234.5"})
         emu.state.clock.advance(5)
         patched = emu.state.stores["deals"].history_for(9, "dealstage")[0]
         again = collect(conn.read(table, state=first.checkpoints[-1]))
@@ -126,6 +136,36 @@ def test_incremental_reads_exactly_the_versions_written_since(emu: RunningEmulat
     }
     assert quiet.rows == []
     assert first.checkpoints[-1]["cursor_ms"] < again.checkpoints[-1]["cursor_ms"]
+
+
+# a property of each object that HubSpot keeps history for, written just before the run
+WRITTEN = {
+    "Hubspot.Contact_Property_History": ("email", "new.address@headwater-demo.test"),
+    "Hubspot.Company_Property_History": ("name", "Renamed Holdings"),
+    "Hubspot.Deal_Property_History": ("dealname", "Renewal 2026"),
+    "Hubspot.Ticket_Property_History": ("subject", "Printer on fire"),
+    "Hubspot.Pet_Property_History": ("name", "Biscuit"),
+}
+
+
+@pytest.mark.parametrize("table", sorted(TABLES))
+def test_each_history_table_reads_a_write_made_just_before_the_run(
+    table: str, emu: RunningEmulator
+) -> None:
+    object_type = TABLES[table]
+    prop, value = WRITTEN[table]
+    rid = int(live_ids(emu, object_type)[4])
+    with connect(emu) as conn:
+        first = collect(conn.read(table, state=None, columns=[prop]))
+        emu.state.clock.advance(3600)
+        patch(emu, object_type, rid, {prop: value})
+        emu.state.clock.advance(1)
+        again = collect(conn.read(table, state=first.checkpoints[-1], columns=[prop]))
+    assert again.progress[0].strategy == "incremental"
+    assert {(r["Object_Id"], r["Property"], r["Value"], r["Source_Type"]) for r in again.rows} == {
+        (str(rid), prop, value, "API")
+    }
+    assert got_rows(first.rows + again.rows) == expected(emu, object_type, [prop])
 
 
 def test_a_resumed_full_read_neither_repeats_nor_skips(emu: RunningEmulator) -> None:

@@ -45,7 +45,11 @@ def test_forms_page_with_an_opaque_after_and_carry_their_fields(c: httpx.Client)
     assert len({f["id"] for f in forms}) == 8
     first = forms[0]
     assert first["formType"] == "hubspot"
-    assert first["fieldGroups"][0]["fields"][0]["name"] == "email"
+    email = first["fieldGroups"][0]["fields"][0]
+    assert email["name"] == "email"
+    # as in HubSpot's reference answer: dependent fields on every field, validation on email
+    assert all("dependentFields" in f for g in first["fieldGroups"] for f in g["fields"])
+    assert email["validation"] == {"blockedEmailDomains": [], "useDefaultBlockList": False}
     assert c.get(f"/marketing/v3/forms/{first['id']}").json()["name"] == first["name"]
     assert c.get("/marketing/v3/forms/nope").status_code == 404
     assert c.get("/marketing/v3/forms", params={"after": "not base64!"}).status_code == 400

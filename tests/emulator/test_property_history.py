@@ -35,6 +35,20 @@ def test_a_patch_adds_a_version_on_top_of_the_generated_ones(
     assert record["updatedAt"] == after[0]["timestamp"]
 
 
+def test_a_write_never_re_dates_the_versions_before_it(
+    c: httpx.Client, emu: RunningEmulator
+) -> None:
+    ids = [str(i) for i in range(30, 80)]
+    emails = _history(c, ids, ["email"])
+    rid = next(i for i in ids if len(emails[i]["email"]) > 1)  # generated changes to re-date
+    emu.state.advance(3600)
+    r = c.patch(f"/crm/v3/objects/contacts/{rid}", json={"properties": {"phone": "+1 555 0100"}})
+    assert r.status_code == 200, r.text
+    after = _history(c, [rid], ["email", "phone"])[rid]
+    assert after["email"] == emails[rid]["email"]
+    assert after["phone"][0]["value"] == "+1 555 0100"
+
+
 def test_history_batch_reads_take_at_most_50_inputs(c: httpx.Client) -> None:
     too_many = c.post(
         "/crm/v3/objects/contacts/batch/read",

@@ -367,9 +367,11 @@ def test_marketing_emails_and_subscription_definitions_through_the_sdk(
 
 
 def test_list_filters_and_forms_through_the_sdk_without_strict_mode(emu: RunningEmulator) -> None:
-    """SDK 12's strict models for list filter operations and form fields require every member of
-    their unions (``value`` and ``values``, ``dependentFields``), which HubSpot's own examples do
-    not send either; these two are checked with client-side validation off."""
+    """SDK 12 flattens two of HubSpot's unions into one strict model that requires the members of
+    every alternative: a list filter operation must have both ``value`` and ``values``, and a form
+    field (typed ``DependentFieldDependentField``) the members of every field type, such as a
+    phone field's ``minAllowedDigits`` on an email field. No answer HubSpot documents passes that,
+    so these two are checked with client-side validation off."""
     lax = hubspot.Client.create(
         host=emu.base_url, access_token=emu.private_app_token, client_side_validation=False
     )
@@ -529,3 +531,29 @@ def test_list_and_subscription_writes_through_the_sdk(client: hubspot.Client) ->
         PublicUpdateSubscriptionStatusRequest(email_address="sdk@b.test", subscription_id="2849")
     )
     assert status.status == "SUBSCRIBED"
+
+
+def test_pipeline_stage_create_through_the_sdk(client: hubspot.Client) -> None:
+    from hubspot.crm.pipelines import PipelineStageInput
+
+    stage = client.crm.pipelines.pipeline_stages_api.create(
+        "deals",
+        "default",
+        PipelineStageInput(label="Contract sent", display_order=3, metadata={"probability": "0.8"}),
+    )
+    assert stage.label == "Contract sent" and stage.display_order == 3
+    listed = client.crm.pipelines.pipeline_stages_api.get_all("deals", "default").results
+    assert [s.id for s in listed][3] == stage.id
+
+
+def test_user_create_through_the_sdk(client: hubspot.Client) -> None:
+    from hubspot.settings.users import UserProvisionRequest
+
+    users_api = client.settings.users.users_api
+    made = users_api.create(
+        UserProvisionRequest(
+            email="sdk.user@headwater-demo.test", send_welcome_email=True, primary_team_id="101"
+        )
+    )
+    assert made.email == "sdk.user@headwater-demo.test" and made.send_welcome_email is True
+    assert users_api.get_by_id(made.id).primary_team_id == "101"

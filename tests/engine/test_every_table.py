@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from headwater.connectors.hubspot import HubSpotSettings
 from headwater.connectors.hubspot.catalog import TableDef, TableKind
 from headwater.emulator.hubspot import EmulatorConfig, serve_in_thread
-from headwater.emulator.hubspot.portal_metadata import PIPELINES, TEAMS
+from headwater.emulator.hubspot.portal_metadata import TEAMS
 from headwater.emulator.hubspot.routes.settings import portal_users
 from headwater.engine.worker import Worker
 from headwater.lake import TableRef
@@ -105,9 +105,9 @@ def expected_rows(emu: Any, table: TableDef) -> int:
     if kind is TableKind.OWNERS:
         return sum(1 for o in owners if not o.archived)
     if kind is TableKind.PIPELINES:
-        return sum(1 for p in PIPELINES if p.object_type == obj)
+        return sum(1 for p in emu.state.pipelines if p.object_type == obj)
     if kind is TableKind.PIPELINE_STAGES:
-        return sum(len(p.stages) for p in PIPELINES if p.object_type == obj)
+        return sum(len(p.stages) for p in emu.state.pipelines if p.object_type == obj)
     if kind is TableKind.USERS:
         return len(portal_users(owners))
     if kind is TableKind.TEAMS:

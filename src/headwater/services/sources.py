@@ -9,7 +9,7 @@ from typing import Any, Literal, overload
 from headwater.connectors import registry
 from headwater.connectors.base import ConnectorType, Credentials, JsonObject, SourceConnector
 from headwater.connectors.hubspot import HubSpotSettings
-from headwater.errors import InvalidRequestError, SourceAuthError, SyncError
+from headwater.errors import InvalidRequestError, MissingScopeError, SourceAuthError, SyncError
 from headwater.services import connections
 from headwater.services.context import ServiceContext, Tenant
 
@@ -58,12 +58,18 @@ def sync_error_body(exc: SyncError, request_id: str = "") -> dict[str, Any]:
     status = int(code.rsplit("-", 1)[-1]) if code[-3:].isdigit() else 400
     return {
         "type": f"https://ns.adobe.com/aep/errors/{code}",
-        "title": "Connection test failed" if isinstance(exc, SourceAuthError) else "Source error",
+        "title": _error_title(exc),
         "status": status,
         "report": {"detailed-message": exc.message, "request-id": request_id},
         "errorMessage": exc.message,
         "errorDetails": exc.message,
     }
+
+
+def _error_title(exc: SyncError) -> str:
+    if isinstance(exc, MissingScopeError):  # one table: the connection itself tests fine
+        return "Missing scope"
+    return "Connection test failed" if isinstance(exc, SourceAuthError) else "Source error"
 
 
 def test_connection(ctx: ServiceContext, tenant: Tenant, conn_id: str) -> dict[str, Any]:

@@ -39,6 +39,7 @@ ALL_SCOPES: tuple[str, ...] = (
     "communication_preferences.write",
     "automation",
     "settings.users.read",
+    "settings.users.write",
     "settings.users.teams.read",
     *EXTRA_SCOPES,
 )

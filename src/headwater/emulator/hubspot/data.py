@@ -141,6 +141,9 @@ class ObjectStore:
         self.merged_into: dict[int, int] = {}
         self.created[:count] = created
         self.updated[:count] = updated
+        # the generated modification times, which date the generated history: a write moves
+        # ``updated`` but never re-dates the versions before it
+        self.generated_updated: I64 = updated
         self.archived[:count] = archived
         self.archived_at[:count] = archived_at
         self.size = count  # ids 1..size exist
@@ -340,7 +343,7 @@ class ObjectStore:
             return out
         current = self._value(plan, rid, self.record_hash(rid))
         created = int(self.created[rid - 1])
-        updated = int(self.updated[rid - 1])
+        updated = int(self.generated_updated[rid - 1])
         h = mix(self.record_hash(rid) ^ plan.salt ^ 0x5555)
         prop = self.type.prop(name)
         versions = 1

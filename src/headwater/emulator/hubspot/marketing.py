@@ -36,6 +36,11 @@ APP_ID = 113
 APP_NAME = "BatchEmail"
 
 SENDS = 400
+# HubSpot's forms API answers every field with its dependent fields (none here) and email fields
+# with their validation (its reference response for GET /marketing/v3/forms)
+_FIELD_VALIDATION: dict[str, dict[str, object]] = {
+    "email": {"validation": {"blockedEmailDomains": [], "useDefaultBlockList": False}}
+}
 
 
 def uuid_for(*parts: str | int) -> str:
@@ -159,6 +164,8 @@ class MarketingData:
                                     "required": fname == "email",
                                     "hidden": False,
                                     "fieldType": ftype,
+                                    "dependentFields": [],
+                                    **_FIELD_VALIDATION.get(ftype, {}),
                                 }
                             ],
                         }

@@ -1205,6 +1205,14 @@ class Pipeline:
     display_order: int
     stages: tuple[tuple[str, str, str], ...]  # id, label, probability or ticket state
     default: bool
+    added: tuple[tuple[str, int], ...] = ()  # (stage id, epoch ms) of stages created by the API
+
+    def stage_created_ms(self, stage_id: str) -> int | None:
+        return next((ms for sid, ms in self.added if sid == stage_id), None)
+
+    @property
+    def updated_ms(self) -> int | None:
+        return max((ms for _, ms in self.added), default=None)
 
 
 PIPELINES: tuple[Pipeline, ...] = (

@@ -153,21 +153,23 @@ def pipeline_v3(p: Pipeline) -> dict[str, Any]:
         "displayOrder": p.display_order,
         "archived": False,
         "createdAt": created,
-        "updatedAt": METADATA_UPDATED_ISO,
+        "updatedAt": METADATA_UPDATED_ISO if p.updated_ms is None else iso_ms(p.updated_ms),
         "stages": [pipeline_stage_v3(p, i) for i in range(len(p.stages))],
     }
 
 
 def pipeline_stage_v3(p: Pipeline, i: int) -> dict[str, Any]:
     sid, label, extra = p.stages[i]
+    added = p.stage_created_ms(sid)
+    created = EPOCH_ISO if p.default else METADATA_CREATED_ISO
     return {
         "id": sid,
         "label": label,
         "displayOrder": i,
         "metadata": _stage_metadata(p, extra),
         "writePermissions": "CRM_PERMISSIONS_ENFORCEMENT",
-        "createdAt": EPOCH_ISO if p.default else METADATA_CREATED_ISO,
-        "updatedAt": METADATA_UPDATED_ISO,
+        "createdAt": created if added is None else iso_ms(added),
+        "updatedAt": METADATA_UPDATED_ISO if added is None else iso_ms(added),
         "archived": False,
     }
 

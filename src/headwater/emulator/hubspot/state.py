@@ -7,6 +7,7 @@ HTTP for out-of-process use.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -26,7 +27,10 @@ from headwater.emulator.hubspot.marketing import MarketingData
 from headwater.emulator.hubspot.portal_metadata import (
     MERGED_IDS,
     PIPELINES,
+    TEAMS,
     ObjectType,
+    Owner,
+    Pipeline,
     build_object_types,
     build_owners,
 )
@@ -56,12 +60,14 @@ class PortalState:
                 self._aliases[f"p_{t.name}".lower()] = t.name
         counts = config.counts()
         self.owners = build_owners(config.owners)
+        self.user_settings: dict[int, dict[str, Any]] = {}  # users created through the API
         owner_ids = tuple(str(o.id) for o in self.owners if not o.archived and o.type == "PERSON")
         self.stores: dict[str, ObjectStore] = {
             t.name: ObjectStore(t, config.seed, counts.get(t.name, 0), owner_ids) for t in types
         }
         self.graph = AssociationGraph(self.stores, self.types, config.seed)
-        self.pipelines = PIPELINES
+        self.pipelines: list[Pipeline] = list(PIPELINES)
+        self._stage_seq = 0
         self.lists = build_lists(config.seed)
         self._marketing: MarketingData | None = None
         self.auth = AuthRegistry(
@@ -230,6 +236,61 @@ class PortalState:
                 current = self.graph.types_between(src, dst, a, b)
                 keep = [t.type_id for t in current if t.type_id not in removed]
             self.graph.set_types(src, dst, a, b, keep)
+
+    def add_user(
+        self, email: str, first: str, last: str, team_id: str | None, settings: dict[str, Any]
+    ) -> tuple[int, Owner]:
+        """A new user of the portal, and the owner HubSpot makes of it (at the end of the owner
+        list); ``settings`` keeps what the generated users derive (``roleId``,
+        ``secondaryTeamIds``). The user's index among the users and its owner."""
+        with self.lock:
+            now = self.now_ms()
+            team = next((t for t in TEAMS if t[0] == team_id), None)
+            if team is None and team_id is not None:
+                team = (team_id, "")
+            owner = Owner(
+                id=max(o.id for o in self.owners) + 13,
+                user_id=max(o.user_id or 0 for o in self.owners) + 1,
+                email=email,
+                first_name=first,
+                last_name=last,
+                type="PERSON",
+                archived=False,
+                team=team,
+                created_ms=now,
+                updated_ms=now,
+            )
+            self.owners.append(owner)
+            assert owner.user_id is not None
+            self.user_settings[owner.user_id] = settings
+            users = [o for o in self.owners if o.type == "PERSON" and not o.archived and o.user_id]
+            return len(users) - 1, owner
+
+    def add_pipeline_stage(
+        self, object_type: str, pipeline_id: str, label: str, display_order: int, extra: str
+    ) -> tuple[Pipeline, int] | None:
+        """Add a stage to a pipeline at ``display_order`` (stages are numbered by position, so
+        the later ones move down one); the pipeline and the new stage's index, or None when the
+        pipeline does not exist. Stage ids are numbers, as HubSpot gives created stages."""
+        with self.lock:
+            k = next(
+                (
+                    k
+                    for k, p in enumerate(self.pipelines)
+                    if p.object_type == object_type and p.id == pipeline_id
+                ),
+                None,
+            )
+            if k is None:
+                return None
+            p = self.pipelines[k]
+            self._stage_seq += 1
+            sid = str(90_000_000 + self._stage_seq)
+            at = min(max(display_order, 0), len(p.stages))
+            stages = (*p.stages[:at], (sid, label, extra), *p.stages[at:])
+            added = (*p.added, (sid, self.now_ms()))
+            self.pipelines[k] = dataclasses.replace(p, stages=stages, added=added)
+            return self.pipelines[k], at
 
     def set_time_ms(self, value: int) -> None:
         setter = getattr(self.clock, "set_ms", None)

@@ -179,6 +179,38 @@ def h_pipeline_stages(ctx: Ctx) -> Response:
     )
 
 
+def h_pipeline_stage_create(ctx: Ctx) -> Response:
+    """``POST .../pipelines/{type}/{pipeline}/stages`` with ``label``, ``displayOrder`` and
+    ``metadata`` (a deal stage's ``probability``, a ticket stage's ``ticketState``): 201 and the
+    stage, as HubSpot answers."""
+    t = ctx.state.resolve(ctx.args["type"])
+    body = ctx.req.json()
+    if not isinstance(body, dict):
+        raise validation_error("the body must be a stage object")
+    label, order, meta = body.get("label"), body.get("displayOrder"), body.get("metadata") or {}
+    if not isinstance(label, str) or not label or not isinstance(order, int):
+        raise validation_error("label and displayOrder are required")
+    key = "ticketState" if t.name == "tickets" else "probability"
+    extra = meta.get(key) if isinstance(meta, dict) else None
+    if t.name == "tickets" and extra not in ("OPEN", "CLOSED"):
+        raise validation_error("metadata.ticketState must be OPEN or CLOSED")
+    if t.name != "tickets":
+        try:
+            probability = float(str(extra))
+        except ValueError:
+            raise validation_error(
+                "metadata.probability must be a number from 0.0 to 1.0"
+            ) from None
+        if not 0.0 <= probability <= 1.0:
+            raise validation_error("metadata.probability must be a number from 0.0 to 1.0")
+        extra = str(probability)
+    added = ctx.state.add_pipeline_stage(t.name, ctx.args["pipeline"], label, order, str(extra))
+    if added is None:
+        raise error(404, "OBJECT_NOT_FOUND", f"Pipeline {ctx.args['pipeline']} not found")
+    pipeline, index = added
+    return json_response(render.pipeline_stage_v3(pipeline, index), 201)
+
+
 def h_pipelines_legacy(ctx: Ctx) -> Response:
     t, pipes = _pipelines_for(ctx)
     items = [render.pipeline_legacy(p, t.type_id) for p in pipes]
@@ -254,6 +286,14 @@ ROUTES: RouteTable = (
         h_pipeline_stages,
         "pipelines.stages",
         scope_type="type",
+    ),
+    Route(
+        "POST",
+        under(PIPELINES, "/{pipeline}/stages"),
+        h_pipeline_stage_create,
+        "pipelines.stages.create",
+        scope_type="type",
+        write=True,
     ),
     Route(
         "GET",
