@@ -49,7 +49,15 @@ from headwater.connectors.hubspot.state import (
 from headwater.connectors.ratelimit import RequestKind
 from headwater.errors import PaginationLoopError
 
-__all__ = ["HISTORY_PAGE", "HistoryReader", "history_layout", "history_rows", "select_history"]
+__all__ = [
+    "HISTORY_PAGE",
+    "HistoryReader",
+    "history_layout",
+    "history_rows",
+    "read_with_history",
+    "search_id_page",
+    "select_history",
+]
 
 #: HubSpot's page size with propertiesWithHistory (lists and batch reads alike)
 HISTORY_PAGE = 50
@@ -137,6 +145,58 @@ def history_rows(
     return rows
 
 
+def search_id_page(
+    http: HubSpotHttp, path: str, filters: list[dict[str, str]]
+) -> tuple[list[str], str | None, int | None]:
+    """One page of a CRM search for record ids (one filter group, ascending ``hs_object_id``,
+    :data:`SEARCH_PAGE` ids): the ids, the last of them when HubSpot has more, and its total."""
+    body = json_body(
+        http.send(
+            "POST",
+            f"{path}/search",
+            kind=RequestKind.SEARCH,
+            json={
+                "filterGroups": [{"filters": filters}],
+                "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
+                "properties": ["hs_object_id"],
+                "limit": SEARCH_PAGE,
+                "after": "0",
+            },
+        )
+    )
+    ids = [str(r["id"]) for r in body.get("results") or []]
+    more = bool((body.get("paging") or {}).get("next")) and bool(ids)
+    total = body.get("total")
+    return ids, ids[-1] if more else None, total if isinstance(total, int) else None
+
+
+def read_with_history(
+    http: HubSpotHttp,
+    path: str,
+    ids: Sequence[str],
+    *,
+    properties: list[str],
+    with_history: list[str],
+) -> list[dict[str, Any]]:
+    """The records ``ids`` with the history of ``with_history`` (``POST {path}/batch/read``,
+    :data:`HISTORY_PAGE` ids a call)."""
+    records: list[dict[str, Any]] = []
+    for start in range(0, len(ids), HISTORY_PAGE):
+        body = json_body(
+            http.send(
+                "POST",
+                f"{path}/batch/read",
+                json={
+                    "properties": properties,
+                    "propertiesWithHistory": with_history,
+                    "inputs": [{"id": i} for i in ids[start : start + HISTORY_PAGE]],
+                },
+            )
+        )
+        records += body.get("results") or []
+    return records
+
+
 class HistoryReader:
     """Reads one property history table; construct per ``read`` call."""
 
@@ -187,62 +247,26 @@ class HistoryReader:
         return rows, nxt
 
     def _changed_ids(self, run: RunState) -> tuple[list[str], str | None, int | None]:
-        prop = self._table.cursor_property
-        body = json_body(
-            self._http.send(
-                "POST",
-                f"{self._path}/search",
-                kind=RequestKind.SEARCH,
-                json={
-                    "filterGroups": [
-                        {
-                            "filters": [
-                                {
-                                    "propertyName": prop,
-                                    "operator": "GTE",
-                                    "value": str(run.window_start_ms or 0),
-                                },
-                                {
-                                    "propertyName": prop,
-                                    "operator": "LT",
-                                    "value": str(run.window_end_ms),
-                                },
-                                {
-                                    "propertyName": "hs_object_id",
-                                    "operator": "GT",
-                                    "value": run.floor,
-                                },
-                            ]
-                        }
-                    ],
-                    "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
-                    "properties": ["hs_object_id"],
-                    "limit": SEARCH_PAGE,
-                    "after": "0",
-                },
-            )
+        prop = str(self._table.cursor_property)
+        return search_id_page(
+            self._http,
+            self._path,
+            [
+                {"propertyName": prop, "operator": "GTE", "value": str(run.window_start_ms or 0)},
+                {"propertyName": prop, "operator": "LT", "value": str(run.window_end_ms)},
+                {"propertyName": "hs_object_id", "operator": "GT", "value": run.floor},
+            ],
         )
-        ids = [str(r["id"]) for r in body.get("results") or []]
-        more = bool((body.get("paging") or {}).get("next")) and bool(ids)
-        total = body.get("total")
-        return ids, ids[-1] if more else None, total if isinstance(total, int) else None
 
     def _history_of(self, ids: Sequence[str], since_ms: int | None) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = []
-        for start in range(0, len(ids), HISTORY_PAGE):
-            body = json_body(
-                self._http.send(
-                    "POST",
-                    f"{self._path}/batch/read",
-                    json={
-                        "properties": ["hs_object_id"],
-                        "propertiesWithHistory": list(self._layout.properties),
-                        "inputs": [{"id": i} for i in ids[start : start + HISTORY_PAGE]],
-                    },
-                )
-            )
-            rows += history_rows(body.get("results") or [], since_ms)
-        return rows
+        records = read_with_history(
+            self._http,
+            self._path,
+            ids,
+            properties=["hs_object_id"],
+            with_history=list(self._layout.properties),
+        )
+        return history_rows(records, since_ms)
 
     # ------------------------------------------------------------------ the read
 

@@ -17,9 +17,8 @@ from typing import Any
 from headwater.connectors.events import BatchEvent, CheckpointEvent, ProgressEvent, ReadEvent
 from headwater.connectors.hubspot.catalog import TableDef
 from headwater.connectors.hubspot.convert import build_batch
-from headwater.connectors.hubspot.history import HISTORY_PAGE
-from headwater.connectors.hubspot.http import HubSpotHttp, json_body
-from headwater.connectors.hubspot.planner import SEARCH_PAGE
+from headwater.connectors.hubspot.history import read_with_history, search_id_page
+from headwater.connectors.hubspot.http import HubSpotHttp
 from headwater.connectors.hubspot.refresh import MERGED_PROPERTY
 from headwater.connectors.hubspot.schema import Column, ColumnKind, Origin, TableLayout
 from headwater.connectors.hubspot.state import (
@@ -31,7 +30,6 @@ from headwater.connectors.hubspot.state import (
     plan_window,
     progress,
 )
-from headwater.connectors.ratelimit import RequestKind
 from headwater.errors import PaginationLoopError
 
 __all__ = ["MergeReader", "merge_layout", "merge_rows"]
@@ -105,41 +103,17 @@ class MergeReader:
                 {"propertyName": prop, "operator": "GTE", "value": str(run.window_start_ms or 0)},
                 {"propertyName": prop, "operator": "LT", "value": str(run.window_end_ms)},
             ]
-        body = json_body(
-            self._http.send(
-                "POST",
-                f"{self._path}/search",
-                kind=RequestKind.SEARCH,
-                json={
-                    "filterGroups": [{"filters": filters}],
-                    "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
-                    "properties": ["hs_object_id"],
-                    "limit": SEARCH_PAGE,
-                    "after": "0",
-                },
-            )
-        )
-        ids = [str(r["id"]) for r in body.get("results") or []]
-        more = bool((body.get("paging") or {}).get("next")) and bool(ids)
-        total = body.get("total")
-        return ids, ids[-1] if more else None, total if isinstance(total, int) else None
+        return search_id_page(self._http, self._path, filters)
 
     def _rows(self, ids: Sequence[str]) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = []
-        for start in range(0, len(ids), HISTORY_PAGE):
-            body = json_body(
-                self._http.send(
-                    "POST",
-                    f"{self._path}/batch/read",
-                    json={
-                        "properties": [MERGED_PROPERTY],
-                        "propertiesWithHistory": [MERGED_PROPERTY],
-                        "inputs": [{"id": i} for i in ids[start : start + HISTORY_PAGE]],
-                    },
-                )
-            )
-            rows += merge_rows(body.get("results") or [])
-        return rows
+        records = read_with_history(
+            self._http,
+            self._path,
+            ids,
+            properties=[MERGED_PROPERTY],
+            with_history=[MERGED_PROPERTY],
+        )
+        return merge_rows(records)
 
     def _plan(self) -> RunState:
         return plan_window(
