@@ -25,7 +25,6 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from headwater.connectors.events import BatchEvent, CheckpointEvent, ProgressEvent, ReadEvent
-from headwater.connectors.hubspot.catalog import TableDef
 from headwater.connectors.hubspot.convert import build_batch, parse_datetime_ms
 from headwater.connectors.hubspot.http import HubSpotHttp, json_body
 from headwater.connectors.hubspot.paging import MAX_PROPERTIES_CHARS, chunk_properties
@@ -46,6 +45,7 @@ from headwater.connectors.hubspot.state import (
     plan_window,
     progress,
 )
+from headwater.connectors.hubspot.tables import TableDef
 from headwater.connectors.ratelimit import RequestKind
 from headwater.errors import PaginationLoopError
 

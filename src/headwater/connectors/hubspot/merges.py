@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from headwater.connectors.events import BatchEvent, CheckpointEvent, ProgressEvent, ReadEvent
-from headwater.connectors.hubspot.catalog import TableDef
 from headwater.connectors.hubspot.convert import build_batch
 from headwater.connectors.hubspot.history import read_with_history, search_id_page
 from headwater.connectors.hubspot.http import HubSpotHttp
@@ -30,6 +29,7 @@ from headwater.connectors.hubspot.state import (
     plan_window,
     progress,
 )
+from headwater.connectors.hubspot.tables import TableDef
 from headwater.errors import PaginationLoopError
 
 __all__ = ["MergeReader", "merge_layout", "merge_rows"]
