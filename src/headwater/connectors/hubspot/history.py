@@ -52,6 +52,7 @@ from headwater.errors import PaginationLoopError
 __all__ = [
     "HISTORY_PAGE",
     "HistoryReader",
+    "WindowedReader",
     "history_layout",
     "history_rows",
     "read_with_history",
@@ -197,7 +198,53 @@ def read_with_history(
     return records
 
 
-class HistoryReader:
+class WindowedReader:
+    """What the property-history and merge readers share: one CRM object's path, the window of
+    a read (planned once, kept in the stream state so a resumed read goes on with it) and its
+    progress, counted in the requests this read sent. Construct per ``read`` call."""
+
+    def __init__(
+        self,
+        *,
+        http: HubSpotHttp,
+        layout: TableLayout,
+        state: StreamState,
+        mode: str,
+        lookback_ms: int,
+        now_ms: Callable[[], int],
+    ) -> None:
+        self._http = http
+        self._layout = layout
+        self._table = layout.table
+        self._state = state
+        self._mode = mode
+        self._lookback_ms = lookback_ms
+        self._now_ms = now_ms
+        self._path = f"/crm/v3/objects/{self._table.object_type}"
+        self._start = http.stats["requests"]
+
+    def _reason(self) -> str:
+        """Why an incremental read reads what it reads (shown in the run's progress)."""
+        raise NotImplementedError
+
+    def _window(self) -> RunState:
+        """The unfinished read of the state, or a new one."""
+        if self._state.run is None:
+            self._state.run = plan_window(
+                mode=self._mode,
+                cursor_ms=self._state.cursor_ms,
+                now=self._now_ms(),
+                lookback_ms=self._lookback_ms,
+                reason=self._reason(),
+            )
+        return self._state.run
+
+    def _progress(self, run: RunState, phase: str) -> ProgressEvent:
+        requests = self._http.stats["requests"] - self._start
+        return progress(self._table.name, run, phase, requests, expected_total=run.expected_total)
+
+
+class HistoryReader(WindowedReader):
     """Reads one property history table; construct per ``read`` call."""
 
     def __init__(
@@ -211,16 +258,10 @@ class HistoryReader:
         now_ms: Callable[[], int],
         max_chars: int = MAX_PROPERTIES_CHARS,
     ) -> None:
-        self._http = http
-        self._layout = layout
-        self._table = layout.table
-        self._state = state
-        self._mode = mode
-        self._lookback_ms = lookback_ms
-        self._now_ms = now_ms
+        super().__init__(
+            http=http, layout=layout, state=state, mode=mode, lookback_ms=lookback_ms, now_ms=now_ms
+        )
         self._chunks = chunk_properties(layout.properties, max_chars)
-        self._path = f"/crm/v3/objects/{self._table.object_type}"
-        self._start = http.stats["requests"]
 
     # ------------------------------------------------------------------ pages
 
@@ -270,24 +311,12 @@ class HistoryReader:
 
     # ------------------------------------------------------------------ the read
 
-    def _plan(self) -> RunState:
-        return plan_window(
-            mode=self._mode,
-            cursor_ms=self._state.cursor_ms,
-            now=self._now_ms(),
-            lookback_ms=self._lookback_ms,
-            reason=f"history of the records whose {self._table.cursor_property} moved",
-        )
-
-    def _progress(self, run: RunState, phase: str) -> ProgressEvent:
-        requests = self._http.stats["requests"] - self._start
-        return progress(self._table.name, run, phase, requests, expected_total=run.expected_total)
+    def _reason(self) -> str:
+        return f"history of the records whose {self._table.cursor_property} moved"
 
     def run(self) -> Iterator[ReadEvent]:
         st = self._state
-        if st.run is None:
-            st.run = self._plan()
-        run = st.run
+        run = self._window()
         yield self._progress(run, "live")
         seen: set[str] = set()
         while True:

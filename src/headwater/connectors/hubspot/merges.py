@@ -11,23 +11,23 @@ history). A row is ``Winner_Id``, ``Merged_Id``, ``Merged_At``; the key is the p
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from headwater.connectors.events import BatchEvent, CheckpointEvent, ProgressEvent, ReadEvent
+from headwater.connectors.events import BatchEvent, CheckpointEvent, ReadEvent
 from headwater.connectors.hubspot.convert import build_batch
-from headwater.connectors.hubspot.history import read_with_history, search_id_page
-from headwater.connectors.hubspot.http import HubSpotHttp
+from headwater.connectors.hubspot.history import (
+    WindowedReader,
+    read_with_history,
+    search_id_page,
+)
 from headwater.connectors.hubspot.refresh import MERGED_PROPERTY
 from headwater.connectors.hubspot.schema import Column, ColumnKind, Origin, TableLayout
 from headwater.connectors.hubspot.state import (
     FULL,
     INCREMENTAL,
     RunState,
-    StreamState,
     close_window,
-    plan_window,
-    progress,
 )
 from headwater.connectors.hubspot.tables import TableDef
 from headwater.errors import PaginationLoopError
@@ -69,28 +69,8 @@ def merge_rows(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-class MergeReader:
+class MergeReader(WindowedReader):
     """Reads one merge table; construct per ``read`` call."""
-
-    def __init__(
-        self,
-        *,
-        http: HubSpotHttp,
-        layout: TableLayout,
-        state: StreamState,
-        mode: str,
-        lookback_ms: int,
-        now_ms: Callable[[], int],
-    ) -> None:
-        self._http = http
-        self._layout = layout
-        self._table = layout.table
-        self._state = state
-        self._mode = mode
-        self._lookback_ms = lookback_ms
-        self._now_ms = now_ms
-        self._path = f"/crm/v3/objects/{self._table.object_type}"
-        self._start = http.stats["requests"]
 
     def _winners(self, run: RunState) -> tuple[list[str], str | None, int | None]:
         filters: list[dict[str, str]] = [
@@ -115,18 +95,8 @@ class MergeReader:
         )
         return merge_rows(records)
 
-    def _plan(self) -> RunState:
-        return plan_window(
-            mode=self._mode,
-            cursor_ms=self._state.cursor_ms,
-            now=self._now_ms(),
-            lookback_ms=self._lookback_ms,
-            reason="records merged into since the last read",
-        )
-
-    def _progress(self, run: RunState, phase: str) -> ProgressEvent:
-        requests = self._http.stats["requests"] - self._start
-        return progress(self._table.name, run, phase, requests, expected_total=run.expected_total)
+    def _reason(self) -> str:
+        return "records merged into since the last read"
 
     def preview(self, limit: int) -> list[dict[str, Any]]:
         run = RunState(strategy=FULL, reason="preview", sync_start_ms=self._now_ms())
@@ -135,9 +105,7 @@ class MergeReader:
 
     def run(self) -> Iterator[ReadEvent]:
         st = self._state
-        if st.run is None:
-            st.run = self._plan()
-        run = st.run
+        run = self._window()
         yield self._progress(run, "live")
         while True:
             ids, nxt, total = self._winners(run)
