@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from headwater.store import migrate
-from tests.cli.conftest import Operator, clean_env
+from tests.cli.conftest import ONE_LINE_ERROR, Operator, clean_env
 
 
 @pytest.fixture
@@ -41,5 +41,7 @@ def test_query_runs_sql_over_the_org_datasets(tmp_path) -> None:
     assert rows == [{"n": 42}]
     refused = op.run("query", "SELECT * FROM no_such_dataset")
     assert refused.returncode == 1
+    # DuckDB's message has a hint on a second line; the error stays one line
+    assert ONE_LINE_ERROR.match(refused.stderr), refused.stderr
     assert "no_such_dataset" in refused.stderr
     assert refused.stderr.endswith("[FLOW-1100-400]\n"), refused.stderr
