@@ -243,6 +243,18 @@ class WindowedReader:
         requests = self._http.stats["requests"] - self._start
         return progress(self._table.name, run, phase, requests, expected_total=run.expected_total)
 
+    def _searched(
+        self, run: RunState, page: tuple[list[str], str | None, int | None]
+    ) -> tuple[list[str], str | None]:
+        """The ids and next floor of a :func:`search_id_page` answer; the first total becomes
+        the read's expected total, and a floor that does not move up is a pagination loop."""
+        ids, nxt, total = page
+        if run.expected_total is None:
+            run.expected_total = total
+        if nxt is not None and int(nxt) <= int(run.floor):
+            raise PaginationLoopError(f"HubSpot search did not advance {self._table.name}")
+        return ids, nxt
+
 
 class HistoryReader(WindowedReader):
     """Reads one property history table; construct per ``read`` call."""
@@ -327,11 +339,7 @@ class HistoryReader(WindowedReader):
                         f"HubSpot repeated the page cursor {nxt!r} of {self._table.name}"
                     )
             else:
-                ids, nxt, total = self._changed_ids(run)
-                if run.expected_total is None:
-                    run.expected_total = total
-                if nxt is not None and int(nxt) <= int(run.floor):
-                    raise PaginationLoopError(f"HubSpot search did not advance {self._table.name}")
+                ids, nxt = self._searched(run, self._changed_ids(run))
                 rows = self._history_of(ids, run.window_start_ms)
             if rows:
                 yield BatchEvent(self._table.name, build_batch(self._layout, rows))

@@ -30,7 +30,6 @@ from headwater.connectors.hubspot.state import (
     close_window,
 )
 from headwater.connectors.hubspot.tables import TableDef
-from headwater.errors import PaginationLoopError
 
 __all__ = ["MergeReader", "merge_layout", "merge_rows"]
 
@@ -108,11 +107,7 @@ class MergeReader(WindowedReader):
         run = self._window()
         yield self._progress(run, "live")
         while True:
-            ids, nxt, total = self._winners(run)
-            if run.expected_total is None:
-                run.expected_total = total
-            if nxt is not None and int(nxt) <= int(run.floor):
-                raise PaginationLoopError(f"HubSpot search did not advance {self._table.name}")
+            ids, nxt = self._searched(run, self._winners(run))
             rows = self._rows(ids)
             if rows:
                 yield BatchEvent(self._table.name, build_batch(self._layout, rows))
