@@ -4,23 +4,11 @@
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import Iterator
 
 import pytest
 
 from headwater.store import migrate
 from tests.cli.conftest import ONE_LINE_ERROR, Operator, clean_env
-
-
-@pytest.fixture
-def own_logging() -> Iterator[None]:
-    """Local commands configure logging as ``serve`` does; give later tests theirs back."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 @pytest.mark.usefixtures("own_logging")
