@@ -57,31 +57,7 @@ ROOT_MODULES: dict[str, frozenset[str]] = {
 
 #: Imports that break :data:`RULES` today, each with who removes it: (importing module, imported
 #: name) → why it is there.
-KNOWN_VIOLATIONS: dict[tuple[str, str], str] = {
-    # The command line's local commands still reach below services for these.
-    ("headwater.cli.admin", "headwater.store.migrate"): (
-        "`db upgrade` migrates through the store directly instead of runtime/services"
-    ),
-    ("headwater.cli.admin", "headwater.lake.query"): (
-        "`query` runs DuckDB over the lake directly instead of through services"
-    ),
-    ("headwater.cli.remote.doctor", "headwater.store.secrets"): (
-        "doctor opens the secret box itself to check the key"
-    ),
-    ("headwater.cli.remote.doctor", "headwater.store.db"): (
-        "doctor creates an engine itself to check the database"
-    ),
-    ("headwater.cli.remote.doctor", "headwater.store.migrate"): (
-        "doctor reads the migration head itself"
-    ),
-    ("headwater.cli.remote.doctor", "headwater.store.resources"): (
-        "doctor reads stored connections itself"
-    ),
-    ("headwater.cli.remote.doctor", "headwater.lake"): "doctor reads the lake's options itself",
-    ("headwater.cli.remote.doctor", "headwater.lake.storage"): (
-        "doctor inspects the lake's location itself"
-    ),
-}
+KNOWN_VIOLATIONS: dict[tuple[str, str], str] = {}
 
 #: Third-party frameworks a package must not import: the web framework stays in the API (and the
 #: UI), SQL in the store and the floors that need it, pydantic-settings in settings.

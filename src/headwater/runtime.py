@@ -60,3 +60,10 @@ def build_context(settings: Settings, *, upgrade: bool = True) -> ServiceContext
     webhooks.install(ctx)  # events become durable webhook deliveries
     metrics.install(ctx)  # record counters and run ids in logs
     return ctx
+
+
+def upgrade_database(ctx: ServiceContext) -> str | None:
+    """Apply every pending migration (``headwater db upgrade``); the revision the database is
+    at afterwards."""
+    migrate.upgrade(ctx.engine)
+    return migrate.current_revision(ctx.engine)

@@ -8,8 +8,8 @@ import hashlib
 
 import pytest
 
-from headwater.connectors.hubspot.catalog import STANDARD_TABLES
 from headwater.connectors.hubspot.schema import PropertyDef, layout_for
+from headwater.connectors.hubspot.tables import STANDARD_TABLES
 from tests.api.test_schemaregistry import TUTORIAL_SCHEMA
 
 BASE = "/data/foundation/conversion"

@@ -275,3 +275,14 @@ def contacts_flow(http: httpx.Client, base_conn: str, *, name: str) -> dict[str,
     )
     assert flow.status_code == 201, flow.text
     return {"flow": flow.json()["id"], "dataset": ds_id}
+
+
+@pytest.fixture
+def own_logging() -> Iterator[None]:
+    """Local commands set up the server's logging (as ``serve`` does); run in this process, they
+    must not leave it to the commands of later tests."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)

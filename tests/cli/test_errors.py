@@ -2,23 +2,9 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
-
 import pytest
 
 from tests.cli.conftest import ONE_LINE_ERROR, Operator, clean_env
-
-
-@pytest.fixture
-def own_logging() -> Iterator[None]:
-    """Local commands set up the server's logging (as ``serve`` does); run in this process, they
-    must not leave it to the commands of later tests."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 @pytest.mark.usefixtures("own_logging")

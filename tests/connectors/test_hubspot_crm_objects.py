@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from headwater.connectors.hubspot.catalog import STANDARD_TABLES
+from headwater.connectors.hubspot.tables import STANDARD_TABLES
 from headwater.emulator.hubspot import EmulatorConfig, ManualClock, RunningEmulator, serve_in_thread
 from headwater.emulator.hubspot.crm_objects import EXTRA_TYPE_NAMES
 from headwater.emulator.hubspot.portal_metadata import PIPELINES, TEAMS

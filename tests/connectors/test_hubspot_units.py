@@ -12,7 +12,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from headwater.connectors.hubspot.catalog import STANDARD_TABLES, custom_table, custom_table_name
 from headwater.connectors.hubspot.convert import build_batch, parse_datetime_ms, rows_for_preview
 from headwater.connectors.hubspot.errors import error_from_response
 from headwater.connectors.hubspot.paging import AFTER as _AFTER
@@ -26,6 +25,7 @@ from headwater.connectors.hubspot.schema import (
     property_kind,
 )
 from headwater.connectors.hubspot.state import RunState, StreamState
+from headwater.connectors.hubspot.tables import STANDARD_TABLES, custom_table, custom_table_name
 from headwater.errors import (
     FatalSourceError,
     FatalSyncError,

@@ -95,6 +95,9 @@ def test_aepp_helpers_walk_the_sources_path(stack: Any) -> None:
     created = cat.createDataSet(name="HubSpot contacts (aepp)", schemaId=schema_id)
     dataset_id = created[0].split("/")[-1]
     assert dataset_id in cat.getDataSets()
+    # a Catalog filter, passed through by aepp as a query parameter
+    assert list(cat.getDataSets(name="HubSpot contacts (aepp)")) == [dataset_id]
+    assert cat.getDataSets(name="no dataset of that name") == {}
 
     source = fs.createSourceConnection(
         data=hubspot_source(base["id"], "HubSpot contacts", tableName="Hubspot.Contacts")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -87,3 +88,12 @@ def test_a_path_routed_twice_is_refused_when_the_table_is_built() -> None:
         )
     with pytest.raises(ValueError, match="literal"):
         Router([Route("GET", "/{x}/objects", _nothing, "bad")])
+
+
+def test_every_family_has_its_test_module() -> None:
+    """The emulator's tests split as its routes do: ``routes/<family>.py`` is tested in
+    ``tests/emulator/test_<family>.py``."""
+    here = Path(__file__).parent
+    families = [m.__name__.rsplit(".", 1)[-1] for m in FAMILIES]
+    missing = [f for f in families if not (here / f"test_{f}.py").is_file()]
+    assert not missing, f"no tests/emulator/test_<family>.py for {missing}"

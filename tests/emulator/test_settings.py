@@ -1,5 +1,5 @@
-"""Account settings: users created through the user provisioning API join the users, the owners
-and their teams."""
+"""Account settings: the portal's users and teams (``routes/settings.py``), over raw HTTP; users
+created through the user provisioning API join the users, the owners and their teams."""
 
 from __future__ import annotations
 
@@ -7,7 +7,59 @@ import httpx
 
 from headwater.emulator.hubspot import RunningEmulator
 
-from .helpers import api
+from .helpers import all_pages, api
+
+
+def test_users_are_the_active_person_owners_paged_by_after(
+    c: httpx.Client, emu: RunningEmulator
+) -> None:
+    first = c.get("/settings/v3/users", params={"limit": 3}).json()
+    assert len(first["results"]) == 3
+    assert first["paging"]["next"]["after"] == "3"
+    users = all_pages(c, "/settings/v3/users", {"limit": 3})
+    people = [
+        o
+        for o in emu.state.owners
+        if o.type == "PERSON" and not o.archived and o.user_id is not None
+    ]
+    assert [u["id"] for u in users] == [str(o.user_id) for o in people]
+    assert [u["email"] for u in users] == [o.email for o in people]
+    assert [u["superAdmin"] for u in users].count(True) == 1 and users[0]["superAdmin"]
+    one = c.get(f"/settings/v3/users/{users[1]['id']}").json()
+    assert one == users[1]
+    missing = c.get("/settings/v3/users/999999999")
+    assert missing.status_code == 404
+    assert missing.json()["category"] == "OBJECT_NOT_FOUND"
+    assert c.get("/settings/v3/users", params={"limit": 101}).status_code == 400
+    # the dated form answers the same records, its links on the dated path
+    dated = c.get("/settings/users/2026-03", params={"limit": 3}).json()
+    assert dated["results"] == first["results"]
+    assert "/settings/users/2026-03?" in dated["paging"]["next"]["link"]
+
+
+def test_teams_list_their_primary_and_secondary_members(c: httpx.Client) -> None:
+    users = all_pages(c, "/settings/v3/users", {"limit": 100})
+    teams = c.get("/settings/v3/users/teams").json()["results"]
+    assert [t["name"] for t in teams] == ["Sales", "Support", "Success"]
+    for team in teams:
+        assert team["userIds"] == [u["id"] for u in users if u.get("primaryTeamId") == team["id"]]
+        assert team["secondaryUserIds"] == [
+            u["id"] for u in users if team["id"] in u["secondaryTeamIds"]
+        ]
+    assert any(t["secondaryUserIds"] for t in teams)
+
+
+def test_users_and_teams_need_their_own_scopes(emu: RunningEmulator) -> None:
+    made = httpx.post(
+        f"{emu.base_url}/_emulator/tokens", json={"scopes": ["settings.users.read"]}
+    ).json()
+    with api(emu, made["private_app_token"]) as c:
+        assert c.get("/settings/v3/users").status_code == 200
+        denied = c.get("/settings/v3/users/teams")
+        assert denied.status_code == 403
+        assert denied.json()["errors"][0]["context"]["requiredGranularScopes"] == [
+            "settings.users.teams.read"
+        ]
 
 
 def test_a_created_user_is_listed_owned_and_on_its_teams(

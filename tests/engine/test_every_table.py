@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from headwater.connectors.hubspot import HubSpotSettings
-from headwater.connectors.hubspot.catalog import TableDef, TableKind
+from headwater.connectors.hubspot.tables import TableDef, TableKind
 from headwater.emulator.hubspot import EmulatorConfig, serve_in_thread
 from headwater.emulator.hubspot.portal_metadata import TEAMS
 from headwater.emulator.hubspot.routes.settings import portal_users

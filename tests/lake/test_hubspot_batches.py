@@ -6,9 +6,9 @@ from datetime import UTC, date, datetime
 
 import pyarrow as pa
 
-from headwater.connectors.hubspot.catalog import STANDARD_TABLES
 from headwater.connectors.hubspot.convert import build_batch
 from headwater.connectors.hubspot.schema import PropertyDef, layout_for
+from headwater.connectors.hubspot.tables import STANDARD_TABLES
 from headwater.lake import DatasetRef, Lake, WriteOptions, query
 
 PROPS = [

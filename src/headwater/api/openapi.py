@@ -16,53 +16,61 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from headwater.domain.paths import PROTECTED_PREFIX
+from headwater.domain.paths import (
+    CATALOG_PATH,
+    DATA_PREP_PATH,
+    EXPORT_PATH,
+    FLOW_SERVICE_PATH,
+    IMS_TOKEN_PATH,
+    PROTECTED_PREFIX,
+    SCHEMA_REGISTRY_PATH,
+)
 
 #: (path prefix, our parameter) -> Adobe's name for it; the first matching prefix wins.
 PATH_PARAMETER_NAMES: tuple[tuple[str, str, str], ...] = (
-    ("/data/foundation/flowservice/connectionSpecs/", "spec_id", "CONNECTION_SPEC_ID"),
-    ("/data/foundation/flowservice/flowSpecs/", "spec_id", "FLOW_SPEC_ID"),
-    ("/data/foundation/flowservice/connections/", "conn_id", "BASE_CONNECTION_ID"),
-    ("/data/foundation/flowservice/sourceConnections/", "res_id", "SOURCE_CONNECTION_ID"),
-    ("/data/foundation/flowservice/targetConnections/", "res_id", "TARGET_CONNECTION_ID"),
-    ("/data/foundation/flowservice/flows/", "flow_id", "FLOW_ID"),
-    ("/data/foundation/flowservice/runs/", "run_id", "RUN_ID"),
-    ("/data/foundation/flowservice/webhooks/", "webhook_id", "WEBHOOK_ID"),
-    ("/data/foundation/catalog/dataSets/", "ds_id", "DATASET_ID"),
-    ("/data/foundation/catalog/batches/", "batch_id", "BATCH_ID"),
-    ("/data/foundation/export/batches/", "batch_id", "BATCH_ID"),
-    ("/data/foundation/schemaregistry/global/classes/", "ref", "CLASS_ID"),
-    ("/data/foundation/schemaregistry/global/fieldgroups/", "ref", "FIELD_GROUP_ID"),
-    ("/data/foundation/schemaregistry/tenant/schemas/", "ref", "SCHEMA_ID"),
-    ("/data/foundation/schemaregistry/tenant/fieldgroups/", "ref", "FIELD_GROUP_ID"),
-    ("/data/foundation/conversion/mappingSets/", "ms_id", "MAPPING_SET_ID"),
-    ("/data/foundation/conversion/mappingSets/", "mapping_id", "MAPPING_ID"),
+    (f"{FLOW_SERVICE_PATH}/connectionSpecs/", "spec_id", "CONNECTION_SPEC_ID"),
+    (f"{FLOW_SERVICE_PATH}/flowSpecs/", "spec_id", "FLOW_SPEC_ID"),
+    (f"{FLOW_SERVICE_PATH}/connections/", "conn_id", "BASE_CONNECTION_ID"),
+    (f"{FLOW_SERVICE_PATH}/sourceConnections/", "res_id", "SOURCE_CONNECTION_ID"),
+    (f"{FLOW_SERVICE_PATH}/targetConnections/", "res_id", "TARGET_CONNECTION_ID"),
+    (f"{FLOW_SERVICE_PATH}/flows/", "flow_id", "FLOW_ID"),
+    (f"{FLOW_SERVICE_PATH}/runs/", "run_id", "RUN_ID"),
+    (f"{FLOW_SERVICE_PATH}/webhooks/", "webhook_id", "WEBHOOK_ID"),
+    (f"{CATALOG_PATH}/dataSets/", "ds_id", "DATASET_ID"),
+    (f"{CATALOG_PATH}/batches/", "batch_id", "BATCH_ID"),
+    (f"{EXPORT_PATH}/batches/", "batch_id", "BATCH_ID"),
+    (f"{SCHEMA_REGISTRY_PATH}/global/classes/", "ref", "CLASS_ID"),
+    (f"{SCHEMA_REGISTRY_PATH}/global/fieldgroups/", "ref", "FIELD_GROUP_ID"),
+    (f"{SCHEMA_REGISTRY_PATH}/tenant/schemas/", "ref", "SCHEMA_ID"),
+    (f"{SCHEMA_REGISTRY_PATH}/tenant/fieldgroups/", "ref", "FIELD_GROUP_ID"),
+    (f"{DATA_PREP_PATH}/mappingSets/", "ms_id", "MAPPING_SET_ID"),
+    (f"{DATA_PREP_PATH}/mappingSets/", "mapping_id", "MAPPING_ID"),
 )
 
 #: Operations Adobe's Platform APIs do not have (method, path as served).
 EXTENSIONS: frozenset[tuple[str, str]] = frozenset(
     {
-        ("post", "/ims/token/v3"),  # Adobe's IMS lives on another host
+        ("post", IMS_TOKEN_PATH),  # Adobe's IMS lives on another host
         ("post", "/ims/revoke"),
         ("get", "/health/live"),
         ("get", "/health/ready"),
         ("get", "/metrics"),
-        ("get", "/data/foundation/catalog/dataSets/{ds_id}/preview"),
-        ("delete", "/data/foundation/conversion/mappingSets/{ms_id}"),
-        ("post", "/data/foundation/flowservice/webhooks"),
-        ("get", "/data/foundation/flowservice/webhooks"),
-        ("get", "/data/foundation/flowservice/webhooks/{webhook_id}"),
-        ("delete", "/data/foundation/flowservice/webhooks/{webhook_id}"),
-        ("get", "/data/foundation/flowservice/webhooks/{webhook_id}/deliveries"),
+        ("get", f"{CATALOG_PATH}/dataSets/{{ds_id}}/preview"),
+        ("delete", f"{DATA_PREP_PATH}/mappingSets/{{ms_id}}"),
+        ("post", f"{FLOW_SERVICE_PATH}/webhooks"),
+        ("get", f"{FLOW_SERVICE_PATH}/webhooks"),
+        ("get", f"{FLOW_SERVICE_PATH}/webhooks/{{webhook_id}}"),
+        ("delete", f"{FLOW_SERVICE_PATH}/webhooks/{{webhook_id}}"),
+        ("get", f"{FLOW_SERVICE_PATH}/webhooks/{{webhook_id}}/deliveries"),
     }
 )
 
 #: Parameters that extend an Adobe operation: (method, path, parameter) -> what they do.
 EXTENSION_PARAMETERS: dict[tuple[str, str, str], str] = {
-    ("post", "/data/foundation/flowservice/flows/{flow_id}/action", "op"): (
+    ("post", f"{FLOW_SERVICE_PATH}/flows/{{flow_id}}/action", "op"): (
         "op=run (queue a run now) is a Headwater extension"
     ),
-    ("get", "/data/foundation/flowservice/connections/{conn_id}/explore", "limit"): (
+    ("get", f"{FLOW_SERVICE_PATH}/connections/{{conn_id}}/explore", "limit"): (
         "the number of preview rows"
     ),
 }
@@ -187,11 +195,11 @@ def _error_responses(path: str, method: str, op: dict[str, Any]) -> None:
     responses: dict[str, Any] = op.setdefault("responses", {})
     responses.pop("422", None)
     protected = path.startswith(PROTECTED_PREFIX)
-    service = "RegistryError" if path.startswith("/data/foundation/schemaregistry") else "FlowError"
+    service = "RegistryError" if path.startswith(SCHEMA_REGISTRY_PATH) else "FlowError"
     if path.startswith("/ims/"):
         responses.setdefault("400", _response("Invalid request", "ImsError"))
         responses.setdefault("401", _response("Invalid client credentials", "ImsError"))
-        if path == "/ims/token/v3":
+        if path == IMS_TOKEN_PATH:
             responses.setdefault(
                 "429",
                 _response(

@@ -24,11 +24,10 @@ secrets_app = typer.Typer(no_args_is_help=True, help="Encrypted connection secre
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply every pending migration."""
-    from headwater.store import migrate
+    from headwater.runtime import upgrade_database
 
     ctx = local_context(upgrade=False)
-    migrate.upgrade(ctx.engine)
-    console.print(f"database at revision {migrate.current_revision(ctx.engine)}")
+    console.print(f"database at revision {upgrade_database(ctx)}")
 
 
 @orgs_app.command("create")
@@ -242,7 +241,6 @@ def query(
     """Run DuckDB SQL over the Delta tables of an org's datasets."""
     from rich.table import Table
 
-    from headwater.lake import query as lake_query
     from headwater.services import datasets, identity
     from headwater.services.context import Tenant
 
@@ -253,8 +251,7 @@ def query(
             raise typer.BadParameter("several orgs exist; pass --org", param_hint="--org")
         org = orgs[0].id
     tenant = Tenant(org_id=org, sandbox_name=sandbox, sandbox_id="", client_id="cli")
-    assert ctx.lake is not None
-    result = lake_query(ctx.lake, datasets.dataset_refs(ctx, tenant), sql)
+    result = datasets.query_datasets(ctx, tenant, sql)
     rows = result.to_pylist()
     if as_json:
         sys.stdout.write(json.dumps(rows, default=str) + "\n")

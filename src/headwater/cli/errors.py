@@ -53,7 +53,8 @@ def error_code(exc: HeadwaterError) -> str:
 
 def describe(exc: HeadwaterError) -> str:
     """``<message> [CODE]``: the one-line form of an error."""
-    message = exc.message or type(exc).__name__
+    # one line even when the message has several (DuckDB's errors add a hint on a line of its own)
+    message = " ".join((exc.message or type(exc).__name__).split())
     code = error_code(exc)
     return f"{message} [{code}]" if code else message
 

@@ -21,7 +21,7 @@ _FLOW_SPEC_FILES = ("flow_specs_crmtoaep.json",)
 
 
 def _load(name: str) -> dict[str, Any]:
-    text = resources.files("headwater.domain.catalogue").joinpath(name).read_text("utf-8")
+    text = resources.files("headwater.domain.spec_files").joinpath(name).read_text("utf-8")
     data = json.loads(text)
     if not isinstance(data, dict):
         raise TypeError(f"{name} is not a JSON object")
@@ -39,7 +39,7 @@ def _flow_specs() -> tuple[dict[str, Any], ...]:
 
 
 def destination_specs() -> list[dict[str, Any]]:
-    """The destinations' connection specs (deep copies: callers may not mutate the catalogue)."""
+    """The destinations' connection specs (deep copies: callers may not mutate the stored specs)."""
     return copy.deepcopy(list(_connection_specs()))
 
 

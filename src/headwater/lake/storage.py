@@ -17,6 +17,7 @@ __all__ = [
     "join_uri",
     "list_children",
     "local_path",
+    "round_trips",
     "storage_options_from_env",
 ]
 
@@ -113,3 +114,30 @@ def list_children(uri: str, storage_options: Mapping[str, str] | None = None) ->
     return sorted(
         info.base_name for info in infos if info.type == FileType.Directory and info.base_name
     )
+
+
+def round_trips(
+    uri: str, name: str, payload: bytes, storage_options: Mapping[str, str] | None = None
+) -> bool:
+    """Write ``payload`` to the file ``name`` right under ``uri``, read it back and delete it:
+    whether the same bytes came back (a local directory is created when missing)."""
+    if is_local_uri(uri):
+        root = local_path(uri).expanduser()
+        root.mkdir(parents=True, exist_ok=True)
+        probe = root / name
+        try:
+            probe.write_bytes(payload)
+            return probe.read_bytes() == payload
+        finally:
+            probe.unlink(missing_ok=True)
+    from deltalake.fs import DeltaStorageHandler
+    from pyarrow.fs import PyFileSystem
+
+    fs = PyFileSystem(DeltaStorageHandler(uri, dict(storage_options or {})))
+    with fs.open_output_stream(name) as out:
+        out.write(payload)
+    try:
+        with fs.open_input_stream(name) as inp:
+            return bool(inp.read() == payload)
+    finally:
+        fs.delete_file(name)

@@ -145,21 +145,7 @@ def create_connection(ctx: ServiceContext, tenant: Tenant, body: dict[str, Any])
     if public_auth is not None:
         doc["auth"] = public_auth
         doc["_secretFields"] = sorted(k for k in secret_fields if k in auth["params"])  # type: ignore[index]
-    etag = new_etag()
-    res = StoredResource(
-        kind=KIND,
-        id=res_id,
-        org_id=tenant.org_id,
-        sandbox_name=tenant.sandbox_name,
-        doc=doc,
-        secrets=secret_blob,
-        etag=etag,
-        created_at=now,
-        updated_at=now,
-    )
-    with ctx.engine.begin() as conn:
-        store.insert_resource(conn, res=res)
-    return res_id, etag
+    return documents.insert(ctx, tenant, KIND, doc, secrets=secret_blob)
 
 
 def _load(ctx: ServiceContext, tenant: Tenant, conn_id: str) -> StoredResource:

@@ -7,6 +7,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+import pyarrow as pa
+
 from headwater.errors import (
     DependentsExistError,
     FieldError,
@@ -16,6 +18,7 @@ from headwater.errors import (
 )
 from headwater.lake import DatasetRef, DeleteMode, Lake, TableRef, WriteMode
 from headwater.lake import preview as lake_preview
+from headwater.lake import query as lake_query
 from headwater.services import documents
 from headwater.services.context import ServiceContext, Tenant
 
@@ -138,6 +141,12 @@ def dataset_refs(ctx: ServiceContext, tenant: Tenant) -> list[DatasetRef]:
         DatasetRef(id=r.id, name=r.doc["name"], org=tenant.org_id, sandbox=tenant.sandbox_name)
         for r in documents.load_all(ctx, tenant, KIND)
     ]
+
+
+def query_datasets(ctx: ServiceContext, tenant: Tenant, sql: str) -> pa.Table:
+    """DuckDB ``sql`` over the tenant's datasets, each a table by name or id (``InvalidRequestError``
+    with DuckDB's message when it rejects the SQL)."""
+    return lake_query(lake_of(ctx), dataset_refs(ctx, tenant), sql)
 
 
 def delete_dataset(ctx: ServiceContext, tenant: Tenant, ds_id: str) -> None:
@@ -306,8 +315,6 @@ def describe_table(
     table = lake_of(ctx).open_table(TableRef(tenant.org_id, tenant.sandbox_name, ds_id))
     if table is None:
         return {"rowCount": 0, "version": None, "history": []}
-    import pyarrow as pa
-
     counts = pa.table(table.get_add_actions(flatten=True)).column("num_records").to_pylist()
     commits = []
     for info in table.history(history):

@@ -108,10 +108,12 @@ def insert(
     doc: dict[str, Any],
     *,
     requires: Iterable[tuple[str, str]] = (),
+    secrets: bytes | None = None,
 ) -> tuple[str, str]:
-    """Store a new document; ``requires`` (kind, id) pairs must still exist when it is written,
-    checked under their row locks in the same transaction (a concurrent delete of one of them
-    either waits for this insert, and then sees it as a dependent, or wins, and this is 404)."""
+    """Store a new document (and its sealed ``secrets``); ``requires`` (kind, id) pairs must
+    still exist when it is written, checked under their row locks in the same transaction (a
+    concurrent delete of one of them either waits for this insert, and then sees it as a
+    dependent, or wins, and this is 404)."""
     etag = new_etag()
     res = StoredResource(
         kind=kind,
@@ -119,7 +121,7 @@ def insert(
         org_id=tenant.org_id,
         sandbox_name=tenant.sandbox_name,
         doc=doc,
-        secrets=None,
+        secrets=secrets,
         etag=etag,
         created_at=doc["createdAt"],
         updated_at=doc["updatedAt"],

@@ -180,9 +180,7 @@ def _all_docs(
     return [render(r) for r in rows]
 
 
-def filter_catalogue(
-    docs: Sequence[dict[str, Any]], properties: Sequence[str]
-) -> list[dict[str, Any]]:
-    """``property=`` filters over catalogue documents (connection and flow specs)."""
+def filter_specs(docs: Sequence[dict[str, Any]], properties: Sequence[str]) -> list[dict[str, Any]]:
+    """``property=`` filters over the connection and flow specs."""
     filters = parse_filters(properties)
     return [d for d in docs if matches_all(d, filters)]

@@ -20,6 +20,7 @@ from urllib.parse import unquote
 
 import pyarrow as pa
 
+from headwater.domain.paths import SCHEMA_REGISTRY_PATH
 from headwater.domain.xdm import standard_resources
 from headwater.errors import (
     XdmAcceptError,
@@ -316,7 +317,7 @@ def _page(
     page, more = docs[:limit], len(docs) > limit
     nxt = str(page[-1].get(key, "")) if more and key else None
     results = [_summary(d) if fmt.ids_only else render(ctx, tenant, d, fmt) for d in page]
-    base = "/data/foundation/schemaregistry"
+    base = SCHEMA_REGISTRY_PATH
     return {
         "results": results,
         "_page": {"orderby": orderby or None, "next": nxt, "count": len(results)},

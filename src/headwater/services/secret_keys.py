@@ -9,7 +9,7 @@ keyring yet may still write one for up to a second)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from headwater.errors import ConfigurationError
 from headwater.services import connections, webhooks
 from headwater.services.context import ServiceContext
 from headwater.store import resources as store
+from headwater.store.resources import StoredResource
 from headwater.store.secrets import (
     SecretBox,
     add_key_to_file,
@@ -43,17 +44,24 @@ class Rotation:
 def stale_secrets(ctx: ServiceContext, *, batch_size: int = 500) -> int:
     """How many stored secrets are not sealed with the primary key."""
     primary = ctx.box.primary_key_id
-    n = 0
-    for kind in SEALED:
-        after = ""
-        while True:
-            with ctx.engine.connect() as conn:
-                page = store.read_sealed_page(conn, kind=kind, after_id=after, limit=batch_size)
-            if not page:
-                break
-            after = page[-1].id
-            n += sum(1 for r in page if r.secrets and ctx.box.key_id_of(r.secrets) != primary)
-    return n
+    return sum(len(stale) for kind in SEALED for stale in _stale(ctx, kind, primary, batch_size))
+
+
+def _stale(
+    ctx: ServiceContext, kind: str, primary: str, batch_size: int
+) -> Iterator[list[StoredResource]]:
+    """The resources of ``kind`` sealed under another key than ``primary``, a page at a time
+    (each page read in its own short connection, in id order)."""
+    after = ""
+    while True:
+        with ctx.engine.connect() as conn:
+            page = store.read_sealed_page(conn, kind=kind, after_id=after, limit=batch_size)
+        if not page:
+            return
+        after = page[-1].id
+        stale = [r for r in page if r.secrets and ctx.box.key_id_of(r.secrets) != primary]
+        if stale:
+            yield stale
 
 
 def rotate(
@@ -73,16 +81,7 @@ def rotate(
         primary = ctx.box.primary_key_id
         missed = 0
         for kind, aad in SEALED.items():
-            after = ""
-            while True:
-                with ctx.engine.connect() as conn:
-                    page = store.read_sealed_page(conn, kind=kind, after_id=after, limit=batch_size)
-                if not page:
-                    break
-                after = page[-1].id
-                todo = [r for r in page if r.secrets and ctx.box.key_id_of(r.secrets) != primary]
-                if not todo:
-                    continue
+            for todo in _stale(ctx, kind, primary, batch_size):
                 with ctx.engine.begin() as conn:
                     for res in todo:
                         assert res.secrets is not None

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from headwater.domain.ids import new_etag, new_id
+from headwater.domain.ids import new_id
 from headwater.domain.paging import decode_cursor, encode_cursor
 from headwater.errors import FieldError, ValidationError
 from headwater.services import documents
@@ -113,20 +113,8 @@ def create_webhook(
         "state": "enabled",
         "signature": {"header": SIGNATURE_HEADER, "algorithm": "HMAC-SHA256"},
     }
-    etag = new_etag()
-    res = StoredResource(
-        kind=KIND,
-        id=res_id,
-        org_id=tenant.org_id,
-        sandbox_name=tenant.sandbox_name,
-        doc=doc,
-        secrets=ctx.box.encrypt({"secret": secret}, context=_aad(res_id)),
-        etag=etag,
-        created_at=now,
-        updated_at=now,
-    )
-    with ctx.engine.begin() as conn:
-        store.insert_resource(conn, res=res)
+    sealed = ctx.box.encrypt({"secret": secret}, context=_aad(res_id))
+    _, etag = documents.insert(ctx, tenant, KIND, doc, secrets=sealed)
     log.info("webhook %s created for %s", res_id, ", ".join(events), extra={"webhook_id": res_id})
     return res_id, etag, (secret if given is None else None)
 

@@ -8,13 +8,14 @@ from fastapi import APIRouter, Form, Request
 from starlette.responses import Response
 
 from headwater.api.responses import json_response
+from headwater.domain.paths import IMS_TOKEN_PATH
 from headwater.errors import ImsError
 from headwater.services import identity
 
 router = APIRouter(tags=["IMS"])
 
 
-@router.post("/ims/token/v3")
+@router.post(IMS_TOKEN_PATH)
 def token_v3(
     request: Request,
     grant_type: Annotated[str | None, Form()] = None,

@@ -12,7 +12,7 @@ from headwater.api.responses import json_response
 from headwater.domain import specs
 from headwater.errors import NotFoundError
 from headwater.services import connection_specs
-from headwater.services.listing import filter_catalogue
+from headwater.services.listing import filter_specs
 
 router = APIRouter(tags=["Catalogue"])
 
@@ -22,7 +22,7 @@ PropertyQuery = Annotated[list[str] | None, Query(description='Filter, e.g. name
 @router.get("/connectionSpecs")
 def list_connection_specs(_tenant: TenantDep, property: PropertyQuery = None) -> Response:  # noqa: A002
     return json_response(
-        {"items": filter_catalogue(connection_specs.connection_specs(), property or [])}
+        {"items": filter_specs(connection_specs.connection_specs(), property or [])}
     )
 
 
@@ -43,7 +43,7 @@ def get_connection_spec(spec_id: str, _tenant: TenantDep) -> Response:
 
 @router.get("/flowSpecs")
 def list_flow_specs(_tenant: TenantDep, property: PropertyQuery = None) -> Response:  # noqa: A002
-    return json_response({"items": filter_catalogue(specs.flow_specs(), property or [])})
+    return json_response({"items": filter_specs(specs.flow_specs(), property or [])})
 
 
 @router.get("/flowSpecs/{spec_id}")

@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from headwater.settings import Settings
-    from headwater.store.secrets import SecretBox
 
 Status = Literal["ok", "fail", "skip"]
 MARKS = {"ok": ("✓", "green"), "fail": ("✗", "red"), "skip": ("-", "dim")}
@@ -107,44 +106,29 @@ class Doctor:
     # ------------------------------------------------------------------ checks
 
     def database(self) -> Check:
-        import sqlalchemy as sa
-        from sqlalchemy.engine.url import make_url
-
-        from headwater.store.db import create_engine
+        from headwater.services import diagnostics
 
         url = self.settings.resolved_database_url
         shown = _masked(url)
-        if url.startswith("sqlite"):
-            path = make_url(url).database or ""
-            if path and not Path(path).exists():
-                if not self.upgrade:
-                    return fail(
-                        f"{shown}: no database file yet",
-                        "create it",
-                        shell_command(["db", "upgrade"], home=self.home),
-                    )
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url)
-        try:
-            with engine.connect() as conn:
-                conn.execute(sa.text("SELECT 1"))
-        except Exception:
-            engine.dispose()
-            raise
-        self.engine = engine
+        if diagnostics.missing_sqlite_file(url) is not None and not self.upgrade:
+            return fail(
+                f"{shown}: no database file yet",
+                "create it",
+                shell_command(["db", "upgrade"], home=self.home),
+            )
+        self.engine = engine = diagnostics.open_database(url)
         return ok(f"{shown} reachable ({engine.dialect.name})")
 
     def migrations(self) -> Check:
-        from headwater.store import migrate
+        from headwater.services import diagnostics
 
         upgrade = shell_command(["db", "upgrade"], home=self.home)
         if self.engine is None:
             return fail("database unreachable", "fix the database check first")
-        head = migrate.head_revision()
-        before = migrate.current_revision(self.engine)
-        if before != head and self.upgrade:
-            migrate.upgrade(self.engine)
-            after = migrate.current_revision(self.engine)
+        state = diagnostics.read_migrations(self.engine)
+        before, head = state.current, state.head
+        if not state.at_head and self.upgrade:
+            after = diagnostics.upgrade(self.engine).current
             self.at_head = after == head
             if self.at_head:
                 return ok(f"upgraded from {before or 'an empty database'} to head {head}")
@@ -159,7 +143,7 @@ class Doctor:
         return fail(f"at {before or 'no revision'}, head is {head}", "upgrade it", upgrade)
 
     def secret_key(self) -> Check:
-        from headwater.store.secrets import SecretBox, load_key_material
+        from headwater.services import diagnostics
 
         configured = self.settings.secret_key
         key_file = self.settings.secret_key_file
@@ -169,13 +153,10 @@ class Doctor:
                 "set HEADWATER_SECRET_KEY, or create the key file",
                 shell_command(["doctor"], home=self.home),
             )
-        box = SecretBox(
-            load_key_material(
-                configured=configured.get_secret_value() if configured else None, key_file=key_file
-            )
+        box = diagnostics.open_secret_box(
+            configured.get_secret_value() if configured else None, key_file
         )
-        probe = {"probe": secrets.token_hex(8)}
-        if box.decrypt(box.encrypt(probe, context=b"doctor"), context=b"doctor") != probe:
+        if not diagnostics.box_round_trips(box):
             return fail(
                 "encrypting and decrypting a probe gave a different value",
                 "check that HEADWATER_SECRET_KEY (or the key file) holds the whole key",
@@ -183,7 +164,8 @@ class Doctor:
         source = "HEADWATER_SECRET_KEY" if configured else str(key_file)
         if self.engine is None or not self.at_head:
             return ok(f"key {box.primary_key_id} from {source} encrypts and decrypts")
-        stored, unreadable = self._stored_secrets(box)
+        stored, failures = diagnostics.unreadable_secrets(self.engine, box)
+        unreadable = [f"{cid} ({_one_line(exc) or type(exc).__name__})" for cid, exc in failures]
         if unreadable:
             return fail(
                 f"{len(unreadable)} of {stored} stored connection secret(s) do not decrypt "
@@ -193,64 +175,19 @@ class Doctor:
             )
         return ok(f"key {box.primary_key_id} from {source}; {stored} stored secret(s) decrypt")
 
-    def _stored_secrets(self, box: SecretBox) -> tuple[int, list[str]]:
-        from cryptography.exceptions import InvalidTag
-
-        from headwater.errors import ConfigurationError
-        from headwater.services import connections
-        from headwater.services.context import ServiceContext, Tenant
-        from headwater.store import resources
-
-        assert self.engine is not None
-        ctx = ServiceContext(engine=self.engine, box=box)
-        with self.engine.connect() as conn:
-            rows = [
-                r for r in resources.read_all_with_secrets(conn, kind=connections.KIND) if r.secrets
-            ]
-        unreadable: list[str] = []
-        for res in rows:
-            tenant = Tenant(res.org_id, res.sandbox_name, sandbox_id="", client_id="doctor")
-            try:
-                connections.read_credentials(ctx, tenant, res.id)
-            except (ConfigurationError, InvalidTag, ValueError) as exc:
-                unreadable.append(f"{res.id} ({_one_line(exc) or type(exc).__name__})")
-        return len(rows), unreadable
-
     def lake(self) -> Check:
-        from headwater.lake import storage_options_from_env
-        from headwater.lake.storage import is_local_uri, local_path
+        from headwater.services import diagnostics
 
         uri = self.settings.resolved_lake_uri
+        root = diagnostics.missing_lake_root(uri)
+        if root is not None and not self.upgrade:
+            return fail(
+                f"{root} does not exist",
+                "create it (or set HEADWATER_LAKE_URI)",
+                shell_command(["doctor"], home=self.home),
+            )
         name = f".headwater-doctor-{os.getpid()}-{secrets.token_hex(4)}"
-        payload = secrets.token_bytes(32)
-        if is_local_uri(uri):
-            root = local_path(uri).expanduser()
-            if not root.exists() and not self.upgrade:
-                return fail(
-                    f"{root} does not exist",
-                    "create it (or set HEADWATER_LAKE_URI)",
-                    shell_command(["doctor"], home=self.home),
-                )
-            root.mkdir(parents=True, exist_ok=True)
-            probe = root / name
-            try:
-                probe.write_bytes(payload)
-                same = probe.read_bytes() == payload
-            finally:
-                probe.unlink(missing_ok=True)
-        else:
-            from deltalake.fs import DeltaStorageHandler
-            from pyarrow.fs import PyFileSystem
-
-            fs = PyFileSystem(DeltaStorageHandler(uri, storage_options_from_env(os.environ)))
-            with fs.open_output_stream(name) as out:
-                out.write(payload)
-            try:
-                with fs.open_input_stream(name) as inp:
-                    same = inp.read() == payload
-            finally:
-                fs.delete_file(name)
-        if not same:
+        if not diagnostics.lake_round_trips(uri, name, os.environ):
             return fail(
                 f"{uri}: a probe file read back different bytes",
                 "check the storage behind HEADWATER_LAKE_URI",
@@ -283,16 +220,10 @@ class Doctor:
         if self.engine is None or not self.at_head:
             return []
         from headwater.domain.specs import HUBSPOT_SPEC_ID
-        from headwater.services import connections
-        from headwater.store import resources
+        from headwater.services import diagnostics
 
-        with self.engine.connect() as conn:
-            rows = resources.read_all_with_secrets(conn, kind=connections.KIND)
-        return [
-            (self._hubspot_url(), r.id)
-            for r in rows
-            if (r.doc.get("connectionSpec") or {}).get("id") == HUBSPOT_SPEC_ID
-        ]
+        ids = diagnostics.connections_of_spec(self.engine, HUBSPOT_SPEC_ID)
+        return [(self._hubspot_url(), cid) for cid in ids]
 
     def _reach_hubspot(self, url: str, connection_ids: list[str]) -> Check:
         import httpx

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from headwater.connectors.hubspot.catalog import STANDARD_TABLES, TableDef, TableKind
 from headwater.connectors.hubspot.connector import (
     AUTH_OAUTH,
     AUTH_PRIVATE_APP,
@@ -14,6 +13,7 @@ from headwater.connectors.hubspot.connector import (
 from headwater.connectors.hubspot.reader import ReadOptions
 from headwater.connectors.hubspot.settings import HubSpotSettings
 from headwater.connectors.hubspot.spec import SPEC_ID
+from headwater.connectors.hubspot.tables import STANDARD_TABLES, TableDef, TableKind
 
 __all__ = [
     "AUTH_OAUTH",

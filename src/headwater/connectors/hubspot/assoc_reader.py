@@ -15,12 +15,12 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from headwater.connectors.events import BatchEvent, CheckpointEvent, ProgressEvent, ReadEvent
-from headwater.connectors.hubspot.catalog import TableDef
 from headwater.connectors.hubspot.convert import build_batch
 from headwater.connectors.hubspot.http import HubSpotHttp, json_body
 from headwater.connectors.hubspot.paging import ASSOCIATION_BATCH
 from headwater.connectors.hubspot.schema import Column, ColumnKind, Origin, TableLayout
 from headwater.connectors.hubspot.state import FULL, RunState, StreamState, progress
+from headwater.connectors.hubspot.tables import TableDef
 from headwater.connectors.ratelimit import RequestKind
 from headwater.errors import PaginationLoopError
 

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from headwater.connectors.hubspot.convert import parse_iso
 from headwater.connectors.hubspot.errors import error_body
 from headwater.connectors.retry import RetryPolicy, parse_retry_after
 from headwater.errors import RetriableSourceError, SourceAuthError
@@ -96,13 +97,8 @@ def parse_expiry(value: str | None) -> float | None:
     if text.isdigit():
         number = int(text)
         return number / 1000 if number > 10**11 else float(number)
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.timestamp()
+    parsed = parse_iso(text)
+    return None if parsed is None else parsed.timestamp()
 
 
 class OAuthAuth:

@@ -22,22 +22,16 @@ from headwater.connectors.hubspot.auth import (
     TokensCallback,
     parse_expiry,
 )
-from headwater.connectors.hubspot.catalog import (
-    STANDARD_TABLES,
-    TableDef,
-    TableKind,
-    custom_table,
-)
 from headwater.connectors.hubspot.convert import build_batch, rows_for_preview
 from headwater.connectors.hubspot.derived import derived_tables
 from headwater.connectors.hubspot.history import HistoryReader, history_layout, select_history
 from headwater.connectors.hubspot.http import HubSpotHttp, json_body, new_httpx_client
-from headwater.connectors.hubspot.marketing_catalog import (
+from headwater.connectors.hubspot.marketing_reader import MarketingReader
+from headwater.connectors.hubspot.marketing_tables import (
     MARKETING_TABLES,
     marketing_layout,
     marketing_table,
 )
-from headwater.connectors.hubspot.marketing_reader import MarketingReader
 from headwater.connectors.hubspot.merges import MergeReader, merge_layout
 from headwater.connectors.hubspot.paths import ApiPaths
 from headwater.connectors.hubspot.reader import ReadOptions, TableReader, now_ms, require_records
@@ -47,6 +41,12 @@ from headwater.connectors.hubspot.simple import SimpleReader
 from headwater.connectors.hubspot.simple_tables import SIMPLE_KINDS, simple_layout
 from headwater.connectors.hubspot.simple_tables import path_for as simple_path
 from headwater.connectors.hubspot.state import StreamState
+from headwater.connectors.hubspot.tables import (
+    STANDARD_TABLES,
+    TableDef,
+    TableKind,
+    custom_table,
+)
 from headwater.connectors.ratelimit import DEFAULT_REGISTRY, LimiterRegistry
 from headwater.connectors.retry import RetryPolicy
 from headwater.errors import (
@@ -194,7 +194,7 @@ class HubSpotConnector:
         except MissingScopeError as exc:
             log.info("HubSpot account details not readable, the token still works: %s", exc)
 
-    # ------------------------------------------------------------------ catalog
+    # ------------------------------------------------------------------ tables
 
     def _custom_tables(self) -> list[TableDef]:
         with self._lock:

@@ -24,7 +24,7 @@ from headwater.connectors.hubspot.schema import (
     TableLayout,
 )
 
-__all__ = ["Associations", "build_batch", "parse_datetime_ms", "rows_for_preview"]
+__all__ = ["Associations", "build_batch", "parse_datetime_ms", "parse_iso", "rows_for_preview"]
 
 #: association target → from id → associated ids
 Associations = Mapping[str, Mapping[str, Sequence[str]]]
@@ -41,13 +41,17 @@ def parse_datetime_ms(value: Any) -> int | None:
     text = str(value).strip()
     if text.lstrip("-").isdigit():
         return int(text)
+    parsed = parse_iso(text)
+    return None if parsed is None else int(parsed.timestamp() * 1000)
+
+
+def parse_iso(text: str) -> datetime | None:
+    """An ISO-8601 date or datetime (``Z`` or an offset; none means UTC), or ``None``."""
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return int(parsed.timestamp() * 1000)
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 def _to_float(value: Any) -> float | None:

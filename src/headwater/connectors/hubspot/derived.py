@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from headwater.connectors.hubspot.catalog import STANDARD_TABLES, TableDef, TableKind
+from headwater.connectors.hubspot.tables import STANDARD_TABLES, TableDef, TableKind
 
 __all__ = [
     "ASSOCIATION_PAIRS",

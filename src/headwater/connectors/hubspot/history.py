@@ -25,7 +25,6 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from headwater.connectors.events import BatchEvent, CheckpointEvent, ProgressEvent, ReadEvent
-from headwater.connectors.hubspot.catalog import TableDef
 from headwater.connectors.hubspot.convert import build_batch, parse_datetime_ms
 from headwater.connectors.hubspot.http import HubSpotHttp, json_body
 from headwater.connectors.hubspot.paging import MAX_PROPERTIES_CHARS, chunk_properties
@@ -46,10 +45,20 @@ from headwater.connectors.hubspot.state import (
     plan_window,
     progress,
 )
+from headwater.connectors.hubspot.tables import TableDef
 from headwater.connectors.ratelimit import RequestKind
 from headwater.errors import PaginationLoopError
 
-__all__ = ["HISTORY_PAGE", "HistoryReader", "history_layout", "history_rows", "select_history"]
+__all__ = [
+    "HISTORY_PAGE",
+    "HistoryReader",
+    "WindowedReader",
+    "history_layout",
+    "history_rows",
+    "read_with_history",
+    "search_id_page",
+    "select_history",
+]
 
 #: HubSpot's page size with propertiesWithHistory (lists and batch reads alike)
 HISTORY_PAGE = 50
@@ -137,7 +146,117 @@ def history_rows(
     return rows
 
 
-class HistoryReader:
+def search_id_page(
+    http: HubSpotHttp, path: str, filters: list[dict[str, str]]
+) -> tuple[list[str], str | None, int | None]:
+    """One page of a CRM search for record ids (one filter group, ascending ``hs_object_id``,
+    :data:`SEARCH_PAGE` ids): the ids, the last of them when HubSpot has more, and its total."""
+    body = json_body(
+        http.send(
+            "POST",
+            f"{path}/search",
+            kind=RequestKind.SEARCH,
+            json={
+                "filterGroups": [{"filters": filters}],
+                "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
+                "properties": ["hs_object_id"],
+                "limit": SEARCH_PAGE,
+                "after": "0",
+            },
+        )
+    )
+    ids = [str(r["id"]) for r in body.get("results") or []]
+    more = bool((body.get("paging") or {}).get("next")) and bool(ids)
+    total = body.get("total")
+    return ids, ids[-1] if more else None, total if isinstance(total, int) else None
+
+
+def read_with_history(
+    http: HubSpotHttp,
+    path: str,
+    ids: Sequence[str],
+    *,
+    properties: list[str],
+    with_history: list[str],
+) -> list[dict[str, Any]]:
+    """The records ``ids`` with the history of ``with_history`` (``POST {path}/batch/read``,
+    :data:`HISTORY_PAGE` ids a call)."""
+    records: list[dict[str, Any]] = []
+    for start in range(0, len(ids), HISTORY_PAGE):
+        body = json_body(
+            http.send(
+                "POST",
+                f"{path}/batch/read",
+                json={
+                    "properties": properties,
+                    "propertiesWithHistory": with_history,
+                    "inputs": [{"id": i} for i in ids[start : start + HISTORY_PAGE]],
+                },
+            )
+        )
+        records += body.get("results") or []
+    return records
+
+
+class WindowedReader:
+    """What the property-history and merge readers share: one CRM object's path, the window of
+    a read (planned once, kept in the stream state so a resumed read goes on with it) and its
+    progress, counted in the requests this read sent. Construct per ``read`` call."""
+
+    def __init__(
+        self,
+        *,
+        http: HubSpotHttp,
+        layout: TableLayout,
+        state: StreamState,
+        mode: str,
+        lookback_ms: int,
+        now_ms: Callable[[], int],
+    ) -> None:
+        self._http = http
+        self._layout = layout
+        self._table = layout.table
+        self._state = state
+        self._mode = mode
+        self._lookback_ms = lookback_ms
+        self._now_ms = now_ms
+        self._path = f"/crm/v3/objects/{self._table.object_type}"
+        self._start = http.stats["requests"]
+
+    def _reason(self) -> str:
+        """Why an incremental read reads what it reads (shown in the run's progress)."""
+        raise NotImplementedError
+
+    def _window(self) -> RunState:
+        """The unfinished read of the state, or a new one."""
+        if self._state.run is None:
+            self._state.run = plan_window(
+                mode=self._mode,
+                cursor_ms=self._state.cursor_ms,
+                now=self._now_ms(),
+                lookback_ms=self._lookback_ms,
+                reason=self._reason(),
+            )
+        return self._state.run
+
+    def _progress(self, run: RunState, phase: str) -> ProgressEvent:
+        requests = self._http.stats["requests"] - self._start
+        return progress(self._table.name, run, phase, requests, expected_total=run.expected_total)
+
+    def _searched(
+        self, run: RunState, page: tuple[list[str], str | None, int | None]
+    ) -> tuple[list[str], str | None]:
+        """The ids and next floor of a :func:`search_id_page` answer; the first total becomes
+        the read's expected total, and a floor that does not move up is a pagination loop."""
+        ids, nxt, total = page
+        if run.expected_total is None:
+            run.expected_total = total
+        if nxt is not None and int(nxt) <= int(run.floor):
+            raise PaginationLoopError(f"HubSpot search did not advance {self._table.name}")
+        return ids, nxt
+
+
+class HistoryReader(WindowedReader):
     """Reads one property history table; construct per ``read`` call."""
 
     def __init__(
@@ -151,16 +270,10 @@ class HistoryReader:
         now_ms: Callable[[], int],
         max_chars: int = MAX_PROPERTIES_CHARS,
     ) -> None:
-        self._http = http
-        self._layout = layout
-        self._table = layout.table
-        self._state = state
-        self._mode = mode
-        self._lookback_ms = lookback_ms
-        self._now_ms = now_ms
+        super().__init__(
+            http=http, layout=layout, state=state, mode=mode, lookback_ms=lookback_ms, now_ms=now_ms
+        )
         self._chunks = chunk_properties(layout.properties, max_chars)
-        self._path = f"/crm/v3/objects/{self._table.object_type}"
-        self._start = http.stats["requests"]
 
     # ------------------------------------------------------------------ pages
 
@@ -187,83 +300,35 @@ class HistoryReader:
         return rows, nxt
 
     def _changed_ids(self, run: RunState) -> tuple[list[str], str | None, int | None]:
-        prop = self._table.cursor_property
-        body = json_body(
-            self._http.send(
-                "POST",
-                f"{self._path}/search",
-                kind=RequestKind.SEARCH,
-                json={
-                    "filterGroups": [
-                        {
-                            "filters": [
-                                {
-                                    "propertyName": prop,
-                                    "operator": "GTE",
-                                    "value": str(run.window_start_ms or 0),
-                                },
-                                {
-                                    "propertyName": prop,
-                                    "operator": "LT",
-                                    "value": str(run.window_end_ms),
-                                },
-                                {
-                                    "propertyName": "hs_object_id",
-                                    "operator": "GT",
-                                    "value": run.floor,
-                                },
-                            ]
-                        }
-                    ],
-                    "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
-                    "properties": ["hs_object_id"],
-                    "limit": SEARCH_PAGE,
-                    "after": "0",
-                },
-            )
+        prop = str(self._table.cursor_property)
+        return search_id_page(
+            self._http,
+            self._path,
+            [
+                {"propertyName": prop, "operator": "GTE", "value": str(run.window_start_ms or 0)},
+                {"propertyName": prop, "operator": "LT", "value": str(run.window_end_ms)},
+                {"propertyName": "hs_object_id", "operator": "GT", "value": run.floor},
+            ],
         )
-        ids = [str(r["id"]) for r in body.get("results") or []]
-        more = bool((body.get("paging") or {}).get("next")) and bool(ids)
-        total = body.get("total")
-        return ids, ids[-1] if more else None, total if isinstance(total, int) else None
 
     def _history_of(self, ids: Sequence[str], since_ms: int | None) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = []
-        for start in range(0, len(ids), HISTORY_PAGE):
-            body = json_body(
-                self._http.send(
-                    "POST",
-                    f"{self._path}/batch/read",
-                    json={
-                        "properties": ["hs_object_id"],
-                        "propertiesWithHistory": list(self._layout.properties),
-                        "inputs": [{"id": i} for i in ids[start : start + HISTORY_PAGE]],
-                    },
-                )
-            )
-            rows += history_rows(body.get("results") or [], since_ms)
-        return rows
+        records = read_with_history(
+            self._http,
+            self._path,
+            ids,
+            properties=["hs_object_id"],
+            with_history=list(self._layout.properties),
+        )
+        return history_rows(records, since_ms)
 
     # ------------------------------------------------------------------ the read
 
-    def _plan(self) -> RunState:
-        return plan_window(
-            mode=self._mode,
-            cursor_ms=self._state.cursor_ms,
-            now=self._now_ms(),
-            lookback_ms=self._lookback_ms,
-            reason=f"history of the records whose {self._table.cursor_property} moved",
-        )
-
-    def _progress(self, run: RunState, phase: str) -> ProgressEvent:
-        requests = self._http.stats["requests"] - self._start
-        return progress(self._table.name, run, phase, requests, expected_total=run.expected_total)
+    def _reason(self) -> str:
+        return f"history of the records whose {self._table.cursor_property} moved"
 
     def run(self) -> Iterator[ReadEvent]:
         st = self._state
-        if st.run is None:
-            st.run = self._plan()
-        run = st.run
+        run = self._window()
         yield self._progress(run, "live")
         seen: set[str] = set()
         while True:
@@ -274,11 +339,7 @@ class HistoryReader:
                         f"HubSpot repeated the page cursor {nxt!r} of {self._table.name}"
                     )
             else:
-                ids, nxt, total = self._changed_ids(run)
-                if run.expected_total is None:
-                    run.expected_total = total
-                if nxt is not None and int(nxt) <= int(run.floor):
-                    raise PaginationLoopError(f"HubSpot search did not advance {self._table.name}")
+                ids, nxt = self._searched(run, self._changed_ids(run))
                 rows = self._history_of(ids, run.window_start_ms)
             if rows:
                 yield BatchEvent(self._table.name, build_batch(self._layout, rows))

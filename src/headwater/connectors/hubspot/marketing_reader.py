@@ -1,4 +1,4 @@
-"""Reads of the lists and marketing tables (``marketing_catalog.py``), one page fetcher per table.
+"""Reads of the lists and marketing tables (``marketing_tables.py``), one page fetcher per table.
 
 Every read yields a ``ProgressEvent``, then per page a ``BatchEvent`` and a ``CheckpointEvent``
 whose state resumes right after that page, and a final checkpoint. The state is
@@ -31,7 +31,7 @@ from headwater.connectors.events import (
 )
 from headwater.connectors.hubspot.convert import build_batch, parse_datetime_ms
 from headwater.connectors.hubspot.http import HubSpotHttp, json_body
-from headwater.connectors.hubspot.marketing_catalog import MarketingTable, marketing_table
+from headwater.connectors.hubspot.marketing_tables import MarketingTable, marketing_table
 from headwater.connectors.hubspot.schema import TableLayout
 from headwater.connectors.hubspot.state import FULL, INCREMENTAL
 from headwater.errors import CheckpointError, FatalSourceError, PaginationLoopError

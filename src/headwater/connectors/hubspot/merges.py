@@ -11,28 +11,25 @@ history). A row is ``Winner_Id``, ``Merged_Id``, ``Merged_At``; the key is the p
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from headwater.connectors.events import BatchEvent, CheckpointEvent, ProgressEvent, ReadEvent
-from headwater.connectors.hubspot.catalog import TableDef
+from headwater.connectors.events import BatchEvent, CheckpointEvent, ReadEvent
 from headwater.connectors.hubspot.convert import build_batch
-from headwater.connectors.hubspot.history import HISTORY_PAGE
-from headwater.connectors.hubspot.http import HubSpotHttp, json_body
-from headwater.connectors.hubspot.planner import SEARCH_PAGE
+from headwater.connectors.hubspot.history import (
+    WindowedReader,
+    read_with_history,
+    search_id_page,
+)
 from headwater.connectors.hubspot.refresh import MERGED_PROPERTY
 from headwater.connectors.hubspot.schema import Column, ColumnKind, Origin, TableLayout
 from headwater.connectors.hubspot.state import (
     FULL,
     INCREMENTAL,
     RunState,
-    StreamState,
     close_window,
-    plan_window,
-    progress,
 )
-from headwater.connectors.ratelimit import RequestKind
-from headwater.errors import PaginationLoopError
+from headwater.connectors.hubspot.tables import TableDef
 
 __all__ = ["MergeReader", "merge_layout", "merge_rows"]
 
@@ -71,28 +68,8 @@ def merge_rows(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-class MergeReader:
+class MergeReader(WindowedReader):
     """Reads one merge table; construct per ``read`` call."""
-
-    def __init__(
-        self,
-        *,
-        http: HubSpotHttp,
-        layout: TableLayout,
-        state: StreamState,
-        mode: str,
-        lookback_ms: int,
-        now_ms: Callable[[], int],
-    ) -> None:
-        self._http = http
-        self._layout = layout
-        self._table = layout.table
-        self._state = state
-        self._mode = mode
-        self._lookback_ms = lookback_ms
-        self._now_ms = now_ms
-        self._path = f"/crm/v3/objects/{self._table.object_type}"
-        self._start = http.stats["requests"]
 
     def _winners(self, run: RunState) -> tuple[list[str], str | None, int | None]:
         filters: list[dict[str, str]] = [
@@ -105,54 +82,20 @@ class MergeReader:
                 {"propertyName": prop, "operator": "GTE", "value": str(run.window_start_ms or 0)},
                 {"propertyName": prop, "operator": "LT", "value": str(run.window_end_ms)},
             ]
-        body = json_body(
-            self._http.send(
-                "POST",
-                f"{self._path}/search",
-                kind=RequestKind.SEARCH,
-                json={
-                    "filterGroups": [{"filters": filters}],
-                    "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
-                    "properties": ["hs_object_id"],
-                    "limit": SEARCH_PAGE,
-                    "after": "0",
-                },
-            )
-        )
-        ids = [str(r["id"]) for r in body.get("results") or []]
-        more = bool((body.get("paging") or {}).get("next")) and bool(ids)
-        total = body.get("total")
-        return ids, ids[-1] if more else None, total if isinstance(total, int) else None
+        return search_id_page(self._http, self._path, filters)
 
     def _rows(self, ids: Sequence[str]) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = []
-        for start in range(0, len(ids), HISTORY_PAGE):
-            body = json_body(
-                self._http.send(
-                    "POST",
-                    f"{self._path}/batch/read",
-                    json={
-                        "properties": [MERGED_PROPERTY],
-                        "propertiesWithHistory": [MERGED_PROPERTY],
-                        "inputs": [{"id": i} for i in ids[start : start + HISTORY_PAGE]],
-                    },
-                )
-            )
-            rows += merge_rows(body.get("results") or [])
-        return rows
-
-    def _plan(self) -> RunState:
-        return plan_window(
-            mode=self._mode,
-            cursor_ms=self._state.cursor_ms,
-            now=self._now_ms(),
-            lookback_ms=self._lookback_ms,
-            reason="records merged into since the last read",
+        records = read_with_history(
+            self._http,
+            self._path,
+            ids,
+            properties=[MERGED_PROPERTY],
+            with_history=[MERGED_PROPERTY],
         )
+        return merge_rows(records)
 
-    def _progress(self, run: RunState, phase: str) -> ProgressEvent:
-        requests = self._http.stats["requests"] - self._start
-        return progress(self._table.name, run, phase, requests, expected_total=run.expected_total)
+    def _reason(self) -> str:
+        return "records merged into since the last read"
 
     def preview(self, limit: int) -> list[dict[str, Any]]:
         run = RunState(strategy=FULL, reason="preview", sync_start_ms=self._now_ms())
@@ -161,16 +104,10 @@ class MergeReader:
 
     def run(self) -> Iterator[ReadEvent]:
         st = self._state
-        if st.run is None:
-            st.run = self._plan()
-        run = st.run
+        run = self._window()
         yield self._progress(run, "live")
         while True:
-            ids, nxt, total = self._winners(run)
-            if run.expected_total is None:
-                run.expected_total = total
-            if nxt is not None and int(nxt) <= int(run.floor):
-                raise PaginationLoopError(f"HubSpot search did not advance {self._table.name}")
+            ids, nxt = self._searched(run, self._winners(run))
             rows = self._rows(ids)
             if rows:
                 yield BatchEvent(self._table.name, build_batch(self._layout, rows))

@@ -16,7 +16,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from headwater.connectors.hubspot.catalog import TableDef, TableKind
+from headwater.connectors.hubspot.tables import TableDef, TableKind
 
 __all__ = [
     "Column",

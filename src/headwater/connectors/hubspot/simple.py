@@ -7,13 +7,13 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from headwater.connectors.events import BatchEvent, CheckpointEvent, ProgressEvent, ReadEvent
-from headwater.connectors.hubspot.catalog import TableKind
 from headwater.connectors.hubspot.convert import build_batch
 from headwater.connectors.hubspot.http import HubSpotHttp, json_body
 from headwater.connectors.hubspot.reader import require_records
 from headwater.connectors.hubspot.schema import TableLayout
 from headwater.connectors.hubspot.simple_tables import SIMPLE_KINDS, paged, path_for, rows_from
 from headwater.connectors.hubspot.state import ARCHIVED, FULL, LIVE, RunState, StreamState, progress
+from headwater.connectors.hubspot.tables import TableKind
 from headwater.errors import PaginationLoopError
 
 __all__ = ["SimpleReader"]

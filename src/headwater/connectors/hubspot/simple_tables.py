@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from headwater.connectors.hubspot.catalog import TableDef, TableKind
 from headwater.connectors.hubspot.schema import Column, ColumnKind, Origin, TableLayout
+from headwater.connectors.hubspot.tables import TableDef, TableKind
 
 __all__ = ["SIMPLE_KINDS", "paged", "path_for", "rows_from", "simple_layout"]
 

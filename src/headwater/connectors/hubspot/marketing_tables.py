@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from headwater.connectors.hubspot.catalog import TableDef, TableKind
 from headwater.connectors.hubspot.schema import Column, ColumnKind, Origin, TableLayout, column_name
+from headwater.connectors.hubspot.tables import TableDef, TableKind
 
 __all__ = [
     "FULL_EVERY_RUN",
@@ -39,7 +39,7 @@ FULL_EVERY_RUN = "HubSpot has no modification cursor for this table: full read"
 
 @dataclass(frozen=True, slots=True)
 class MarketingTable:
-    """One table: its catalogue entry, its columns as ``(path, kind)``, and how it syncs.
+    """One table: its table entry, its columns as ``(path, kind)``, and how it syncs.
 
     ``cursor`` names the time a row's incremental window is decided on (``None``: every read is
     full); ``append`` tables only ever gain rows (events); ``scope`` is the OAuth scope needed.

@@ -24,7 +24,7 @@ class TableKind(StrEnum):
     CRM = "crm"
     OWNERS = "owners"
     PIPELINES = "pipelines"
-    MARKETING = "marketing"  # lists and marketing tables (marketing_catalog.py)
+    MARKETING = "marketing"  # lists and marketing tables (marketing_tables.py)
     PIPELINE_STAGES = "pipeline_stages"
     OWNER_TEAMS = "owner_teams"
     USERS = "users"
