@@ -28,7 +28,7 @@ format: bootstrap
 	$(VENV)/bin/ruff check --fix src tests bench
 
 test: lint
-	$(VENV)/bin/pytest -m "not slow"
+	$(VENV)/bin/pytest -m "not slow" --durations=30
 
 test-all: lint
 	$(VENV)/bin/pytest
