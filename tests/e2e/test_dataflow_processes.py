@@ -194,6 +194,7 @@ def _worker(env: dict[str, str], lease: int = 3) -> subprocess.Popen[bytes]:
 
 
 @pytest.mark.e2e
+@pytest.mark.slow  # make test-all: kill -9 around the commit stays in make test (test_faults.py)
 @pytest.mark.parametrize(("contacts", "kill_after"), [(200_000, 40_000)], ids=["200k"])
 def test_kill_9_worker_mid_run_resumes_exactly(
     tmp_path: Path, emulator_factory, contacts: int, kill_after: int
@@ -241,6 +242,7 @@ def test_kill_9_worker_mid_run_resumes_exactly(
 
 @pytest.mark.e2e
 @pytest.mark.postgres
+@pytest.mark.slow  # make test-all: one run at a time per flow stays in make test (test_concurrency.py)
 def test_three_workers_on_postgres_run_thirty_flows_exactly_once(
     tmp_path: Path, emulator_factory, pg_url: str
 ) -> None:
@@ -273,6 +275,7 @@ def test_three_workers_on_postgres_run_thirty_flows_exactly_once(
 
 
 @pytest.mark.e2e
+@pytest.mark.slow  # make test-all: test_stopping.py's reading worker shows the same in make test
 def test_sigterm_gives_the_run_back_at_its_checkpoint(tmp_path: Path, emulator_factory) -> None:
     emu = emulator_factory(30_000)
     home = tmp_path / "home"
