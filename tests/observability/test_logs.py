@@ -169,3 +169,34 @@ def test_text_lines_end_with_request_and_run_ids(capsys) -> None:
         root.setLevel(level)
     assert err[0].endswith("hello [request_id=req-1 run_id=run-2]"), err
     assert err[1].endswith("bare"), err
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("command", [["worker", "--until-idle"], ["scheduler"]])
+def test_engine_processes_write_only_json_lines_from_their_first(
+    tmp_path: Any, command: list[str]
+) -> None:
+    """A worker's or scheduler's stderr holds JSON lines only, from start-up on (the database
+    migrations' import included), so a log shipper never meets a line it cannot parse."""
+    import os
+    import signal
+    import subprocess
+
+    from tests.processes import start
+
+    env = dict(os.environ) | {"HEADWATER_HOME": str(tmp_path / "home")}
+    env |= {"HEADWATER_LOG_FORMAT": "json", "HEADWATER_LOG_LEVEL": "INFO"}
+    env.pop("HEADWATER_DATABASE_URL", None)
+    proc = start(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = proc.communicate(timeout=60 if command[-1] == "--until-idle" else 8)
+    except subprocess.TimeoutExpired:  # the scheduler runs until it is stopped
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, out + err
+    lines = [line for line in err.splitlines() if line.strip()]
+    if command[0] == "scheduler":
+        assert lines, "the scheduler logged nothing"  # it logs its start and its stop
+    for line in lines:
+        assert line.startswith("{"), f"not a JSON line: {line!r}"
+        assert json.loads(line)["level"]

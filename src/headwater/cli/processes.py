@@ -128,8 +128,6 @@ def worker(
 ) -> None:
     """Claim and execute runs. SIGTERM or SIGINT stops claiming, gives the running runs back at
     their checkpoints and exits within HEADWATER_SHUTDOWN_GRACE_SECONDS."""
-    import logging
-
     from headwater.engine.counting import count_requests
     from headwater.engine.deliverer import Deliverer, deliver_pending
     from headwater.engine.stopping import finish, run_worker
@@ -137,8 +135,8 @@ def worker(
     from headwater.services.sources import open_connector
     from headwater.settings import get_settings
 
+    _log_as_configured()  # before anything logs: the database layer's imports already do
     stopping = _stopping("worker")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     ctx = local_context()
     lease = lease_seconds or get_settings().worker_lease_seconds
     w = Worker(
@@ -162,17 +160,25 @@ def scheduler(
     every: Annotated[float, typer.Option(help="Seconds between schedule checks.")] = 1.0,
 ) -> None:
     """Queue due runs from every enabled flow's schedule (safe to run more than one)."""
-    import logging
     import threading
 
     from headwater.engine import scheduler as sched
     from headwater.engine.stopping import finish, run_scheduler
 
+    _log_as_configured()
     stopping = _stopping("scheduler")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     ctx = local_context()
 
     def tick_forever(stop: threading.Event) -> None:
         sched.run_forever(ctx, stop, every_s=every)
 
     finish(run_scheduler(tick_forever, stopping))
+
+
+def _log_as_configured() -> None:
+    """Install the log handler of this home's settings (JSON lines off a terminal by default)."""
+    from headwater.logs import configure_logging
+    from headwater.settings import get_settings
+
+    settings = get_settings()
+    configure_logging(settings.log_format, settings.log_level)
