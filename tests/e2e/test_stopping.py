@@ -398,3 +398,17 @@ def test_workers_running_the_scheduler_queue_each_window_once_and_stop(s: Stack)
         s.disable(made["flow"])
     for w in workers:
         w.sigterm()
+
+
+def test_a_worker_until_idle_with_the_scheduler_queues_the_due_window_then_drains(
+    s: Stack,
+) -> None:
+    made = make_flow(s.api, s.emu, schedule=_daily())
+    try:
+        w = s.process("worker", "--concurrency", "1", "--until-idle", "--scheduler")
+        assert w.proc.wait(timeout=180) == 0
+        [run] = s.api.get(f"{FS}/runs", property=f"flowId=={made['flow']}")["items"]
+        assert run["state"] == "success", run["metrics"]
+        assert sorted(lake_ids(s.home, s.api.org, made["dataset"]), key=int) == s.expected
+    finally:
+        s.disable(made["flow"])
