@@ -67,9 +67,12 @@ def rss_kb(pid: int) -> int:
 
 
 class Soak:
-    def __init__(self, home: Path, minutes: float, seed: int) -> None:
+    def __init__(
+        self, home: Path, minutes: float, seed: int, kill_every_s: float = KILL_EVERY_S
+    ) -> None:
         self.home = home
         self.minutes = minutes
+        self.kill_every_s = kill_every_s
         self.rng = random.Random(seed)
         self.procs: list[subprocess.Popen[Any]] = []
         self.workers: list[subprocess.Popen[bytes]] = []
@@ -184,7 +187,7 @@ class Soak:
         self.admin("faults", {"spec": FAULTS})
         self.t0 = time.monotonic()
         end = self.t0 + self.minutes * 60
-        next_kill = self.t0 + KILL_EVERY_S / 2
+        next_kill = self.t0 + self.kill_every_s / 2 if self.kill_every_s else float("inf")
         next_change = self.t0 + 60
         while time.monotonic() < end:
             now = time.monotonic()
@@ -195,7 +198,7 @@ class Soak:
                 victim.wait()
                 self.kills += 1
                 self.worker()
-                next_kill = now + KILL_EVERY_S * self.rng.uniform(0.5, 1.5)
+                next_kill = now + self.kill_every_s * self.rng.uniform(0.5, 1.5)
             if now >= next_change:
                 self.change()
                 self.run_all_now()
@@ -271,7 +274,16 @@ class Soak:
             "failed_run_errors": [e[0] if e else {} for e in failures][:10],
             "inexact_datasets": len(inexact),
             "rss_kb": self.rss_summary(),
+            "oldest_worker_rss_mb_by_minute": self.oldest_worker_by_minute(),
         }
+
+    def oldest_worker_by_minute(self) -> list[tuple[int, int]]:
+        """The RSS of the longest-lived worker at each minute: flat once warm, or growing."""
+        out: dict[int, int] = {}
+        for s in self.samples:
+            if s["oldest_worker"]:
+                out.setdefault(s["t"] // 60, s["oldest_worker"] // 1024)
+        return sorted(out.items())
 
     def live_ids(self, otype: str) -> set[str]:
         h = {"Authorization": f"Bearer {self.emu.info['private_app_token']}"}
@@ -354,10 +366,16 @@ def main() -> None:
         "--minutes", type=float, default=float(os.environ.get("SOAK_MINUTES", "30"))
     )
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--kill-every",
+        type=float,
+        default=KILL_EVERY_S,
+        help="seconds between worker kills, about (0: never, to watch one worker's memory)",
+    )
     parser.add_argument("--write", action="store_true", help="update docs/reliability.md")
     args = parser.parse_args()
     with soak_home() as home:
-        soak = Soak(home, args.minutes, args.seed)
+        soak = Soak(home, args.minutes, args.seed, args.kill_every)
         try:
             result = soak.run()
         finally:

@@ -204,7 +204,7 @@ class TextFormatter(logging.Formatter):
         return f"{line} [{' '.join(ids)}]" if ids else line
 
 
-#: Loggers of the HTTP client: one line per request (a HubSpot page), so DEBUG, not INFO.
+#: Loggers of the HTTP client: one line per request (a source's page), so DEBUG, not INFO.
 HTTP_CLIENT_LOGGERS = ("httpx", "httpcore")
 
 

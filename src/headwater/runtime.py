@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import os
 
+from headwater.connectors import registry
 from headwater.connectors.base import ConnectorSettings
-from headwater.connectors.hubspot import HubSpotSettings
-from headwater.connectors.ratelimit import DEFAULT_REGISTRY, LimiterRegistry
 from headwater.lake import Lake, storage_options_from_env
 from headwater.logs import configure_logging
 from headwater.services import metrics, webhooks
@@ -15,19 +14,6 @@ from headwater.settings import Settings
 from headwater.store import migrate
 from headwater.store.db import create_engine
 from headwater.store.secrets import SecretBox, key_file_reader, load_key_material
-
-
-def _ms(seconds: int | None) -> int | None:
-    return None if seconds is None else seconds * 1000
-
-
-def _limiters(settings: Settings) -> LimiterRegistry:
-    """One registry per process: every connector of a portal shares its limiter."""
-    if settings.hubspot_burst_budget is None and settings.hubspot_search_per_second == 5:
-        return DEFAULT_REGISTRY
-    return LimiterRegistry(
-        budget=settings.hubspot_burst_budget, search_per_s=settings.hubspot_search_per_second
-    )
 
 
 def build_context(settings: Settings, *, upgrade: bool = True) -> ServiceContext:
@@ -46,15 +32,8 @@ def build_context(settings: Settings, *, upgrade: bool = True) -> ServiceContext
         engine=engine,
         box=box,
         token_ttl_ms=settings.token_ttl_seconds * 1000,
-        connector_settings=ConnectorSettings(
-            HubSpotSettings(
-                base_url=settings.hubspot_base_url,
-                lookback_ms=settings.hubspot_lookback_seconds * 1000,
-                deletes_every_ms=_ms(settings.hubspot_deletes_every_seconds),
-                associations_every_ms=_ms(settings.hubspot_associations_every_seconds),
-                limiters=_limiters(settings),
-            )
-        ),
+        # each connector reads its own fields of the settings (``ConnectorType.settings_from``)
+        connector_settings=ConnectorSettings(*registry.operator_settings(settings.model_dump())),
         lake=Lake(settings.resolved_lake_uri, storage_options_from_env(os.environ)),
     )
     webhooks.install(ctx)  # events become durable webhook deliveries

@@ -19,7 +19,6 @@ from headwater.connectors.hubspot import (
 )
 from headwater.connectors.ratelimit import LimiterRegistry, RequestKind
 from headwater.emulator.hubspot import EmulatorConfig, RunningEmulator, serve_in_thread
-from headwater.engine.counting import _portal_of
 from headwater.errors import MissingScopeError, SourceAuthError
 from tests.connectors.conftest import collect, oauth_params
 
@@ -230,7 +229,7 @@ def test_connections_to_one_portal_share_one_rate_budget(emu: RunningEmulator) -
         assert bare.http.limiter is private.http.limiter
         assert private.http.portal_id == emu.portal_id
         # the request counters label a static token's requests with its portal too
-        assert _portal_of(service) == _portal_of(oauth) == str(emu.portal_id)
+        assert service.portal() == oauth.portal() == str(emu.portal_id)
     assert f"hub:{emu.portal_id}" in list(registry.keys())
 
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from headwater.connectors.hubspot import HubSpotConnector
 from headwater.connectors.hubspot.derived import ASSOCIATION_PAIRS
 from headwater.emulator.hubspot import EmulatorConfig, ManualClock, RunningEmulator, serve_in_thread
 
@@ -25,7 +26,7 @@ def emu() -> Iterator[RunningEmulator]:
         line_items=300,
         engagements=300,
         custom_records=200,
-        extra_records=10,
+        extra_records=40,
         search_index_lag_ms=0,
         clock=ManualClock(),
     )
@@ -47,6 +48,10 @@ def expected_rows(
 
 def rows_of(got: list[dict[str, object]]) -> set[tuple[object, ...]]:
     return {(r["From_Id"], r["To_Id"], r["Type_Id"], r["Category"], r["Label"]) for r in got}
+
+
+#: the pairs of the other standard objects (quotes, invoices, orders, carts, leads, ...)
+OTHER_PAIRS = ASSOCIATION_PAIRS[ASSOCIATION_PAIRS.index(("quotes", "contacts")) :]
 
 
 @pytest.mark.parametrize(("source", "target"), ASSOCIATION_PAIRS)
@@ -148,3 +153,50 @@ def test_a_resumed_read_neither_repeats_nor_skips(emu: RunningEmulator) -> None:
         rest = collect(conn.read(table, state=checkpoint))
     assert rows_of(first) | rows_of(rest.rows) == rows_of(whole.rows)
     assert len(first) + len(rest.rows) == len(whole.rows)
+
+
+def _table_of(conn: HubSpotConnector, source: str, target: str) -> str:
+    return next(
+        t["name"]
+        for t in conn.explore_root()
+        if t["name"].endswith("_Associations")
+        and conn.table(t["name"]).object_type == source
+        and conn.table(t["name"]).associations == (target,)
+    )
+
+
+@pytest.mark.parametrize(("source", "target"), OTHER_PAIRS)
+def test_a_change_written_through_v4_before_the_next_run_shows_in_it(
+    source: str, target: str, emu: RunningEmulator
+) -> None:
+    headers = {"Authorization": f"Bearer {emu.private_app_token}"}
+    with connect(emu) as conn, httpx.Client(base_url=emu.base_url, headers=headers) as api:
+        name = _table_of(conn, source, target)
+        before = collect(conn.read(name, state=None))
+        assert before.rows, name
+        gone = before.rows[0]
+        linked = {(r["From_Id"], r["To_Id"]) for r in before.rows}
+        a = next(i for i in live_ids(emu, source) if i != gone["From_Id"])
+        b = next(i for i in live_ids(emu, target) if (a, i) not in linked)
+        labels = api.get(f"/crm/v4/associations/{source}/{target}/labels").json()["results"]
+        unlabeled = next(t for t in labels if t["label"] is None)
+        made = api.put(
+            f"/crm/v4/objects/{source}/{a}/associations/{target}/{b}",
+            json=[
+                {
+                    "associationCategory": unlabeled["category"],
+                    "associationTypeId": unlabeled["typeId"],
+                }
+            ],
+        )
+        removed = api.delete(
+            f"/crm/v4/objects/{source}/{gone['From_Id']}/associations/{target}/{gone['To_Id']}"
+        )
+        assert (made.status_code, removed.status_code) == (201, 204), made.text
+        after = collect(conn.read(name, state=before.checkpoints[-1]))
+    got = rows_of(after.rows)
+    assert (a, b, unlabeled["typeId"], "HUBSPOT_DEFINED", None) in got
+    assert not any(r[:2] == (gone["From_Id"], gone["To_Id"]) for r in got)
+    assert got == expected_rows(emu, source, target)
+    assert len(after.rows) == len(got)
+    assert after.progress[-1].complete

@@ -44,3 +44,57 @@ def test_hubspot_opens_with_its_settings() -> None:
         assert isinstance(connector, HubSpotConnector)
         assert connector.base_url == "http://127.0.0.1:9"
     assert settings.get(HubSpotSettings) is settings.get(HubSpotSettings)
+
+
+def test_what_a_connector_declares_is_found_by_its_spec_id() -> None:
+    """The UI's OAuth sign-in, the mapping aliases, the request counters and the operator
+    settings all come from the registry entry: nothing outside the package names them."""
+    kind = registry.connector_type(SPEC_ID)
+    assert kind is not None and registry.connector_named("hubspot") is kind
+    flow = registry.oauth_flow(SPEC_ID, "Basic Authentication")
+    assert flow is kind.oauth and flow is not None
+    assert flow.provided == {"accessToken", "refreshToken"}
+    assert registry.oauth_flow(SPEC_ID, "Private App Token") is None
+    assert registry.oauth_flow(DATA_LAKE_SPEC_ID, "Basic Authentication") is None
+    oauth_params = {flow.client_id_param, flow.client_secret_param, *flow.provided}
+    auth = next(a for a in kind.connection_spec()["authSpec"] if a["name"] == flow.auth_spec_name)
+    assert oauth_params <= set(auth["spec"]["properties"])  # the flow fills the spec's fields
+
+    settings = ConnectorSettings()
+    public = flow.endpoints(settings)
+    assert public.authorize_url == "https://app.hubspot.com/oauth/authorize"
+    assert public.token_url == "https://api.hubapi.com/oauth/v1/token"
+    settings.get(HubSpotSettings).base_url = "http://127.0.0.1:9/"
+    local = flow.endpoints(settings)
+    assert (local.authorize_url, local.token_url) == (
+        "http://127.0.0.1:9/oauth/authorize",
+        "http://127.0.0.1:9/oauth/v1/token",
+    )
+
+    assert registry.column_aliases(SPEC_ID) == [kind.column_aliases]
+    assert registry.column_aliases() == [kind.column_aliases]
+    assert registry.column_aliases(DATA_LAKE_SPEC_ID) == []
+    assert kind.column_aliases is not None and kind.column_aliases.aliases["Vid"] == "Id"
+    # the counters users scrape keep their names
+    assert kind.requests_metric == "headwater_hubspot_requests_total"
+    assert kind.rate_limited_metric == "headwater_hubspot_429_total"
+    assert kind.account_label == "portal"
+
+
+def test_operator_settings_come_from_the_settings_values() -> None:
+    from headwater.settings import Settings
+
+    values = Settings(
+        hubspot_base_url="http://h",
+        hubspot_lookback_seconds=7,
+        hubspot_deletes_every_seconds=0,
+        hubspot_burst_budget=10,
+    ).model_dump()
+    (made,) = registry.operator_settings(values)
+    assert isinstance(made, HubSpotSettings)
+    assert (made.base_url, made.lookback_ms, made.deletes_every_ms) == ("http://h", 7000, 0)
+    assert made.associations_every_ms is None
+    assert made.limiters is not HubSpotSettings().limiters  # its own budget, its own limiters
+    (default,) = registry.operator_settings(Settings().model_dump())
+    assert isinstance(default, HubSpotSettings)
+    assert default.limiters is HubSpotSettings().limiters and default.lookback_ms == 300_000

@@ -241,12 +241,15 @@ def test_standard_types_without_records_are_addressable(
 
 
 def test_types_with_records_are_not_in_each_others_associations(c: httpx.Client) -> None:
-    with_quotes = c.get(
+    """Deal splits have records but no association with contacts (HubSpot documents none)."""
+    with_splits = c.get(
         "/crm/v3/objects/contacts",
-        params={"limit": 2, "associations": "deals,quotes,conversations"},
+        params={"limit": 2, "associations": "deals,deal_splits,conversations"},
     )
-    assert with_quotes.status_code == 200
-    assert all("quotes" not in r.get("associations", {}) for r in with_quotes.json()["results"])
+    assert with_splits.status_code == 200
+    assert all(
+        "deal_splits" not in r.get("associations", {}) for r in with_splits.json()["results"]
+    )
 
 
 def test_offset_paging_on_the_list_endpoint(c: httpx.Client, emu: RunningEmulator) -> None:

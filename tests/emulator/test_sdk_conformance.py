@@ -13,6 +13,7 @@ from hubspot.crm.objects import BatchReadInputSimplePublicObjectId, PublicObject
 from hubspot.oauth.exceptions import ApiException as OAuthApiException
 
 from headwater.emulator.hubspot import EmulatorConfig, RunningEmulator
+from headwater.emulator.hubspot.crm_objects import EXTRA_RELATIONS
 
 from .helpers import small_config
 
@@ -254,6 +255,30 @@ def test_associations_v4_batch_and_per_object(client: hubspot.Client) -> None:
         "companies", assoc.results[0].to[0].to_object_id, "contacts", limit=500
     )
     assert int(assoc.results[0]._from.id) in [int(r.to_object_id) for r in back.results]
+
+
+@pytest.mark.parametrize(
+    ("source", "target"),
+    [(r.source, r.target) for r in EXTRA_RELATIONS]
+    + [(r.target, r.source) for r in EXTRA_RELATIONS],
+)
+def test_associations_of_the_other_standard_objects(
+    client: hubspot.Client, source: str, target: str
+) -> None:
+    labels = client.crm.associations.v4.schema.definitions_api.get_all(source, target)
+    assert labels.results
+    assert {x.category for x in labels.results} == {"HUBSPOT_DEFINED"}
+    assoc = client.crm.associations.v4.batch_api.get_page(
+        source,
+        target,
+        batch_input_public_fetch_associations_batch_request=BatchInputPublicFetchAssociationsBatchRequest(
+            inputs=[{"id": str(i)} for i in range(1, 101)]
+        ),
+    )
+    assert assoc.status == "COMPLETE"
+    assert assoc.results
+    ids = {x.type_id for x in labels.results}
+    assert {t.type_id for r in assoc.results for to in r.to for t in to.association_types} <= ids
 
 
 def test_expired_and_unknown_tokens_raise_typed_exceptions(emu: RunningEmulator) -> None:

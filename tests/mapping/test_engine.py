@@ -9,7 +9,6 @@ import pyarrow as pa
 import pytest
 
 from headwater.mapping import (
-    HUBSPOT_ALIASES,
     MAPPER_ERROR,
     MappingError,
     compile_set,
@@ -17,6 +16,8 @@ from headwater.mapping import (
 )
 
 TS = pa.timestamp("ms", tz="UTC")
+#: Column aliases as a source supplies them (these are Adobe's names for HubSpot's columns).
+ALIASES = {"Vid": "Id", "Added_At": "Created_At"}
 NOW = datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 OUT = schema_from_properties(
@@ -221,7 +222,7 @@ def test_adobe_hubspot_names_are_aliases():
             },
         ],
         t,
-        aliases=HUBSPOT_ALIASES,
+        aliases=ALIASES,
     )
     rec = r.table.to_pylist()[0]
     assert rec["_id"] == "7" and rec["_repo"]["createDate"].year == 2023

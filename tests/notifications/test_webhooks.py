@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from headwater.connectors.hubspot import HubSpotSettings
-from headwater.engine.counting import count_hubspot_requests
+from headwater.engine.counting import count_requests
 from headwater.engine.deliverer import Deliverer, DeliveryPolicy, deliver_pending
 from headwater.engine.worker import Worker
 from headwater.services import sources, webhooks
@@ -83,7 +83,7 @@ def test_receiver_gets_signed_events_for_a_successful_and_a_failed_run(
         ok = build_flow(client, ident, oauth_params(emu))
         bad = build_flow(client, ident, revoked_params(emu))
         worker = Worker(
-            wired, open_connector=count_hubspot_requests(sources.open_connector), name="w-hooks"
+            wired, open_connector=count_requests(sources.open_connector), name="w-hooks"
         )
         assert worker.run_until_idle() == 2
         ok_run = runs_of(client, ident, ok["flow"])[0]

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from headwater.connectors.hubspot import HubSpotSettings
 from headwater.emulator.hubspot import EmulatorConfig, serve_in_thread
 from headwater.emulator.hubspot.faults import FaultPlan, FaultRule
-from headwater.engine.counting import count_hubspot_requests
+from headwater.engine.counting import count_requests
 from headwater.engine.worker import Worker
 from headwater.services import sources
 from headwater.services.context import ServiceContext
@@ -89,9 +89,7 @@ def test_metrics_after_runs(
 
     ok = build_flow(client, ident, oauth_params(limited_emu))
     bad = build_flow(client, ident, revoked_params(limited_emu))
-    worker = Worker(
-        wired, open_connector=count_hubspot_requests(sources.open_connector), name="w-metrics"
-    )
+    worker = Worker(wired, open_connector=count_requests(sources.open_connector), name="w-metrics")
     assert worker.run_until_idle() == 2
     ok_run = runs_of(client, ident, ok["flow"])[0]
     assert runs_of(client, ident, bad["flow"])[0]["metrics"]["statusSummary"]["status"] == "failed"

@@ -116,7 +116,8 @@ def _server(config: uvicorn.Config) -> uvicorn.Server:
 def worker(
     concurrency: Annotated[int, typer.Option(help="Runs executed at once.")] = 2,
     portal_limit: Annotated[
-        int, typer.Option(help="Running runs per HubSpot portal, across all workers.")
+        int,
+        typer.Option(help="Running runs per source account (base connection), across all workers."),
     ] = 2,
     lease_seconds: Annotated[
         int | None,
@@ -146,7 +147,7 @@ def worker(
     import threading
 
     from headwater.engine import scheduler as sched
-    from headwater.engine.counting import count_hubspot_requests
+    from headwater.engine.counting import count_requests
     from headwater.engine.deliverer import Deliverer, deliver_pending
     from headwater.engine.stopping import finish, run_worker
     from headwater.engine.worker import Worker
@@ -159,7 +160,7 @@ def worker(
     lease = lease_seconds or get_settings().worker_lease_seconds
     w = Worker(
         ctx,
-        open_connector=count_hubspot_requests(open_connector),
+        open_connector=count_requests(open_connector),
         concurrency=concurrency,
         portal_limit=portal_limit,
         lease_ms=lease * 1000,

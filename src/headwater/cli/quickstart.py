@@ -35,7 +35,7 @@ from headwater.cli.remote.output import console
 from headwater.cli.remote.profiles import Profile
 from headwater.domain.paths import CATALOG_PATH as CAT
 from headwater.domain.paths import FLOW_SERVICE_PATH as FS
-from headwater.domain.specs import CRM_TO_AEP_FLOW_SPEC_ID, DATA_LAKE_SPEC_ID, HUBSPOT_SPEC_ID
+from headwater.domain.specs import CRM_TO_AEP_FLOW_SPEC_ID, DATA_LAKE_SPEC_ID
 from headwater.errors import QuickstartError
 
 if TYPE_CHECKING:
@@ -297,7 +297,7 @@ class Quickstart:
                 "name": "connection for HubSpot",
                 "description": "connection for HubSpot",
                 "auth": {"specName": "Basic Authentication", "params": params},
-                "connectionSpec": {"id": HUBSPOT_SPEC_ID, "version": "1.0"},
+                "connectionSpec": {"id": homes.emulated_spec_id(), "version": "1.0"},
             }
             created = self._call("POST", f"{FS}/connections", json=body)
             self.state["connectionId"] = created["id"]
@@ -352,7 +352,7 @@ class Quickstart:
                     "baseConnectionId": conn_id,
                     "data": {"format": "tabular"},
                     "params": {"path": "Hubspot.Contacts"},
-                    "connectionSpec": {"id": HUBSPOT_SPEC_ID, "version": "1.0"},
+                    "connectionSpec": {"id": homes.emulated_spec_id(), "version": "1.0"},
                 },
             )["id"]
             self._save()

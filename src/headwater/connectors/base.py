@@ -23,12 +23,16 @@ import pyarrow as pa
 from headwater.connectors.events import KnownRows, ReadEvent
 
 __all__ = [
+    "ColumnAliases",
     "ConnectorSettings",
     "ConnectorType",
     "Credentials",
     "CursorState",
     "JsonObject",
+    "OAuthEndpoints",
+    "OAuthFlow",
     "ReadMode",
+    "RequestCounts",
     "SourceConnector",
     "SourceParams",
 ]
@@ -75,8 +79,13 @@ class SourceConnector(Protocol):
     def primary_key(self, name: str) -> tuple[str, ...]: ...
 
     def constants(self) -> Mapping[str, str]:
-        """Values the source supplies to mappings as per-run constants (HubSpot: ``Portal_Id``,
-        known once a request was made); empty when there are none."""
+        """Values the source supplies to mappings as per-run constants (an account
+        id, known once a request was made); empty when there are none."""
+        ...
+
+    def request_counts(self) -> RequestCounts | None:
+        """The HTTP requests this connection sent so far and the account they count against, for
+        the request counters; ``None`` when it sent none or does not count them."""
         ...
 
     def read(
@@ -97,6 +106,66 @@ class SourceConnector(Protocol):
         are the flow's read options (``SourceParams.options``), overriding the operator's.
         """
         ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RequestCounts:
+    """What :meth:`SourceConnector.request_counts` reports."""
+
+    #: the connector's short name (``ConnectorType.name``): whose counters these are
+    connector: str
+    #: the source account the requests count against (such as a portal id)
+    account: str
+    requests: int
+    #: answers that said "too many requests" (HTTP 429)
+    rate_limited: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OAuthEndpoints:
+    """Where an OAuth sign-in goes: the consent page the browser visits and the token endpoint
+    the code is exchanged at."""
+
+    authorize_url: str
+    token_url: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OAuthFlow:
+    """An OAuth 2 authorization-code sign-in the web UI can run for one auth spec of the source:
+    the user gives the app's client id and secret, the source's consent page grants access, and
+    the tokens from the code exchange fill the auth spec's token parameters."""
+
+    #: the auth spec (``authSpec[].name``) whose tokens the flow obtains
+    auth_spec_name: str
+    #: the endpoints, from the connector's operator settings (its base URL)
+    endpoints: Callable[[ConnectorSettings], OAuthEndpoints]
+    scopes: tuple[str, ...]
+    #: scopes asked for as ``optional_scope`` (granted when the app has them)
+    optional_scopes: tuple[str, ...] = ()
+    #: the auth spec's parameter names
+    client_id_param: str = "clientId"
+    client_secret_param: str = "clientSecret"
+    access_token_param: str = "accessToken"
+    refresh_token_param: str = "refreshToken"
+
+    @property
+    def provided(self) -> frozenset[str]:
+        """The parameters the flow fills in (a form may leave them empty)."""
+        return frozenset({self.access_token_param, self.refresh_token_param})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ColumnAliases:
+    """Column names another product gives this source's tables (Adobe's docs for the source),
+    accepted by mapping sets in place of the connector's own names."""
+
+    #: alias → the connector's column
+    aliases: Mapping[str, str]
+    #: columns that are no table column but a per-run constant (``SourceConnector.constants``)
+    constants: Mapping[str, pa.DataType] = field(default_factory=dict)
+    #: the columns a table has when the aliases apply to it
+    applies_to: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -148,15 +217,35 @@ class ConnectorType:
 
     #: the connection spec's id (``connectionSpec.id`` of base and source connections)
     spec_id: str
-    #: the source's name in messages (``HubSpot``)
+    #: the source's name in messages and in the web UI (``HubSpot``)
     title: str
+    #: a short lowercase name (``hubspot``): the request counters are
+    #: ``headwater_<name>_requests_total`` and ``headwater_<name>_429_total``
+    name: str
     #: the package holding ``spec_file`` (the connector's own package)
     package: str
     open: Callable[[Credentials, ConnectorSettings], SourceConnector]
     #: validates a source connection's ``params`` (raising ``ValidationError``) and reads them
     read_source_params: Callable[[object], SourceParams]
     spec_file: str = "connection_spec.json"
+    #: the request counters' label naming the account (``portal`` for HubSpot)
+    account_label: str = "account"
+    #: the OAuth sign-in the web UI offers, if any
+    oauth: OAuthFlow | None = None
+    #: Adobe's column names for this source's tables, if they differ from the connector's
+    column_aliases: ColumnAliases | None = None
+    #: builds the connector's operator settings object from the settings' values (by field
+    #: name), for the composition root; ``None`` when it has none
+    settings_from: Callable[[Mapping[str, Any]], object] | None = None
     _spec: dict[str, JsonObject] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def requests_metric(self) -> str:
+        return f"headwater_{self.name}_requests_total"
+
+    @property
+    def rate_limited_metric(self) -> str:
+        return f"headwater_{self.name}_429_total"
 
     def connection_spec(self) -> JsonObject:
         """The Adobe connection spec, served verbatim by ``/connectionSpecs`` (a deep copy)."""

@@ -10,9 +10,6 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-#: The HubSpot source's connection-spec id (its spec ships with ``headwater.connectors.hubspot``;
-#: the id is here because the quickstart and the UI name it and may import only domain).
-HUBSPOT_SPEC_ID = "cc6a4487-9e91-433e-a3a3-9cf6626c1806"
 DATA_LAKE_SPEC_ID = "c604ff05-7f1a-43c0-8e18-33bf874cb11c"
 CRM_TO_AEP_FLOW_SPEC_ID = "14518937-270c-4525-bdec-c2ba7cce3860"
 

@@ -1,5 +1,6 @@
-"""HubSpot request counts per portal: a wrapper around a worker's connectors that adds each
-connector's requests and 429 answers to the shared counters when it closes."""
+"""Source request counts per account: a wrapper around a worker's connectors that adds each
+connector's requests and 429 answers (``SourceConnector.request_counts``) to the shared counters
+when it closes, under its connector's counter names (``ConnectorType.requests_metric``)."""
 
 from __future__ import annotations
 
@@ -10,33 +11,26 @@ from typing import Any, Self
 
 import pyarrow as pa
 
-from headwater.connectors.base import CursorState, JsonObject, ReadMode, SourceConnector
+from headwater.connectors import registry
+from headwater.connectors.base import (
+    ConnectorType,
+    CursorState,
+    JsonObject,
+    ReadMode,
+    RequestCounts,
+    SourceConnector,
+)
 from headwater.connectors.events import KnownRows, ReadEvent
 from headwater.services.context import ServiceContext, Tenant
-from headwater.store.metrics import HUBSPOT_429, HUBSPOT_REQUESTS, add_counters
+from headwater.store.metrics import add_counters
 
 log = logging.getLogger("headwater.observability")
 
 OpenConnector = Callable[[ServiceContext, Tenant, str], SourceConnector]
 
 
-def _portal_of(connector: object) -> str:
-    looked_up = getattr(getattr(connector, "http", None), "portal_id", None)
-    if looked_up is not None:  # a static token's portal, from the account details
-        return str(looked_up)
-    auth = getattr(connector, "auth", None)
-    if auth is None:
-        return "unknown"
-    if hasattr(auth, "hub_id"):  # OAuth: the portal id the token belongs to
-        hub = auth.hub_id
-        return str(hub) if hub is not None else "unknown"
-    key = auth.account_key()  # portal unknown: a hash of the token names the budget
-    return str(key).removeprefix("hub:")
-
-
 class _CountedConnector:
-    """A source connector that adds its HubSpot request counts to the shared counters when it
-    closes."""
+    """A source connector that adds its request counts to the shared counters when it closes."""
 
     def __init__(self, ctx: ServiceContext, inner: SourceConnector) -> None:
         self._ctx = ctx
@@ -58,21 +52,30 @@ class _CountedConnector:
             self.record()
 
     def record(self) -> None:
-        stats = getattr(self._inner, "stats", None)
-        if not isinstance(stats, dict) or not stats.get("requests"):
-            return
+        kind: ConnectorType | None = None
         try:
-            portal = _portal_of(self._inner)
+            counts = self._inner.request_counts()
+            if counts is None or not counts.requests:
+                return
+            kind = registry.connector_named(counts.connector)
+            if kind is None:
+                return
+            labels = {kind.account_label: counts.account}
             add_counters(
                 self._ctx.engine,
                 [
-                    (HUBSPOT_REQUESTS, {"portal": portal}, int(stats.get("requests", 0))),
-                    (HUBSPOT_429, {"portal": portal}, int(stats.get("rate_limited", 0))),
+                    (kind.requests_metric, labels, counts.requests),
+                    (kind.rate_limited_metric, labels, counts.rate_limited),
                 ],
                 now=self._ctx.clock(),
             )
         except Exception:
-            log.exception("could not record HubSpot request counts")
+            log.exception(
+                "could not record the %s request counts", kind.title if kind else "source"
+            )
+
+    def request_counts(self) -> RequestCounts | None:
+        return self._inner.request_counts()
 
     def check(self) -> None:
         self._inner.check()
@@ -107,9 +110,9 @@ class _CountedConnector:
         return getattr(self._inner, name)
 
 
-def count_hubspot_requests(open_connector: OpenConnector) -> OpenConnector:
+def count_requests(open_connector: OpenConnector) -> OpenConnector:
     """Wrap a worker's ``open_connector`` so each connector's requests and 429s are counted per
-    portal when it closes."""
+    account when it closes."""
 
     def opened(ctx: ServiceContext, tenant: Tenant, conn_id: str) -> SourceConnector:
         return _CountedConnector(ctx, open_connector(ctx, tenant, conn_id))

@@ -89,8 +89,8 @@ def holder_is_dead(owner: str, *, me: str) -> bool:
 
 
 class Worker:
-    """``concurrency`` runs at a time in this process, at most ``portal_limit`` per HubSpot
-    portal across every worker sharing the database."""
+    """``concurrency`` runs at a time in this process, at most ``portal_limit`` per source
+    account (base connection) across every worker sharing the database."""
 
     def __init__(
         self,

@@ -44,7 +44,7 @@ RUN_ID_COLUMN = "_run_id"
 class WriteOptions:
     """A dataset's write settings, chosen by the dataset (the engine passes them through).
 
-    ``primary_key`` names the column(s) that identify a record (``("Id",)`` for HubSpot).
+    ``primary_key`` names the column(s) that identify a record (such as ``("Id",)``).
     ``deleted_column`` names the boolean column that is true for archived records; when it is
     ``None`` (or the column is absent from a batch) no record is treated as deleted.
     ``valid_from_column`` (history mode) names a timestamp column of the source whose value

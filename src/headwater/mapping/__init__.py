@@ -7,7 +7,7 @@ Headwater above ``domain``/``errors``. See ``docs/mapping.md``.
 
 from __future__ import annotations
 
-from headwater.mapping.aliases import HUBSPOT_ALIASES, HUBSPOT_CONSTANTS, with_hubspot_columns
+from headwater.mapping.aliases import with_constant_columns
 from headwater.mapping.ast import unparse
 from headwater.mapping.engine import (
     MAPPER_ERROR,
@@ -26,8 +26,6 @@ from headwater.mapping.types import SchemaShapeError, arrow_type_of, schema_from
 
 __all__ = [
     "FUNCTIONS",
-    "HUBSPOT_ALIASES",
-    "HUBSPOT_CONSTANTS",
     "MAPPER_ERROR",
     "OPERATORS",
     "ExpressionError",
@@ -46,5 +44,5 @@ __all__ = [
     "unique_functions",
     "unparse",
     "walk",
-    "with_hubspot_columns",
+    "with_constant_columns",
 ]

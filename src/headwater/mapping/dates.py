@@ -41,7 +41,7 @@ DEFAULT_FORMATS = (
     "dd.MMM.yyyy",
     "dd-MMM-yyyy",
 )
-#: Extra ISO-8601 shapes Headwater accepts without a format (HubSpot sends these).
+#: Extra ISO-8601 shapes Headwater accepts without a format (CRM APIs send these).
 _ISO_FORMATS = ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S")
 
 _LETTERS = {

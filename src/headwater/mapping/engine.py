@@ -1,7 +1,7 @@
 """Mapping sets, compiled once and applied to Arrow batches.
 
 A mapping set is Data Prep's list of ``{sourceType, source, destination}`` entries (or the older
-``{sourceAttribute, destinationXdmPath}`` form Adobe's HubSpot tutorial uses). :func:`compile_set`
+``{sourceAttribute, destinationXdmPath}`` form of Adobe's older source tutorials). :func:`compile_set`
 checks every entry against the input columns and the output (XDM) schema and returns a
 :class:`MappingSet`, or raises :class:`MappingError` naming each offending entry.
 

@@ -98,7 +98,7 @@ class ServiceContext:
     engine: Engine
     box: SecretBox
     token_ttl_ms: int = 24 * 3600 * 1000
-    #: Each connector's operator settings (``connector_settings.get(HubSpotSettings)``).
+    #: Each connector's operator settings (``connector_settings.get(ItsSettings)``).
     connector_settings: ConnectorSettings = field(default_factory=ConnectorSettings)
     clock: Callable[[], int] = field(default=now_ms)
     lake: Lake | None = None

@@ -1,6 +1,6 @@
 """What ``headwater doctor`` checks below the command line, one part at a time: the database,
-its migrations, the secret key and the secrets it must open, the lake, and the HubSpot
-connections. Each function takes plain values (the command reads the settings), so a part can be
+its migrations, the secret key and the secrets it must open, the lake, and a
+source's connections. Each function takes plain values (the command reads the settings), so a part can be
 checked while the others are still broken, before a :class:`ServiceContext` could be built."""
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ Shapes follow Adobe's Data Prep API (``../shared/specs/data-prep.yaml`` and
 makes a new version (older ones stay readable with ``?version=``); lists are
 ``{"data": [...], "_page": {"count", "limit"}}``. Both mapping shapes are accepted: Data Prep's
 ``{sourceType, source, destination}`` and the older ``{sourceAttribute, destinationXdmPath}`` of
-Adobe's HubSpot tutorial (with ``xdmSchema`` naming the output schema).
+Adobe's CRM source tutorial (with ``xdmSchema`` naming the output schema).
 
 A mapping set is checked when it is created or replaced: each entry must read a known column
 (when the set gives ``inputSchema.jsonSchema``), write a field of the output schema (when
@@ -24,6 +24,7 @@ from typing import Any
 import pyarrow as pa
 
 from headwater import mapping
+from headwater.connectors import registry
 from headwater.errors import (
     DependentsExistError,
     FieldError,
@@ -40,7 +41,6 @@ from headwater.store.resources import StoredResource
 
 KIND = "mappingSets"
 VERSIONS = "mappingSetVersions"
-_HUBSPOT_HINT = {"Id", "Created_At"}
 
 
 def _new_id() -> str:
@@ -95,12 +95,22 @@ def input_arrow(body: dict[str, Any]) -> pa.Schema | None:
         ) from None
 
 
-def aliases_for(schema: pa.Schema | None) -> tuple[pa.Schema | None, dict[str, str]]:
-    """Adobe's HubSpot column names as aliases when the input looks like a HubSpot table."""
-    if schema is not None and set(schema.names) >= _HUBSPOT_HINT:
-        return mapping.with_hubspot_columns(schema), dict(mapping.HUBSPOT_ALIASES)
+def aliases_for(
+    schema: pa.Schema | None, spec_id: str | None = None
+) -> tuple[pa.Schema | None, dict[str, str]]:
+    """Adobe's column names for the source's tables (``ConnectorType.column_aliases``) as
+    aliases, with the columns the source supplies per run added to ``schema``: those of the
+    source ``spec_id`` (of every source when it is not known) whose tables look like ``schema``.
+    With no schema every alias applies."""
+    declared = registry.column_aliases(spec_id)
     if schema is None:
-        return None, dict(mapping.HUBSPOT_ALIASES)
+        merged: dict[str, str] = {}
+        for d in declared:
+            merged.update(d.aliases)
+        return None, merged
+    for d in declared:
+        if set(schema.names) >= d.applies_to:
+            return mapping.with_constant_columns(schema, d.constants), dict(d.aliases)
     return schema, {}
 
 

@@ -1,6 +1,6 @@
 """The ``/metrics`` page and what feeds it.
 
-Run, record and HubSpot counters come from the database (:mod:`headwater.store.metrics`), so the
+Run, record and source request counters come from the database (:mod:`headwater.store.metrics`), so the
 ``/metrics`` of any API process reports what every worker did; the HTTP latency histogram is per
 process (:class:`HttpMetrics`, fed by the API middleware). At each scrape a collector reads them
 and ``prometheus_client`` writes the text exposition format 0.0.4.
@@ -19,10 +19,11 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_late
 from prometheus_client.metrics_core import GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import CollectorRegistry
 
+from headwater.connectors import registry
 from headwater.logs import RunTag, tag_run, untag_run
 from headwater.services.context import ServiceContext
 from headwater.store import metrics as store
-from headwater.store.metrics import HUBSPOT_429, HUBSPOT_REQUESTS, RECORDS_READ, RECORDS_WRITTEN
+from headwater.store.metrics import RECORDS_READ, RECORDS_WRITTEN
 
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 DEFAULT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -36,10 +37,20 @@ _HELP = {
     RUNS_IN_STATE: "Flow runs waiting or running now, by status (from the runs table).",
     RECORDS_READ: "Records read from sources by finished runs.",
     RECORDS_WRITTEN: "Records written (inserted, updated or deleted) to the lake by finished runs.",
-    HUBSPOT_REQUESTS: "HTTP requests sent to HubSpot by runs, by portal.",
-    HUBSPOT_429: "HTTP 429 answers from HubSpot to runs, by portal.",
     HTTP_DURATION: "Flow Service API request latency in this process, by route template.",
 }
+# Each source's request counters, named by its connector (``headwater_<name>_requests_total``).
+_HELP |= {
+    name: f"{what} {t.title} {to} runs, by {t.account_label}."
+    for t in registry.TYPES
+    for name, what, to in (
+        (t.requests_metric, "HTTP requests sent to", "by"),
+        (t.rate_limited_metric, "HTTP 429 answers from", "to"),
+    )
+}
+_SOURCE_COUNTERS = tuple(
+    name for t in registry.TYPES for name in (t.requests_metric, t.rate_limited_metric)
+)
 _TERMINAL = ("success", "failed", "partialSuccess", "cancelled")
 _ACTIVE = ("scheduled", "inProgress")
 
@@ -106,7 +117,7 @@ class _Collector:
             gauge.add_metric([s], counts.get(s, 0))
         yield gauge
         counters = store.read_counters(self.ctx.engine)
-        for name in (RECORDS_READ, RECORDS_WRITTEN, HUBSPOT_REQUESTS, HUBSPOT_429):
+        for name in (RECORDS_READ, RECORDS_WRITTEN, *_SOURCE_COUNTERS):
             series = counters.get(name, [])
             if name in (RECORDS_READ, RECORDS_WRITTEN) and not series:
                 series = [({}, 0)]

@@ -66,8 +66,11 @@ class MappingStep:
         entries: Sequence[Mapping[str, Any]],
         output: pa.Schema,
         deleted_column: str = DELETED_COLUMN,
+        source_spec_id: str | None = None,
     ) -> None:
         self.mapping_id = mapping_id
+        #: the source's connection spec, whose column aliases apply
+        self.source_spec_id = source_spec_id
         self.version = version
         self.entries = list(entries)
         self.output = output
@@ -77,7 +80,7 @@ class MappingStep:
     def compiled(self, schema: pa.Schema) -> MappingSet:
         if self._compiled is not None and self._compiled[0].equals(schema):
             return self._compiled[1]
-        inp, aliases = mappings.aliases_for(schema)
+        inp, aliases = mappings.aliases_for(schema, self.source_spec_id)
         try:
             ms = mapping.compile_set(
                 self.entries, input_schema=inp, output_schema=self.output, aliases=aliases
@@ -215,12 +218,18 @@ def target_ref(
     return resolved
 
 
+def _spec_id(source: Mapping[str, Any] | None) -> str | None:
+    spec = (source or {}).get("connectionSpec")
+    return str(spec["id"]) if isinstance(spec, dict) and spec.get("id") else None
+
+
 def mapping_steps(
     ctx: ServiceContext,
     tenant: Tenant,
     flow: Mapping[str, Any],
     target: Mapping[str, Any],
     dataset: Mapping[str, Any],
+    source: Mapping[str, Any] | None = None,
 ) -> tuple[MappingStep, ...]:
     """The run's mapping step when the flow has a ``Mapping`` transformation."""
     found = _mapping_params(flow.get("transformations") or [])
@@ -240,6 +249,7 @@ def mapping_steps(
             version=int(doc["version"]),
             entries=doc["mappings"],
             output=resolved.arrow,
+            source_spec_id=_spec_id(source),
         ),
     )
 
@@ -333,7 +343,7 @@ def check_flow(
             details=[FieldError("targetConnectionIds", "the dataset has no schemaRef")],
         )
     columns = _source_columns(ctx, tenant, src)
-    inp, aliases = mappings.aliases_for(None if columns is None else columns[0])
+    inp, aliases = mappings.aliases_for(None if columns is None else columns[0], _spec_id(src))
     targets, issues = mapping.check(
         doc["mappings"], input_schema=inp, output_schema=resolved.arrow, aliases=aliases
     )

@@ -57,7 +57,7 @@ class SourceTable:
 
     base_connection_id: str
     source_connection_ids: tuple[str, ...]
-    #: the source's table name (``Hubspot.Contacts``); also the stream the cursor is kept under
+    #: the source's table name (``<Source>.<Table>``); also the stream the cursor is kept under
     table: str
     #: the selected columns (``params.columns``); ``None`` reads every column
     columns: tuple[str, ...] | None = None
@@ -190,6 +190,6 @@ def plan_run(ctx: ServiceContext, run: RunRow) -> RunPlan:
             mode=WriteMode(options["writeMode"]), on_delete=DeleteMode(options["deletedRecords"])
         ),
         cursor=Cursor(committed=committed, initial=initial_cursor(flow.get("scheduleParams", {}))),
-        transformations=run_mapping.mapping_steps(ctx, tenant, flow, tgt, dataset),
+        transformations=run_mapping.mapping_steps(ctx, tenant, flow, tgt, dataset, src),
         errors=run_mapping.error_policy(flow),
     )

@@ -39,7 +39,7 @@ class Transformation(Protocol):
     ``output_schema`` must describe what ``apply`` returns for a batch of ``schema``, so empty
     checkpoint batches and the write options can be derived before the first batch arrives, and
     ``output_key`` names the columns the source's key (in a batch of ``schema``) becomes. ``apply`` gets the constants the
-    source supplies (HubSpot: ``Portal_Id``) and returns a batch, or an :class:`Applied` when
+    source supplies (``SourceConnector.constants``) and returns a batch, or an :class:`Applied` when
     some records failed.
     """
 

@@ -7,8 +7,14 @@ import copy
 from typing import Any, Literal, overload
 
 from headwater.connectors import registry
-from headwater.connectors.base import ConnectorType, Credentials, JsonObject, SourceConnector
-from headwater.connectors.hubspot import HubSpotSettings
+from headwater.connectors.base import (
+    ConnectorType,
+    Credentials,
+    JsonObject,
+    OAuthEndpoints,
+    OAuthFlow,
+    SourceConnector,
+)
 from headwater.errors import InvalidRequestError, MissingScopeError, SourceAuthError, SyncError
 from headwater.services import connections
 from headwater.services.context import ServiceContext, Tenant
@@ -47,9 +53,26 @@ def open_connector(ctx: ServiceContext, tenant: Tenant, conn_id: str) -> SourceC
     return connector_type.open(credentials, ctx.connector_settings)
 
 
-def hubspot_base_url(ctx: ServiceContext) -> str:
-    """Where HubSpot (or the emulator) answers: the UI's OAuth sign-in goes there."""
-    return ctx.connector_settings.get(HubSpotSettings).base_url
+def source_title(spec_id: str) -> str | None:
+    """The source's name in messages (``ConnectorType.title``), ``None`` for no source."""
+    found = registry.connector_type(spec_id)
+    return found.title if found is not None else None
+
+
+def spec_id_named(name: str) -> str | None:
+    """The connection-spec id of the connector called ``name`` (``ConnectorType.name``)."""
+    found = registry.connector_named(name)
+    return found.spec_id if found is not None else None
+
+
+def oauth_flow(spec_id: str, auth_spec_name: str) -> OAuthFlow | None:
+    """The OAuth sign-in the source offers for that auth spec (the web UI runs it)."""
+    return registry.oauth_flow(spec_id, auth_spec_name)
+
+
+def oauth_endpoints(ctx: ServiceContext, flow: OAuthFlow) -> OAuthEndpoints:
+    """Where the sign-in goes, from the connector's settings (its base URL)."""
+    return flow.endpoints(ctx.connector_settings)
 
 
 def sync_error_body(exc: SyncError, request_id: str = "") -> dict[str, Any]:
@@ -177,7 +200,7 @@ def explore_cached(
 
     For pages a person clicks through (the table list and a table's columns are read again on
     every click); an edit of the connection changes its etag and so misses the cache, and
-    ``refresh`` reads HubSpot again. Previews (rows) are always live."""
+    ``refresh`` reads the source again. Previews (rows) are always live."""
     etag = connections.get_connection(ctx, tenant, conn_id).get("etag")
     key = (tenant.org_id, tenant.sandbox_id, conn_id, etag, object_type, obj)
     now = ctx.clock()

@@ -16,11 +16,10 @@ from sqlalchemy.engine import Engine
 
 from headwater.store.tables import metric_counters, runs
 
-#: The counters kept in ``metric_counters``.
+#: The counters kept in ``metric_counters`` (and each source connector's request counters,
+#: named by its ``ConnectorType``).
 RECORDS_READ = "headwater_records_read_total"
 RECORDS_WRITTEN = "headwater_records_written_total"
-HUBSPOT_REQUESTS = "headwater_hubspot_requests_total"
-HUBSPOT_429 = "headwater_hubspot_429_total"
 
 Increment = tuple[str, Mapping[str, str], int]
 Series = list[tuple[dict[str, str], int]]

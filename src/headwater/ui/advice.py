@@ -1,25 +1,26 @@
-"""What a person can do about each run error code (the same table as docs/troubleshooting.md)."""
+"""What a person can do about each run error code (the same table as docs/troubleshooting.md, in
+words that fit any source)."""
 
 from __future__ import annotations
 
 ADVICE = {
-    "CONNECTOR-2401-401": "HubSpot refused the account's credentials (revoked, expired or missing "
-    "scopes). Edit the account's credentials or connect it again with HubSpot, then run the "
+    "CONNECTOR-2401-401": "The source refused the account's credentials (revoked, expired or missing "
+    "scopes). Edit the account's credentials or connect it again, then run the "
     "dataflow again.",
-    "CONNECTOR-2403-403": "A table of this dataflow needs a HubSpot scope that the account was "
+    "CONNECTOR-2403-403": "A table of this dataflow needs a scope that the account was "
     "not granted (the message names both). Grant the scope to the app, private app or service key, "
     "or take the table out of the dataflow; the account's other tables read as before.",
-    "CONNECTOR-2400-400": "HubSpot refused a request for good. The message has HubSpot's answer; "
+    "CONNECTOR-2400-400": "The source refused a request for good. The message has its answer; "
     "fix what it names and run again.",
-    "CONNECTOR-2502-502": "HubSpot (or a proxy in front of it) answered with something that is "
-    "not a HubSpot page: not JSON, or a field of the wrong type. Nothing was written; run again, "
+    "CONNECTOR-2502-502": "The source (or a proxy in front of it) answered with something that "
+    "is not one of its pages: not JSON, or a field of the wrong type. Nothing was written; run again, "
     "and if it repeats, the message shows the request that got the answer.",
-    "CONNECTOR-2413-413": "HubSpot answered with a page larger than Headwater accepts (the message "
+    "CONNECTOR-2413-413": "The source answered with a page larger than Headwater accepts (the message "
     "names the limit). Nothing was written; read fewer columns (every page carries each column "
     "read) and run again.",
-    "CONNECTOR-2508-508": "HubSpot's paging did not advance (the same cursor again, or new cursors "
+    "CONNECTOR-2508-508": "The source's paging did not advance (the same cursor again, or new cursors "
     "to empty pages without end). Nothing was written; run again, and report it if it repeats.",
-    "CONNECTOR-2503-503": "HubSpot was unavailable or throttling. Headwater retries from the last "
+    "CONNECTOR-2503-503": "The source was unavailable or throttling. Headwater retries from the last "
     "checkpoint by itself (up to 5 attempts); nothing to do unless it keeps failing.",
     "CONNECTOR-1101-404": "The dataflow's account, source, target or dataset was deleted. Recreate "
     "it, or delete this dataflow.",

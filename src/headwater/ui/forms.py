@@ -8,18 +8,18 @@ from typing import Any
 
 from headwater.domain import specs
 from headwater.errors import FieldError
+from headwater.services import sources
 
-#: Auth specs whose tokens Headwater can obtain itself through an OAuth authorization-code flow.
-OAUTH_FLOWS: dict[tuple[str, str], frozenset[str]] = {
-    (specs.HUBSPOT_SPEC_ID, "Basic Authentication"): frozenset({"accessToken", "refreshToken"}),
-}
-DISPLAY_NAMES = {"hubspot": "HubSpot", "Data Lake": "Data Lake"}
 _WORDS = {"id": "ID", "url": "URL", "api": "API", "oauth": "OAuth"}
 
 
 def display_name(spec: dict[str, Any]) -> str:
+    """A source's title from its connector (``ConnectorType.title``), else the spec's name capitalised."""
+    title = sources.source_title(str(spec.get("id", "")))
+    if title:
+        return title
     name = str(spec.get("name", ""))
-    return DISPLAY_NAMES.get(name, name[:1].upper() + name[1:])
+    return name[:1].upper() + name[1:]
 
 
 def label_for(prop: str, schema: dict[str, Any]) -> str:
@@ -82,7 +82,9 @@ def sections(
             continue
         schema = auth.get("spec", {})
         required = set(schema.get("required", []))
-        provided = OAUTH_FLOWS.get((spec["id"], auth["name"]), frozenset())
+        # the tokens of an auth spec with an OAuth sign-in are filled in by it
+        flow = sources.oauth_flow(spec["id"], auth["name"])
+        provided = flow.provided if flow is not None else frozenset()
         fields = []
         for prop, prop_schema in schema.get("properties", {}).items():
             secret = prop_schema.get("format") == "password"

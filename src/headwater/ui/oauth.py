@@ -1,8 +1,10 @@
-"""The OAuth authorization-code flow against the configured HubSpot (or the bundled emulator)."""
+"""The OAuth authorization-code flow of a source that offers one (``ConnectorType.oauth``: its
+consent page, token endpoint and scopes), against the configured source or the bundled emulator."""
 
 from __future__ import annotations
 
 import urllib.parse
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,50 +12,26 @@ import httpx
 
 from headwater.errors import SourceAuthError
 
-PUBLIC_API = "https://api.hubapi.com"
-PUBLIC_AUTHORIZE = "https://app.hubspot.com/oauth/authorize"
-SCOPES = ("oauth", "crm.objects.contacts.read")
-OPTIONAL_SCOPES = (
-    "crm.objects.companies.read",
-    "crm.objects.deals.read",
-    "tickets",
-    "e-commerce",
-    "sales-email-read",
-    "crm.objects.owners.read",
-    "crm.schemas.custom.read",
-    "crm.objects.custom.read",
-    "crm.lists.read",
-    "forms",
-    "content",
-    "marketing.campaigns.read",
-    "communication_preferences.read",
-    "automation",
-)
 
-
-def authorize_endpoint(api_base: str) -> str:
-    """HubSpot's consent page lives on app.hubspot.com; another base URL serves its own."""
-    base = api_base.rstrip("/")
-    return PUBLIC_AUTHORIZE if base == PUBLIC_API else base + "/oauth/authorize"
-
-
-def form_action_origin(api_base: str) -> str:
-    parts = urllib.parse.urlsplit(authorize_endpoint(api_base))
+def form_action_origin(authorize_endpoint: str) -> str:
+    parts = urllib.parse.urlsplit(authorize_endpoint)
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def authorize_url(api_base: str, *, client_id: str, redirect_uri: str, state: str) -> str:
-    query = urllib.parse.urlencode(
-        {
-            "client_id": client_id,
-            "redirect_uri": redirect_uri,
-            "scope": " ".join(SCOPES),
-            "optional_scope": " ".join(OPTIONAL_SCOPES),
-            "state": state,
-        },
-        quote_via=urllib.parse.quote,
-    )
-    return f"{authorize_endpoint(api_base)}?{query}"
+def authorize_url(
+    authorize_endpoint: str,
+    *,
+    scopes: Sequence[str],
+    optional_scopes: Sequence[str] = (),
+    client_id: str,
+    redirect_uri: str,
+    state: str,
+) -> str:
+    query = {"client_id": client_id, "redirect_uri": redirect_uri, "scope": " ".join(scopes)}
+    if optional_scopes:
+        query["optional_scope"] = " ".join(optional_scopes)
+    query["state"] = state
+    return f"{authorize_endpoint}?{urllib.parse.urlencode(query, quote_via=urllib.parse.quote)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,12 +42,19 @@ class Tokens:
 
 
 def exchange_code(
-    api_base: str, *, client_id: str, client_secret: str, redirect_uri: str, code: str
+    token_endpoint: str,
+    *,
+    source: str,
+    client_id: str,
+    client_secret: str,
+    redirect_uri: str,
+    code: str,
 ) -> Tokens:
-    """``POST /oauth/v1/token`` with ``grant_type=authorization_code``."""
+    """``POST`` the token endpoint with ``grant_type=authorization_code``; ``source`` names the
+    source in errors."""
     try:
         response = httpx.post(
-            api_base.rstrip("/") + "/oauth/v1/token",
+            token_endpoint,
             data={
                 "grant_type": "authorization_code",
                 "client_id": client_id,
@@ -80,7 +65,7 @@ def exchange_code(
             timeout=30,
         )
     except httpx.HTTPError as exc:
-        raise SourceAuthError(f"HubSpot could not be reached: {exc}") from exc
+        raise SourceAuthError(f"{source} could not be reached: {exc}") from exc
     body: Any
     try:
         body = response.json()
@@ -89,7 +74,7 @@ def exchange_code(
     if response.status_code != 200 or not isinstance(body, dict) or "access_token" not in body:
         message = body.get("message") if isinstance(body, dict) else None
         raise SourceAuthError(
-            f"HubSpot refused the authorization ({response.status_code}): "
+            f"{source} refused the authorization ({response.status_code}): "
             f"{message or response.text[:200]}"
         )
     return Tokens(

@@ -30,7 +30,7 @@ class SecretBox(Protocol):
 SESSION_COOKIE = "hw_session"
 #: Before signing in there is no session: the sign-in form is protected by a double-submit token.
 PRE_SESSION_COOKIE = "hw_presession"
-#: The HubSpot OAuth round trip in progress (app credentials and the state nonce), sealed too.
+#: A source's OAuth round trip in progress (app credentials and the state nonce), sealed too.
 OAUTH_COOKIE = "hw_oauth"
 FLASH_COOKIE = "hw_flash"
 CSRF_FIELD = "csrf_token"

@@ -1,4 +1,5 @@
-"""Sources catalogue and the account wizard (form from the authSpec, "Connect with HubSpot")."""
+"""Sources catalogue and the account wizard (form from the authSpec, "Connect with <source>" for
+a source that offers an OAuth sign-in)."""
 
 from __future__ import annotations
 
@@ -96,10 +97,16 @@ def _wizard(
         nav="sources",
         status=status,
     )
-    origin = oauth.form_action_origin(sources.hubspot_base_url(ui.ctx))
+    origins = sorted(
+        {
+            oauth.form_action_origin(sources.oauth_endpoints(ui.ctx, flow).authorize_url)
+            for section in sections
+            if (flow := sources.oauth_flow(spec["id"], section.spec_name)) is not None
+        }
+    )
     response.headers["content-security-policy"] = SECURITY_HEADERS[
         "content-security-policy"
-    ].replace("form-action 'self'", f"form-action 'self' {origin}")
+    ].replace("form-action 'self'", " ".join(["form-action 'self'", *origins]))
     return response
 
 
@@ -165,18 +172,20 @@ def _redirect_uri(request: Request) -> str:
 
 @router.post(PREFIX + "/sources/{spec_id}/oauth", include_in_schema=False)
 def oauth_start(spec_id: str, ui: UiDep) -> Response:
-    """Keep the app credentials in a sealed cookie and send the browser to HubSpot's consent."""
+    """Keep the app credentials in a sealed cookie and send the browser to the source's consent."""
     spec = _spec(spec_id)
     values = _form_values(ui)
     spec_name = values.get("auth_spec", "")
-    if (spec["id"], spec_name) not in forms.OAUTH_FLOWS:
+    flow = sources.oauth_flow(spec["id"], spec_name)
+    if flow is None:
         return _wizard(ui, spec, message="This source has no OAuth sign-in.", status=400)
+    title = forms.display_name(spec)
     errors = {}
     if not values.get("name"):
         errors["name"] = "Give the account a name."
-    for prop in ("clientId", "clientSecret"):
+    for prop in (flow.client_id_param, flow.client_secret_param):
         if not values.get(prop):
-            errors[prop] = "Connect with HubSpot needs your app's client ID and client secret."
+            errors[prop] = f"Connect with {title} needs your app's client ID and client secret."
     if errors:
         return _wizard(ui, spec, active=spec_name, values=values, errors=errors, status=400)
     state = secrets.token_urlsafe(24)
@@ -186,16 +195,18 @@ def oauth_start(spec_id: str, ui: UiDep) -> Response:
         "spec": spec["id"],
         "authSpec": spec_name,
         "name": values["name"],
-        "clientId": values["clientId"],
-        "clientSecret": values["clientSecret"],
+        "clientId": values[flow.client_id_param],
+        "clientSecret": values[flow.client_secret_param],
         "redirectUri": redirect_uri,
         "org": ui.tenant.org_id,
         "sandbox": ui.tenant.sandbox_name,
         "expiresAt": ui.ctx.clock() + OAUTH_SECONDS * 1000,
     }
     url = oauth.authorize_url(
-        sources.hubspot_base_url(ui.ctx),
-        client_id=values["clientId"],
+        sources.oauth_endpoints(ui.ctx, flow).authorize_url,
+        scopes=flow.scopes,
+        optional_scopes=flow.optional_scopes,
+        client_id=values[flow.client_id_param],
         redirect_uri=redirect_uri,
         state=state,
     )
@@ -210,7 +221,7 @@ def oauth_start(spec_id: str, ui: UiDep) -> Response:
 
 @router.get(PREFIX + "/oauth/callback", include_in_schema=False)
 def oauth_callback(request: Request) -> Response:
-    """HubSpot sends the browser back here. A SameSite=Strict cookie does not travel on a
+    """The source sends the browser back here. A SameSite=Strict cookie does not travel on a
     redirect from another site, so this page hands over to a same-site page that has it."""
     query = urllib.parse.urlencode(
         {k: v for k, v in request.query_params.items() if k in {"code", "state", "error"}}
@@ -232,15 +243,20 @@ def oauth_finish(ui: UiDep) -> Response:
     ):
         return _finish_failed(
             ui,
-            "This HubSpot sign-in did not start here or took longer than ten minutes. "
+            "This sign-in did not start here or took longer than ten minutes. "
             "Start again from the source's page.",
         )
     spec = _spec(str(pending["spec"]))
+    title = forms.display_name(spec)
+    flow = sources.oauth_flow(spec["id"], str(pending["authSpec"]))
+    if flow is None:
+        return _finish_failed(ui, "This source has no OAuth sign-in.", spec)
     if params.get("error") or not params.get("code"):
-        return _finish_failed(ui, "HubSpot did not grant access, so nothing was connected.", spec)
+        return _finish_failed(ui, f"{title} did not grant access, so nothing was connected.", spec)
     try:
         tokens = oauth.exchange_code(
-            sources.hubspot_base_url(ui.ctx),
+            sources.oauth_endpoints(ui.ctx, flow).token_url,
+            source=title,
             client_id=str(pending["clientId"]),
             client_secret=str(pending["clientSecret"]),
             redirect_uri=str(pending["redirectUri"]),
@@ -250,14 +266,14 @@ def oauth_finish(ui: UiDep) -> Response:
         return _finish_failed(ui, exc.message, spec)
     body = {
         "name": pending["name"],
-        "description": "Connected with HubSpot OAuth in the Headwater UI",
+        "description": f"Connected with {title} OAuth in the Headwater UI",
         "auth": {
             "specName": pending["authSpec"],
             "params": {
-                "clientId": pending["clientId"],
-                "clientSecret": pending["clientSecret"],
-                "accessToken": tokens.access_token,
-                "refreshToken": tokens.refresh_token,
+                flow.client_id_param: pending["clientId"],
+                flow.client_secret_param: pending["clientSecret"],
+                flow.access_token_param: tokens.access_token,
+                flow.refresh_token_param: tokens.refresh_token,
             },
         },
         "connectionSpec": {"id": spec["id"], "version": spec["version"]},
@@ -274,7 +290,7 @@ def _finish_failed(ui: Ui, message: str, spec: dict[str, Any] | None = None) -> 
         ui.request,
         "error.html",
         {
-            "title": "HubSpot is not connected",
+            "title": f"{forms.display_name(spec) if spec else 'The source'} is not connected",
             "message": message,
             "back": back,
             "back_label": "Back to the account form",

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from headwater.domain import specs
-from headwater.errors import SyncError, ValidationError
+from headwater.errors import NotFoundError, SyncError, ValidationError
 from headwater.services import connection_specs, connections, datasets, flows, sources
 from headwater.services.listing import ListRequest
 from headwater.ui import forms
@@ -161,7 +161,7 @@ def _prepare_datasets(ui: Ui, state: State) -> dict[str, Any]:
         )
     if not state["name"]:
         names = ", ".join(short(t) for t in state["tables"])
-        state["name"] = f"HubSpot {names.lower()}"[:120]
+        state["name"] = f"{_source(ui, state)[1]} {names.lower()}"[:120]
     return {"existing": _existing(ui), "short": short}
 
 
@@ -223,6 +223,17 @@ def schedule_params(schedule: dict[str, Any], now_ms: int) -> dict[str, Any]:
     return params
 
 
+def _source(ui: Ui, state: State) -> tuple[str, str]:
+    """The chosen account's connection-spec id and the source's title (``""`` and ``Source``
+    when the account is gone: the last step says so)."""
+    try:
+        account = connections.get_connection(ui.ctx, ui.tenant, state["account"])
+    except NotFoundError:
+        return "", "Source"
+    spec_id = str(account["connectionSpec"]["id"])
+    return spec_id, sources.source_title(spec_id) or "Source"
+
+
 def flow_spec_for(source_spec_id: str) -> dict[str, Any]:
     for f in specs.flow_specs():
         if (
@@ -248,7 +259,7 @@ def _read_schedule(ui: Ui, state: State) -> dict[str, str]:
     except ValueError:
         return {"start": "Enter a date and time, or leave it empty to start now."}
     try:
-        flows.normalize_schedule(flow_spec_for(specs.HUBSPOT_SPEC_ID), params)
+        flows.normalize_schedule(flow_spec_for(_source(ui, state)[0]), params)
     except ValidationError as exc:
         for d in exc.details:
             key = d["field"].rsplit(".", 1)[-1]

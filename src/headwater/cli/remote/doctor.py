@@ -219,10 +219,10 @@ class Doctor:
         can say (else none)."""
         if self.engine is None or not self.at_head:
             return []
-        from headwater.domain.specs import HUBSPOT_SPEC_ID
+        from headwater.cli.home import emulated_spec_id
         from headwater.services import diagnostics
 
-        ids = diagnostics.connections_of_spec(self.engine, HUBSPOT_SPEC_ID)
+        ids = diagnostics.connections_of_spec(self.engine, emulated_spec_id())
         return [(self._hubspot_url(), cid) for cid in ids]
 
     def _reach_hubspot(self, url: str, connection_ids: list[str]) -> Check:

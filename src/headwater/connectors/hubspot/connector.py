@@ -11,7 +11,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from headwater.connectors.base import ReadMode
+from headwater.connectors.base import ReadMode, RequestCounts
 from headwater.connectors.events import KnownRows, ReadEvent
 from headwater.connectors.hubspot.assoc_reader import AssociationReader, association_layout
 from headwater.connectors.hubspot.auth import (
@@ -73,6 +73,9 @@ DEFAULT_BASE_URL = "https://api.hubapi.com"
 AUTH_OAUTH = "Basic Authentication"
 AUTH_PRIVATE_APP = "Private App Token"
 AUTH_SERVICE_KEY = "Service Key"
+
+#: The connector's short name (``ConnectorType.name``): its request counters are named after it.
+NAME = "hubspot"
 
 
 _MARKETING = tuple(t.table for t in MARKETING_TABLES)
@@ -176,6 +179,28 @@ class HubSpotConnector:
     @property
     def stats(self) -> dict[str, int]:
         return dict(self.http.stats)
+
+    def portal(self) -> str:
+        """The portal the requests count against: the one a static token's account details
+        named, else the OAuth token's, else (portal unknown) the hash that names the budget."""
+        looked_up = self.http.portal_id
+        if looked_up is not None:
+            return str(looked_up)
+        auth = self.auth
+        if isinstance(auth, OAuthAuth):
+            return str(auth.hub_id) if auth.hub_id is not None else "unknown"
+        return str(auth.account_key()).removeprefix("hub:")
+
+    def request_counts(self) -> RequestCounts | None:
+        stats = self.stats
+        if not stats.get("requests"):
+            return None
+        return RequestCounts(
+            connector=NAME,
+            account=self.portal(),
+            requests=int(stats.get("requests", 0)),
+            rate_limited=int(stats.get("rate_limited", 0)),
+        )
 
     # ------------------------------------------------------------------ check
 

@@ -2,8 +2,10 @@
 
 * ``Hubspot.<From>_<To>_Associations`` (Fivetran's join style): one row per association type
   between two records, for every standard pair, company parent/child, deals and tickets, the
-  engagements seen from the contact side, and every custom object with the standard objects its
-  schema names;
+  engagements seen from the contact side (communications and postal mail too), quotes, invoices,
+  orders and carts with contacts, companies, deals and line items (carts: no companies), leads
+  with contacts and companies, feedback submissions with contacts and tickets, and every custom
+  object with the standard objects its schema names;
 * ``Hubspot.<Object>_Property_History`` for contacts, companies, deals, tickets and every custom
   object: one row per property version;
 * ``Hubspot.<Object>_Merges`` for the same objects: one row per record merged into another.
@@ -37,6 +39,28 @@ ASSOCIATION_PAIRS: tuple[tuple[str, str], ...] = (
     ("contacts", "meetings"),
     ("contacts", "notes"),
     ("contacts", "tasks"),
+    # the other standard objects; each pair's type ids come from HubSpot (none is hard-coded here)
+    ("quotes", "contacts"),
+    ("quotes", "companies"),
+    ("quotes", "deals"),
+    ("quotes", "line_items"),
+    ("invoices", "contacts"),
+    ("invoices", "companies"),
+    ("invoices", "deals"),
+    ("invoices", "line_items"),
+    ("orders", "contacts"),
+    ("orders", "companies"),
+    ("orders", "deals"),
+    ("orders", "line_items"),
+    ("carts", "contacts"),
+    ("carts", "deals"),
+    ("carts", "line_items"),
+    ("leads", "contacts"),
+    ("leads", "companies"),
+    ("contacts", "communications"),
+    ("contacts", "postal_mail"),
+    ("feedback_submissions", "contacts"),
+    ("feedback_submissions", "tickets"),
 )
 
 #: objects with property history and merges (HubSpot merges these; custom objects too)
@@ -54,6 +78,16 @@ _SINGULAR = {
     "meetings": "Meeting",
     "notes": "Note",
     "tasks": "Task",
+    "quotes": "Quote",
+    "invoices": "Invoice",
+    "orders": "Order",
+    "carts": "Cart",
+    "leads": "Lead",
+    "communications": "Communication",
+    "postal_mail": "Postal_Mail",
+    "feedback_submissions": "Feedback_Submission",
+    "goal_targets": "Goal",
+    "deal_splits": "Deal_Split",
 }
 
 
@@ -78,6 +112,12 @@ def _crm(object_type: str) -> TableDef:
     )
 
 
+def _sentence(name: str) -> str:
+    """``Feedback_Submission`` -> ``Feedback submission``."""
+    text = name.replace("_", " ")
+    return text[:1] + text[1:].lower()
+
+
 def _association(source: TableDef, target: TableDef) -> TableDef:
     a, b = singular_name(source), singular_name(target)
     return TableDef(
@@ -85,7 +125,7 @@ def _association(source: TableDef, target: TableDef) -> TableDef:
         kind=TableKind.ASSOCIATIONS,
         object_type=source.object_type,
         associations=(target.object_type,),
-        label=f"{a.replace('_', ' ')} to {b.replace('_', ' ').lower()} associations",
+        label=f"{_sentence(a)} to {b.replace('_', ' ').lower()} associations",
     )
 
 

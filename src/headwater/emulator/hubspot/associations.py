@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from headwater.emulator.hubspot import hierarchy
+from headwater.emulator.hubspot.crm_objects import EXTRA_RELATIONS
 from headwater.emulator.hubspot.data import ObjectStore
 from headwater.emulator.hubspot.portal_metadata import RELATIONS, ObjectType, Relation
 from headwater.emulator.hubspot.values import mix, mix_array, salt
@@ -51,7 +52,7 @@ class AssociationGraph:
         # both are pure functions of their arguments, and the hot path of every batch read
         self._salts: dict[Relation, int] = {}
         self._label_cache: dict[tuple[Relation, bool, bool, bool], tuple[AssocType, ...]] = {}
-        for r in RELATIONS:
+        for r in (*RELATIONS, *EXTRA_RELATIONS):
             if r.source in stores and r.target in stores:
                 self._rel[(r.source, r.target)] = (r, True)
                 self._rel[(r.target, r.source)] = (r, False)
@@ -241,8 +242,9 @@ class AssociationGraph:
             by_id = {t.type_id: t for t in self.labels(source, target)}
             reverse = tuple(by_id[hierarchy.mirror(t.type_id)] for t in types)
         else:
+            # a label the other side has no type for (a lead's primary contact) is one-sided
             by_label = {t.label: t for t in self.labels(target, source)}
-            reverse = tuple(by_label[t.label] for t in types)
+            reverse = tuple(by_label[t.label] for t in types if t.label in by_label)
         self._written.setdefault((source, target), {}).setdefault(a, {})[b] = types
         self._written.setdefault((target, source), {}).setdefault(b, {})[a] = reverse
 

@@ -10,9 +10,15 @@ records of each.
 
 from __future__ import annotations
 
-from headwater.emulator.hubspot.portal_metadata import ObjectType, PropDef, _opts, _system
+from headwater.emulator.hubspot.portal_metadata import (
+    ObjectType,
+    PropDef,
+    Relation,
+    _opts,
+    _system,
+)
 
-__all__ = ["EXTRA_SCOPES", "EXTRA_TYPE_NAMES", "extra_object_types"]
+__all__ = ["EXTRA_RELATIONS", "EXTRA_SCOPES", "EXTRA_TYPE_NAMES", "extra_object_types"]
 
 _QUOTE_STATUS = _opts("DRAFT", "APPROVAL_NOT_NEEDED", "PENDING_APPROVAL", "APPROVED", "REJECTED")
 _LEAD_STAGE = _opts("new-stage-id", "attempting-stage-id", "connected-stage-id", "qualified")
@@ -225,3 +231,37 @@ def extra_object_types() -> list[ObjectType]:
             )
         )
     return out
+
+
+#: The generated associations of these objects, with HubSpot's HUBSPOT_DEFINED type ids (forward =
+#: from the first object, reverse = from the second). Every id is in the "Association type ID
+#: values" tables of HubSpot's associations guide (developers.hubspot.com/docs/api-reference/
+#: legacy/crm/associations/associate-records/guide, last modified 2026-03-30); most are also in its
+#: earlier version (developers.hubspot.com/docs/api/crm/associations#association-type-id-values) and
+#: in public client code; docs/emulator.md lists the source of each.
+EXTRA_RELATIONS: tuple[Relation, ...] = (
+    Relation("quotes", "contacts", 2, 69, 70),
+    Relation("quotes", "companies", 1, 71, 72),
+    Relation("quotes", "deals", 1, 64, 63),
+    Relation("quotes", "line_items", 3, 67, 68),
+    Relation("invoices", "contacts", 1, 177, 178),
+    Relation("invoices", "companies", 1, 179, 180),
+    Relation("invoices", "deals", 1, 175, 176),
+    Relation("invoices", "line_items", 3, 409, 410),
+    Relation("orders", "contacts", 1, 507, 508),
+    # 934 / 935 unlabeled, 509 / 510 the primary company (the 2026 guide; earlier ones had only
+    # 509 / 510)
+    Relation("orders", "companies", 1, 934, 935, 509, 510),
+    Relation("orders", "deals", 1, 512, 511),
+    Relation("orders", "line_items", 3, 513, 514),
+    Relation("carts", "contacts", 1, 586, 587),
+    Relation("carts", "deals", 1, 1347, 1346, present_pct=50),
+    Relation("carts", "line_items", 3, 590, 591),
+    # a lead's primary contact / company (578 / 580) has no documented type from the other side
+    Relation("leads", "contacts", 1, 608, 609, 578),
+    Relation("leads", "companies", 1, 610, 611, 580, present_pct=70),
+    Relation("communications", "contacts", 1, 81, 82),
+    Relation("postal_mail", "contacts", 1, 453, 454),
+    Relation("feedback_submissions", "contacts", 1, 98, 97),
+    Relation("feedback_submissions", "tickets", 1, 100, 99, present_pct=50),
+)
