@@ -1,13 +1,13 @@
-"""Headwater's side of the peer benchmark: a ``headwater serve`` node (API, scheduler and worker
-processes) running the real dataflow (engine, staging, Delta merge) for HubSpot contacts with
-every column.
+"""Headwater's side of the peer benchmark: a ``headwater serve`` node (the API process and
+the worker process it spawns, which also runs the scheduler) running the real dataflow (engine,
+staging, Delta merge) for HubSpot contacts with every column.
 
     .venv/bin/python bench/peers/headwater_run.py HOME BASE_URL TOKEN
 
 The first call in ``HOME`` creates the org, connection, source, dataset, target and a flow (its
 first run queued: a full read); later calls ask for another run of the same flow (incremental).
 Each call then starts ``headwater serve`` in ``HOME``, samples the RSS and PSS of the serve
-process tree (serve and the scheduler and worker it spawns) until the run ends, and stops it.
+process tree (serve and the worker it spawns) until the run ends, and stops it.
 Prints one JSON line: the run's status and time (the worker's, from the run record), the peak
 memory of the serve tree and every row of the dataset (id and modification time). Rate limits
 are HubSpot's own: the connector starts at the private-app default and follows the emulator's

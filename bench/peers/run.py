@@ -804,8 +804,8 @@ def report(
         "maps it) and PSS (shared pages divided between the processes: what the tree costs the "
         "machine; dlt forks its normalize workers); correctness (distinct live ids against the "
         "emulator's; for incremental runs, every touched record with its new modification time). "
-        "Headwater runs as deployed: a `headwater serve` node (the API process and the scheduler "
-        "and worker processes it spawns) started for each run, the run's flow created through the "
+        "Headwater runs as deployed: a `headwater serve` node (the API process and the worker "
+        "process it spawns, which also runs the scheduler) started for each run, the run's flow created through the "
         "services beforehand; its time is the run's own (claimed by the worker to committed, "
         "from the run record), its memory the serve tree's. The peers' time is their process "
         "wall time, the ceiling's its loop's. Headwater runs the real dataflow into Delta with "
@@ -883,8 +883,8 @@ def run_scale(args: argparse.Namespace) -> str:
             f"{os.cpu_count()} cores, load average "
             f"{', '.join(f'{x:.1f}' for x in os.getloadavg())} at the end; Headwater at "
             f"`{git_rev()}`. One full load of every contact column (properties and association "
-            "lists) into Delta through a `headwater serve` node (API, scheduler and worker "
-            "processes), the emulator advertising a high limit. Memory is the peak of the serve "
+            "lists) into Delta through a `headwater serve` node (an API process and a worker "
+            "process running the scheduler), the emulator advertising a high limit. Memory is the peak of the serve "
             "process tree (the emulator is not part of it); the target is 400 MB at 1,000,000 "
             "contacts.",
             "",

@@ -68,9 +68,9 @@ def test_peer_benchmark_runs_headwater_cells() -> None:
         ("ceiling", "full"),
     }
     assert all(c["status"] == "ok" and c["correct"] == "exact" for c in cells), cells
-    # the serve tree: serve, its scheduler and its worker, each a Python interpreter
+    # the serve tree: serve and its worker (the scheduler a thread of it), each an interpreter
     served = [c for c in cells if c["tool"] == "headwater"]
-    assert all(c["peak_rss_mb"] > 3 * 20 and c["peak_pss_mb"] > 0 for c in served), served
+    assert all(c["peak_rss_mb"] > 2 * 20 and c["peak_pss_mb"] > 0 for c in served), served
 
 
 def test_peer_benchmark_scale_scenario() -> None:

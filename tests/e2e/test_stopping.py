@@ -62,10 +62,14 @@ class Stack:
     def faults(self, spec: str) -> None:
         httpx.post(self.emu.url + "/_emulator/faults", json={"spec": spec}).raise_for_status()
 
-    def flow(self) -> dict[str, str]:
-        made = make_flow(self.api, self.emu)
+    def flow(self, schedule: dict[str, str] | None = None) -> dict[str, str]:
+        made = make_flow(self.api, self.emu, schedule=schedule)
         made["run"] = self.wait_run(made["flow"])["id"]
         return made
+
+    def disable(self, flow: str) -> None:
+        r = self.api.http.post(f"{FS}/flows/{flow}/action", params={"op": "disable"})
+        assert r.status_code == 200, r.text
 
     def wait_run(self, flow: str) -> dict[str, Any]:
         deadline = time.monotonic() + 30
@@ -297,15 +301,35 @@ def _free_port() -> int:
     return free_port()
 
 
+def _one_worker_with_the_scheduler(serve: Started) -> list[int]:
+    """serve's tree: serve and one child, a worker that runs the scheduler on a thread (no
+    scheduler process of its own); the child's pid."""
+    children = descendants(serve.proc.pid)
+    assert len(children) == 1, f"serve runs one child, not {len(children)}"
+    [child] = children
+    args = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
+    assert b"worker" in args and b"--scheduler" in args, args
+    return children
+
+
+#: A daily schedule whose current window began a second ago: only a scheduler queues its run
+#: (the API queues the runs of ``once`` flows itself, and the stack's API runs no engine).
+def _daily() -> dict[str, str]:
+    return {"startTime": str(int(time.time()) - 1), "frequency": "day", "interval": "1"}
+
+
 def test_sigterm_to_serve_stops_its_children_and_hands_the_run_back(s: Stack) -> None:
     s.faults(SERVE_LATENCY)
     serve, _ = _serve(s)
-    assert len(descendants(serve.proc.pid)) >= 2, "serve runs a scheduler and a worker"
-    made = s.flow()
-    s.progress(made["run"], 100)
-    serve.sigterm()  # to serve alone: it forwards the signal and waits for its children
-    s.assert_released(made["run"], attempt=1)
-    s.assert_resumed_exact(made, attempt=2)
+    _one_worker_with_the_scheduler(serve)
+    made = s.flow(_daily())  # queued by the scheduler thread of serve's worker
+    try:
+        s.progress(made["run"], 100)
+        serve.sigterm()  # to serve alone: it forwards the signal and waits for its child
+        s.assert_released(made["run"], attempt=1)
+        s.assert_resumed_exact(made, attempt=2)
+    finally:
+        s.disable(made["flow"])
 
 
 @pytest.mark.slow  # make test-all: the same stop path as the states kept in make test
@@ -317,7 +341,7 @@ def test_sigterm_to_serve_while_it_starts_or_idles_ends_it_and_its_children(s: S
         time.sleep(0.02)
     starting.sigterm()  # before its API answers
     idle, _ = _serve(s)
-    assert len(descendants(idle.proc.pid)) >= 2, "serve runs a scheduler and a worker"
+    _one_worker_with_the_scheduler(idle)
     idle.sigterm()
 
 
@@ -325,14 +349,17 @@ def test_sigterm_to_serve_while_it_starts_or_idles_ends_it_and_its_children(s: S
 def test_children_of_a_killed_serve_stop_by_themselves_and_hand_the_run_back(s: Stack) -> None:
     s.faults(SERVE_LATENCY)
     serve, _ = _serve(s)
-    children = descendants(serve.proc.pid)
-    made = s.flow()
-    s.progress(made["run"], 100)
-    os.kill(serve.proc.pid, signal.SIGKILL)
-    serve.proc.wait()
-    assert not wait_gone(children, GRACE + 3), "a child outlived its parent"
-    s.assert_released(made["run"], attempt=1)
-    s.assert_resumed_exact(made, attempt=2)
+    children = _one_worker_with_the_scheduler(serve)
+    made = s.flow(_daily())
+    try:
+        s.progress(made["run"], 100)
+        os.kill(serve.proc.pid, signal.SIGKILL)
+        serve.proc.wait()
+        assert not wait_gone(children, GRACE + 3), "a child outlived its parent"
+        s.assert_released(made["run"], attempt=1)
+        s.assert_resumed_exact(made, attempt=2)
+    finally:
+        s.disable(made["flow"])
 
 
 def test_kill_9_then_restart_on_the_same_host_takes_over_before_the_lease_ends(s: Stack) -> None:
@@ -346,3 +373,42 @@ def test_kill_9_then_restart_on_the_same_host_takes_over_before_the_lease_ends(s
     assert s.row(made["run"]).status == "inProgress"  # held by a dead worker
     s.assert_resumed_exact(made, attempt=2)
     assert time.time() * 1000 < held.lease_expires_at, "the takeover waited for the lease"
+
+
+def test_workers_running_the_scheduler_queue_each_window_once_and_stop(s: Stack) -> None:
+    """Two ``headwater worker --scheduler`` (two serve nodes on one database, say), both
+    ticking every 0.1 s while the flow's window is due and its run executes: one run for the
+    window, the dataset exact; then, idle, each stops on SIGTERM with its scheduler thread."""
+    workers = [
+        s.process(
+            "worker", "--concurrency", "1", "--scheduler", "--every", "0.1", pause="idle", seconds=0
+        )
+        for _ in range(2)
+    ]
+    for w in workers:
+        w.reached(timeout=180)  # both scheduler threads are ticking
+    made = make_flow(s.api, s.emu, schedule=_daily())
+    try:
+        [run] = wait_runs(s.api, made["flow"], 1)
+        assert run["state"] == "success", run["metrics"]
+        ids = lake_ids(s.home, s.api.org, made["dataset"])
+        assert sorted(ids, key=int) == s.expected
+        assert len(s.api.get(f"{FS}/runs", property=f"flowId=={made['flow']}")["items"]) == 1
+    finally:
+        s.disable(made["flow"])
+    for w in workers:
+        w.sigterm()
+
+
+def test_a_worker_until_idle_with_the_scheduler_queues_the_due_window_then_drains(
+    s: Stack,
+) -> None:
+    made = make_flow(s.api, s.emu, schedule=_daily())
+    try:
+        w = s.process("worker", "--concurrency", "1", "--until-idle", "--scheduler")
+        assert w.proc.wait(timeout=180) == 0
+        [run] = s.api.get(f"{FS}/runs", property=f"flowId=={made['flow']}")["items"]
+        assert run["state"] == "success", run["metrics"]
+        assert sorted(lake_ids(s.home, s.api.org, made["dataset"]), key=int) == s.expected
+    finally:
+        s.disable(made["flow"])

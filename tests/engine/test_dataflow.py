@@ -3,6 +3,7 @@ Delta Lake, then an incremental run after changes in HubSpot."""
 
 from __future__ import annotations
 
+import threading
 import time
 
 from fastapi.testclient import TestClient
@@ -82,6 +83,37 @@ def test_once_flow_lands_contacts_then_incremental(
         f"{CAT}/dataSets/{made['dataset']}/preview", params={"limit": 5}, headers=ident.headers()
     ).json()
     assert len(preview["data"]) == 5
+
+
+def test_schedulers_ticking_at_once_queue_the_window_once(
+    client: TestClient, ident: Identity, ctx: ServiceContext, emu
+) -> None:
+    """Several schedulers (each ``headwater worker --scheduler`` runs one) may tick the same
+    window at the same moment: the window's run is queued once."""
+    ctx.connector_settings.get(HubSpotSettings).base_url = emu.base_url
+    made = build_flow(client, ident, oauth_params(emu), frequency="minute")
+    together = threading.Barrier(4)
+    failed: list[BaseException] = []
+
+    def tick() -> None:
+        together.wait()
+        try:
+            scheduler.tick(ctx)
+        except BaseException as exc:  # reported below: a thread's exception is lost otherwise
+            failed.append(exc)
+
+    threads = [threading.Thread(target=tick) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not failed, failed
+    runs = client.get(
+        f"{FS}/runs", params={"property": f"flowId=={made['flow']}"}, headers=ident.headers()
+    ).json()["items"]
+    assert len(runs) == 1, runs
+    r = client.post(f"{FS}/flows/{made['flow']}/action?op=disable", headers=ident.headers())
+    assert r.status_code == 200, r.text
 
 
 def test_scheduler_is_idempotent_and_delete_order_enforced(

@@ -10,13 +10,13 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 import sqlalchemy as sa
 
 from headwater.domain.runs import RunStatus
-from headwater.engine.stopping import SECOND_SIGNAL_AFTER_S, Stopping
+from headwater.engine.stopping import SECOND_SIGNAL_AFTER_S, Stopping, run_worker
 from headwater.engine.worker import Worker, holder_is_dead, worker_id
 from headwater.services.context import ServiceContext
 from headwater.services.sources import open_connector
@@ -143,3 +143,74 @@ def test_a_starting_worker_takes_over_the_runs_of_dead_workers_of_its_host(
     finally:
         live_proc.kill()
         live_proc.wait()
+
+
+def _watching(grace_s: float) -> Stopping:
+    """A stopping with its watcher and no signal handlers (asked for with ``request``)."""
+    stopping = Stopping(grace_s=grace_s)
+    stopping._thread = threading.Thread(target=stopping._watch, daemon=True)
+    stopping._thread.start()
+    return stopping
+
+
+def _worker_in_thread(
+    ctx: ServiceContext, stopping: Stopping, tick_forever: Callable[[threading.Event], None]
+) -> tuple[threading.Thread, list[int]]:
+    # concurrency 0: this worker claims nothing of the other tests' runs
+    worker = Worker(ctx, open_connector=open_connector, concurrency=0, poll_s=0.01)
+    codes: list[int] = []
+    thread = threading.Thread(
+        target=lambda: codes.append(run_worker(worker, None, stopping, scheduler=tick_forever))
+    )
+    thread.start()
+    return thread, codes
+
+
+def test_a_worker_running_the_scheduler_stops_both_on_one_request(ctx: ServiceContext) -> None:
+    """``headwater worker --scheduler`` (serve's child): the scheduler loop is a thread of the
+    worker, ticking on the stop's event; one stop ends the loop and the worker, status 0."""
+    stopping = _watching(grace_s=WAIT)
+    ticking = threading.Event()
+    given: list[threading.Event] = []
+    loops: list[threading.Thread] = []
+
+    def tick_forever(stop: threading.Event) -> None:
+        given.append(stop)
+        loops.append(threading.current_thread())
+        ticking.set()
+        stop.wait()
+
+    thread, codes = _worker_in_thread(ctx, stopping, tick_forever)
+    assert ticking.wait(WAIT)
+    [loop] = loops
+    assert loop.daemon and loop.name == "scheduler" and loop is not thread
+    stopping.request("test")
+    thread.join(WAIT)
+    assert codes == [0]
+    assert given == [stopping.requested]
+    assert not loop.is_alive(), "the scheduler loop outlived the worker's stop"
+    assert not stopping.forced.is_set(), "the stop was clean: nothing waited for the grace"
+
+
+def test_a_stuck_scheduler_tick_cannot_hold_the_worker_past_the_grace(
+    ctx: ServiceContext,
+) -> None:
+    stopping = _watching(grace_s=0.3)
+    stuck, release = threading.Event(), threading.Event()
+    loops: list[threading.Thread] = []
+
+    def tick_forever(stop: threading.Event) -> None:  # a tick that ignores the stop
+        loops.append(threading.current_thread())
+        stuck.set()
+        release.wait(WAIT)
+
+    thread, codes = _worker_in_thread(ctx, stopping, tick_forever)
+    try:
+        assert stuck.wait(WAIT)
+        stopping.request("test")
+        thread.join(WAIT)
+        assert codes == [0], "the worker waited for the stuck tick"
+        [loop] = loops
+        assert loop.is_alive() and loop.daemon  # still stuck: a daemon, it cannot hold the exit
+    finally:
+        release.set()

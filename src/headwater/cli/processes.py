@@ -1,8 +1,11 @@
 """``serve``, ``worker`` and ``scheduler``: the long-running processes of a node.
 
-``serve`` runs the API and, by default, a scheduler and a worker as child processes. All three
-stop the same way on SIGTERM or SIGINT (``headwater.engine.stopping``): ``serve`` forwards the
-signal to its children and waits for them, and a child stops by itself when ``serve`` is gone."""
+``serve`` runs the API and, by default, one child process: ``headwater worker --scheduler``, a
+worker that also runs the scheduler loop on a thread (one interpreter fewer than a scheduler
+process of its own). ``worker`` and ``scheduler`` also run on their own, for deployments that
+place them apart. All of them stop the same way on SIGTERM or SIGINT
+(``headwater.engine.stopping``): ``serve`` forwards the signal to its child and waits for it,
+and the child stops by itself when ``serve`` is gone."""
 
 from __future__ import annotations
 
@@ -36,15 +39,15 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
     workers: Annotated[int, typer.Option(help="Worker processes for the API.")] = 1,
     engine: Annotated[
-        bool, typer.Option("--engine/--no-engine", help="Also run the scheduler and a worker.")
+        bool, typer.Option("--engine/--no-engine", help="Also run a worker and the scheduler.")
     ] = True,
     concurrency: Annotated[int, typer.Option(help="Runs the worker executes at once.")] = 2,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
 ) -> None:
-    """Run the Flow Service API, and (by default) the scheduler and a worker beside it.
+    """Run the Flow Service API, and (by default) a worker process that also runs the scheduler.
 
-    SIGTERM or SIGINT stops all of them within ``HEADWATER_SHUTDOWN_GRACE_SECONDS``: the signal
-    goes to the children, running runs are given back, and the API finishes its requests."""
+    SIGTERM or SIGINT stops both within ``HEADWATER_SHUTDOWN_GRACE_SECONDS``: the signal goes to
+    the worker, running runs are given back, and the API finishes its requests."""
     import uvicorn
 
     from headwater.engine.stopping import Children, finish
@@ -55,12 +58,13 @@ def serve(
     stopping.on_stop(children.forward)
     stopping.on_force(children.forward)  # a second signal: the children force their stop too
     if engine:
-        children.spawn("scheduler")
-        children.spawn("worker", "--concurrency", str(concurrency))
+        # one child: the scheduler is a thread of the worker, not a third interpreter (the API
+        # stays free of the engine, and ``--workers N`` does not multiply the scheduler)
+        children.spawn("worker", "--concurrency", str(concurrency), "--scheduler")
     console.print(
         f"[bold]Headwater[/bold] {__version__} serving the Flow Service API on "
         f"http://{host}:{port}{FLOW_SERVICE_PATH}"
-        + (" with a scheduler and a worker" if engine else "")
+        + (" with a worker and the scheduler" if engine else "")
     )
     config = uvicorn.Config(
         "headwater.api.asgi:create_from_environment",
@@ -125,9 +129,23 @@ def worker(
     until_idle: Annotated[
         bool, typer.Option("--until-idle", help="Exit when no run is due.")
     ] = False,
+    with_scheduler: Annotated[
+        bool,
+        typer.Option(
+            "--scheduler/--no-scheduler",
+            help="Also queue due runs from the flows' schedules, on a thread of this process "
+            "(as serve runs its worker; safe beside other schedulers).",
+        ),
+    ] = False,
+    every: Annotated[
+        float, typer.Option(help="Seconds between schedule checks, with --scheduler.")
+    ] = 1.0,
 ) -> None:
     """Claim and execute runs. SIGTERM or SIGINT stops claiming, gives the running runs back at
     their checkpoints and exits within HEADWATER_SHUTDOWN_GRACE_SECONDS."""
+    import threading
+
+    from headwater.engine import scheduler as sched
     from headwater.engine.counting import count_requests
     from headwater.engine.deliverer import Deliverer, deliver_pending
     from headwater.engine.stopping import finish, run_worker
@@ -148,12 +166,18 @@ def worker(
     )
     if until_idle:
         stopping.on_stop(w.shutdown)
+        if with_scheduler:
+            sched.tick(ctx)  # the windows due now, then drain them
         n = w.run_until_idle()
         deliver_pending(ctx)  # one delivery round for the events of these runs
         console.print(f"executed {n} run(s)")
         return
     deliverer = Deliverer(ctx).start()  # webhook notifications, from this worker process
-    finish(run_worker(w, deliverer, stopping))
+
+    def tick_forever(stop: threading.Event) -> None:
+        sched.run_forever(ctx, stop, every_s=every)
+
+    finish(run_worker(w, deliverer, stopping, scheduler=tick_forever if with_scheduler else None))
 
 
 def scheduler(

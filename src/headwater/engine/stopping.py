@@ -1,5 +1,8 @@
 """How ``headwater serve``, ``worker`` and ``scheduler`` stop: one path, whatever asks for it.
 
+``serve`` spawns one child, ``headwater worker --scheduler``, which runs the scheduler loop on a
+thread beside its runs; ``headwater scheduler`` runs the same loop in a process of its own.
+
 A stop is asked for by SIGTERM or SIGINT, or, in a child of ``serve``, by the parent going away.
 The signal handler only counts the signal (no lock, no I/O: a handler runs between two bytecodes
 of the main thread, which may hold any lock at that moment). A daemon *watcher* thread turns the
@@ -295,14 +298,39 @@ def pause_point(point: str, *, until: threading.Event | None = None) -> None:
 # ---------------------------------------------------------------------- the three commands
 
 
-def run_worker(worker: Worker, deliverer: Deliverer | None, stopping: Stopping) -> int:
+def start_scheduler(
+    tick_forever: Callable[[threading.Event], None], stopping: Stopping
+) -> threading.Thread:
+    """The scheduler loop on a daemon thread of this process, ticking until the stop is asked
+    for (a tick is one short transaction; several schedulers queue each window once)."""
+    thread = threading.Thread(
+        target=tick_forever, args=(stopping.requested,), name="scheduler", daemon=True
+    )
+    thread.start()
+    return thread
+
+
+def run_worker(
+    worker: Worker,
+    deliverer: Deliverer | None,
+    stopping: Stopping,
+    *,
+    scheduler: Callable[[threading.Event], None] | None = None,
+) -> int:
     """``headwater worker``: run until the stop, then give every run back and stop the deliverer
-    after its in-flight attempt; the exit status (0 when every held run was released)."""
+    after its in-flight attempt; the exit status (0 when every held run was released).
+
+    ``scheduler`` (``headwater worker --scheduler``, as ``serve`` runs it) also runs the
+    scheduler loop on a thread of this process; the stop ends it with the worker, and it is
+    joined within the grace."""
     stopping.on_stop(worker.shutdown)
     if deliverer is not None:
         stopping.on_stop(deliverer.request_stop)
     if not stopping.requested.is_set():
         pause_point("started", until=stopping.requested)
+    ticking: threading.Thread | None = None
+    if scheduler is not None and not stopping.requested.is_set():
+        ticking = start_scheduler(scheduler, stopping)
     if not stopping.requested.is_set():
         worker.run_forever()
     # the runs checkpoint and release themselves at their next event; a forced stop (second
@@ -313,16 +341,15 @@ def run_worker(worker: Worker, deliverer: Deliverer | None, stopping: Stopping) 
         worker.release_held()
     if deliverer is not None and not deliverer.stop(timeout=stopping.remaining()):
         log.warning("the webhook deliverer was still busy; its deliveries will be retried")
+    if ticking is not None:
+        ticking.join(stopping.remaining())  # a daemon: a stuck tick cannot hold the exit
     log.info("%s stopped (%s)", stopping.name, "forced" if stopping.forced.is_set() else "clean")
     return 0
 
 
 def run_scheduler(tick_forever: Callable[[threading.Event], None], stopping: Stopping) -> int:
     """``headwater scheduler``: tick until the stop (a tick is one short transaction)."""
-    thread = threading.Thread(
-        target=tick_forever, args=(stopping.requested,), name="scheduler", daemon=True
-    )
-    thread.start()
+    thread = start_scheduler(tick_forever, stopping)
     stopping.wait_until(lambda: stopping.requested.is_set() and not thread.is_alive())
     thread.join(stopping.remaining())
     return 0
