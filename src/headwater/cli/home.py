@@ -22,22 +22,6 @@ if TYPE_CHECKING:
 
 PROFILE = "quickstart"
 
-#: The connector (``ConnectorType.name``) the bundled emulator stands in for: the quickstart
-#: creates its connections and ``doctor`` checks that it answers. The CLI's one name of a source,
-#: because the emulator it starts is that source's.
-EMULATED_SOURCE = "hubspot"
-
-
-def emulated_spec_id() -> str:
-    """The connection-spec id of :data:`EMULATED_SOURCE`, from the connector registry."""
-    from headwater.services.sources import spec_id_named
-
-    found = spec_id_named(EMULATED_SOURCE)
-    if found is None:
-        raise ConfigurationError(f"no {EMULATED_SOURCE} connector is registered")
-    return found
-
-
 #: How a home whose HubSpot is the bundled emulator reads it: the emulator runs without rate
 #: limits, and the demo shows deletions on every run.
 EMULATOR_TUNING: dict[str, int] = {

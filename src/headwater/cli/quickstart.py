@@ -31,6 +31,7 @@ from rich.table import Table
 
 from headwater.cli import home as homes
 from headwater.cli.remote.client import ApiClient
+from headwater.cli.remote.emulated import emulated_spec_id
 from headwater.cli.remote.output import console
 from headwater.cli.remote.profiles import Profile
 from headwater.domain.paths import CATALOG_PATH as CAT
@@ -297,7 +298,7 @@ class Quickstart:
                 "name": "connection for HubSpot",
                 "description": "connection for HubSpot",
                 "auth": {"specName": "Basic Authentication", "params": params},
-                "connectionSpec": {"id": homes.emulated_spec_id(), "version": "1.0"},
+                "connectionSpec": {"id": emulated_spec_id(), "version": "1.0"},
             }
             created = self._call("POST", f"{FS}/connections", json=body)
             self.state["connectionId"] = created["id"]
@@ -352,7 +353,7 @@ class Quickstart:
                     "baseConnectionId": conn_id,
                     "data": {"format": "tabular"},
                     "params": {"path": "Hubspot.Contacts"},
-                    "connectionSpec": {"id": homes.emulated_spec_id(), "version": "1.0"},
+                    "connectionSpec": {"id": emulated_spec_id(), "version": "1.0"},
                 },
             )["id"]
             self._save()

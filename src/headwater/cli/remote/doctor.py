@@ -219,7 +219,7 @@ class Doctor:
         can say (else none)."""
         if self.engine is None or not self.at_head:
             return []
-        from headwater.cli.home import emulated_spec_id
+        from headwater.cli.remote.emulated import emulated_spec_id
         from headwater.services import diagnostics
 
         ids = diagnostics.connections_of_spec(self.engine, emulated_spec_id())
