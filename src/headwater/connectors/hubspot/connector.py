@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -88,6 +89,11 @@ class HubSpotConnector:
     a date version (``"2026-03"``, the default) picks the dated ones. ``on_tokens_refreshed`` receives
     ``{"accessToken", "refreshToken", "expiresAt"}`` after every renewal, to be stored encrypted.
     Connectors of the same portal share one rate limiter through ``limiter_registry``.
+
+    ``learned`` is what an earlier connector of the same connection reported to ``on_learned``
+    (non-secret: the portal id of a static token and a fingerprint of the token and base URL
+    it belongs to); it saves the portal lookup as long as the fingerprint matches, so other
+    credentials (or another portal) are always looked up again.
     """
 
     def __init__(
@@ -103,6 +109,8 @@ class HubSpotConnector:
         clock_ms: Callable[[], int] = now_ms,
         max_workers: int = 8,
         timeout_s: float = 60.0,
+        learned: Mapping[str, str] | None = None,
+        on_learned: Callable[[dict[str, str]], None] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._client = new_httpx_client(
@@ -111,6 +119,7 @@ class HubSpotConnector:
         self._retry = retry or RetryPolicy()
         self.paths = ApiPaths(params.get("apiVersion"))
         self.auth: Authenticator = self._make_auth(auth_spec_name, params, on_tokens_refreshed)
+        self._on_learned = on_learned
         self.http = HubSpotHttp(
             client=self._client,
             auth=self.auth,
@@ -118,6 +127,8 @@ class HubSpotConnector:
             retry=self._retry,
             paths=self.paths,
             portal_lookup=not isinstance(self.auth, OAuthAuth),
+            known_portal=self._known_portal(learned or {}),
+            on_portal=self._portal_learned if on_learned is not None else None,
             clock_ms=clock_ms,
         )
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="hubspot")
@@ -127,6 +138,26 @@ class HubSpotConnector:
         self._custom: list[TableDef] | None = None
         self._properties: dict[str, list[PropertyDef]] = {}
         self._access: dict[str, tuple[str, ...]] | None = None
+
+    def _binding(self) -> str | None:
+        """A fingerprint of the static token and the base URL its portal id was learned at."""
+        if not isinstance(self.auth, PrivateAppAuth):
+            return None  # OAuth tokens name their portal themselves
+        seen = f"{self.base_url}\n{self.auth.bearer()}".encode()
+        return hashlib.sha256(seen).hexdigest()[:32]
+
+    def _known_portal(self, learned: Mapping[str, str]) -> int | None:
+        """The portal id in ``learned`` when it was learned for these very credentials."""
+        binding = self._binding()
+        portal = str(learned.get("portalId") or "")
+        if binding is None or learned.get("portalCredential") != binding or not portal.isdigit():
+            return None
+        return int(portal)
+
+    def _portal_learned(self, portal: int) -> None:
+        binding = self._binding()
+        if self._on_learned is not None and binding is not None:
+            self._on_learned({"portalId": str(portal), "portalCredential": binding})
 
     def _clock_ms(self) -> int:
         """Now for reading windows: HubSpot's clock when ours is off (``HubSpotHttp``)."""
@@ -186,9 +217,13 @@ class HubSpotConnector:
         scope of some table still connects, and explore marks that table (``meta:missingScopes``).
         """
         self.auth.bearer()
-        _ = self.http.limiter  # a static token looks its portal up here
-        if self.http.portal_id is not None:
-            return
+        if not isinstance(self.auth, OAuthAuth):
+            # a static token (re)learns its portal here, even one known from an earlier
+            # connector: the check is a call that HubSpot answers
+            if self.http.learn_portal() is not None:
+                return
+        else:
+            _ = self.http.limiter
         try:
             self.http.send("GET", "/account-info/v3/details")
         except MissingScopeError as exc:
