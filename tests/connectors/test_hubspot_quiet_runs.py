@@ -13,12 +13,12 @@ import httpx
 import pyarrow as pa
 import pytest
 
-from headwater.connectors.hubspot import AUTH_SERVICE_KEY, HubSpotConnector
+from headwater.connectors.hubspot import AUTH_OAUTH, AUTH_SERVICE_KEY, HubSpotConnector
 from headwater.connectors.hubspot.reader import ReadOptions
 from headwater.connectors.ratelimit import LimiterRegistry
 from headwater.emulator.hubspot import EmulatorConfig, RunningEmulator, serve_in_thread
 from headwater.errors import SourceAuthError
-from tests.connectors.conftest import Collected, collect, connect
+from tests.connectors.conftest import Collected, collect, connect, oauth_params
 
 TABLE = "Hubspot.Contacts"
 #: the archived list has its own cadence (one call per run while it is one page long); an hour
@@ -199,3 +199,44 @@ def test_the_connection_test_asks_hubspot_even_when_the_portal_is_known(
     httpx.post(f"{emu.base_url}/_emulator/service-keys/revoke", json={"service_key": key})
     with service_key(facts[0], []) as conn, pytest.raises(SourceAuthError):
         conn.check()
+
+
+def test_an_oauth_connection_keeps_its_portal_too(emu: RunningEmulator) -> None:
+    """An OAuth token names its portal only through introspection (or a refresh): kept with the
+    connection, the next connector whose token expiry is known too does not introspect."""
+    params = {**oauth_params(emu), "expiresAt": str(emu.clock.now_ms() + 20 * 60_000)}
+    facts: list[dict[str, str]] = []
+    reset(emu)
+    with connect(emu, oauth=True, on_learned=facts.append) as conn:
+        conn.table_schema(TABLE)
+    assert calls(emu)["oauth.introspect"] == 1
+    assert [f["portalId"] for f in facts] == [str(emu.portal_id)]
+    reset(emu)
+    with HubSpotConnector(
+        auth_spec_name=AUTH_OAUTH,
+        params=params,
+        base_url=emu.base_url,
+        limiter_registry=LimiterRegistry(budget=100_000, search_per_s=50),
+        clock_ms=emu.clock.now_ms,
+        learned=facts[0],
+        on_learned=facts.append,
+    ) as conn:
+        conn.table_schema(TABLE)
+        assert conn.constants() == {"Portal_Id": str(emu.portal_id)}
+    assert calls(emu) == Counter({"properties.list": 1})
+    assert len(facts) == 1  # nothing new to keep
+    # another install (refresh token) of the app is not trusted with it
+    other = dict(
+        params, refreshToken=emu.state.auth.add_refresh_token(["crm.objects.contacts.read"])
+    )
+    reset(emu)
+    with HubSpotConnector(
+        auth_spec_name=AUTH_OAUTH,
+        params=other,
+        base_url=emu.base_url,
+        limiter_registry=LimiterRegistry(budget=100_000, search_per_s=50),
+        clock_ms=emu.clock.now_ms,
+        learned=facts[0],
+    ) as conn:
+        conn.table_schema(TABLE)
+    assert calls(emu)["oauth.introspect"] == 1

@@ -120,6 +120,11 @@ class HubSpotConnector:
         self.paths = ApiPaths(params.get("apiVersion"))
         self.auth: Authenticator = self._make_auth(auth_spec_name, params, on_tokens_refreshed)
         self._on_learned = on_learned
+        self._learned = dict(learned or {})
+        known_portal = self._known_portal(self._learned)
+        if isinstance(self.auth, OAuthAuth) and known_portal is not None:
+            # saves the introspection when the token's expiry is known too
+            self.auth.hub_id = known_portal
         self.http = HubSpotHttp(
             client=self._client,
             auth=self.auth,
@@ -127,7 +132,7 @@ class HubSpotConnector:
             retry=self._retry,
             paths=self.paths,
             portal_lookup=not isinstance(self.auth, OAuthAuth),
-            known_portal=self._known_portal(learned or {}),
+            known_portal=known_portal,
             on_portal=self._portal_learned if on_learned is not None else None,
             clock_ms=clock_ms,
         )
@@ -140,10 +145,15 @@ class HubSpotConnector:
         self._access: dict[str, tuple[str, ...]] | None = None
 
     def _binding(self) -> str | None:
-        """A fingerprint of the static token and the base URL its portal id was learned at."""
-        if not isinstance(self.auth, PrivateAppAuth):
-            return None  # OAuth tokens name their portal themselves
-        seen = f"{self.base_url}\n{self.auth.bearer()}".encode()
+        """A fingerprint of the credentials (a static token, or an OAuth app's client id and
+        refresh token) and of the base URL their portal id was learned at."""
+        if isinstance(self.auth, OAuthAuth):
+            secret = self.auth.install()
+        elif isinstance(self.auth, PrivateAppAuth):
+            secret = self.auth.bearer()
+        else:
+            return None
+        seen = f"{self.base_url}\n{secret}".encode()
         return hashlib.sha256(seen).hexdigest()[:32]
 
     def _known_portal(self, learned: Mapping[str, str]) -> int | None:
@@ -203,6 +213,23 @@ class HubSpotConnector:
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
         self._client.close()
+        if isinstance(self.auth, OAuthAuth):
+            self._oauth_learned(self.auth)
+
+    def _oauth_learned(self, auth: OAuthAuth) -> None:
+        """Report the OAuth token's portal (from introspection or a refresh) when it is new for
+        these credentials, so the next connector need not introspect to learn it."""
+        hub, binding = auth.hub_id, self._binding()
+        if self._on_learned is None or hub is None or binding is None:
+            return
+        if self._learned.get("portalCredential") == binding and self._learned.get(
+            "portalId"
+        ) == str(hub):
+            return
+        try:
+            self._on_learned({"portalId": str(hub), "portalCredential": binding})
+        except Exception:  # keeping it only saves a call next time
+            log.exception("could not keep the HubSpot portal id with the connection")
 
     @property
     def stats(self) -> dict[str, int]:
