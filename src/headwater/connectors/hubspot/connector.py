@@ -91,9 +91,10 @@ class HubSpotConnector:
     Connectors of the same portal share one rate limiter through ``limiter_registry``.
 
     ``learned`` is what an earlier connector of the same connection reported to ``on_learned``
-    (non-secret: the portal id of a static token and a fingerprint of the token and base URL
-    it belongs to); it saves the portal lookup as long as the fingerprint matches, so other
-    credentials (or another portal) are always looked up again.
+    (non-secret: the portal id and a fingerprint of the credentials and base URL it belongs to:
+    the static token, or the OAuth app's client id and refresh token); it saves the portal
+    lookup (or the OAuth introspection) as long as the fingerprint matches, so other credentials
+    (or another portal) are always looked up again.
     """
 
     def __init__(
