@@ -206,3 +206,41 @@ def _create_raw(client: TestClient, ident: Identity, params: dict, spec_name: st
             "connectionSpec": {"id": HUBSPOT, "version": "1.0"},
         },
     )
+
+
+def test_a_static_tokens_portal_is_kept_with_the_connection_until_the_token_changes(
+    client, ident, hs_ctx: ServiceContext, emu, tenant_of
+) -> None:
+    h = ident.headers()
+    conn_id = _create(client, ident, {"accessToken": emu.private_app_token}, "Private App Token")
+    etag = client.get(f"{FS}/connections/{conn_id}", headers=h).json()["items"][0]["etag"]
+    assert client.get(f"{FS}/connections/{conn_id}/test", headers=h).json() == {"result": True}
+    doc, _ = connections.read_credentials(hs_ctx, tenant_of(ident), conn_id)
+    assert doc["_learned"]["portalId"] == str(emu.portal_id)
+    got = client.get(f"{FS}/connections/{conn_id}", headers=h).json()["items"][0]
+    assert "_learned" not in got and "portalCredential" not in str(got)
+    assert got["etag"] == etag  # not an edit
+    # explore (as a run) opens a connector that knows the portal: no account details call
+    httpx.post(f"{emu.base_url}/_emulator/stats/reset")
+    root = client.get(
+        f"{FS}/connections/{conn_id}/explore", params={"objectType": "root"}, headers=h
+    )
+    assert root.status_code == 200
+    counts = httpx.get(f"{emu.base_url}/_emulator/stats").json()["requests"]
+    assert counts.get("account.details", 0) == 0, counts
+    # a rename keeps it; new credentials do not
+    rename = [{"op": "replace", "path": "/name", "value": "renamed"}]
+    r = client.patch(f"{FS}/connections/{conn_id}", headers=h | {"If-Match": etag}, json=rename)
+    assert r.status_code == 200, r.text
+    doc, _ = connections.read_credentials(hs_ctx, tenant_of(ident), conn_id)
+    assert doc["_learned"]["portalId"] == str(emu.portal_id)
+    token = httpx.post(f"{emu.base_url}/_emulator/tokens", json={"scopes": ["oauth"]}).json()
+    swap = [
+        {"op": "replace", "path": "/auth/params/accessToken", "value": token["private_app_token"]}
+    ]
+    r = client.patch(
+        f"{FS}/connections/{conn_id}", headers=h | {"If-Match": r.json()["etag"]}, json=swap
+    )
+    assert r.status_code == 200, r.text
+    doc, _ = connections.read_credentials(hs_ctx, tenant_of(ident), conn_id)
+    assert "_learned" not in doc

@@ -171,8 +171,9 @@ def test_flow_read_options_are_validated(client: TestClient, ident: Identity, em
 def test_a_flows_lookback_overrides_the_servers(
     client: TestClient, ident: Identity, ctx: ServiceContext, emu: Any, worker: Worker
 ) -> None:
-    """The server's lookback is 0 here (the fixture); a flow with ``lookbackSeconds`` re-reads
-    what changed in that long before its previous run started, a flow without it does not."""
+    """The server's lookback is 0 here (the fixture); a flow with ``lookbackSeconds`` searches
+    again what changed in that long before its previous run started, a flow without it does
+    not; what the dataset already holds at the same modification time is not written again."""
     flows = {
         "own": build_flow(
             client, ident, oauth_params(emu), frequency="minute",
@@ -180,6 +181,8 @@ def test_a_flows_lookback_overrides_the_servers(
         )["flow"],
         "server's": build_flow(client, ident, oauth_params(emu), frequency="minute")["flow"],
     }  # fmt: skip
+
+    found: dict[str, int] = {}
 
     def run_all() -> dict[str, int]:
         for flow in flows.values():
@@ -191,10 +194,16 @@ def test_a_flows_lookback_overrides_the_servers(
             run = newest_run(client, ident, flow)
             assert run["state"] == "success", run["metrics"]
             read[name] = run["metrics"]["recordSummary"]["inputRecordCount"]
+            found[name] = copy_extensions(run)["unchangedRecords"]
         return read
 
     run_all()  # first syncs: full reads
     touched = emu.state.touch("contacts", 5)
     assert run_all() == {"own": len(touched), "server's": len(touched)}
-    # Nothing changed since: only the flow's 2-minute overlap reaches back to the touch.
-    assert run_all() == {"own": len(touched), "server's": 0}
+    # Nothing changed since: only the flow's 2-minute overlap reaches back to the touch, and
+    # finds the records as the dataset holds them
+    assert run_all() == {"own": 0, "server's": 0}
+    assert found == {"own": len(touched), "server's": 0}
+    # one of them changes again: read by both
+    emu.state.touch("contacts", ids=[touched[0]])
+    assert run_all() == {"own": 1, "server's": 1}

@@ -89,6 +89,7 @@ def test_progress_replaces_the_copy_activity_and_leaves_the_input_alone() -> Non
         "associationRequests": 0,
         "associationChanges": 0,
         "mergedRecords": 0,
+        "unchangedRecords": 0,
         "completeRead": False,
         "pages": 3,
         "expectedTotal": 200,

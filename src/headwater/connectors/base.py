@@ -176,6 +176,11 @@ class Credentials:
     params: Mapping[str, str]
     #: called with rotated credentials (e.g. refreshed OAuth tokens) so they can be stored
     on_refreshed: Callable[[dict[str, str]], None] | None = None
+    #: non-secret facts an earlier connector of this connection learned about its credentials
+    #: (HubSpot: a static token's portal id), as it passed them to ``on_learned``
+    learned: Mapping[str, str] = field(default_factory=dict)
+    #: called with such facts when the connector learns them, to be kept with the connection
+    on_learned: Callable[[dict[str, str]], None] | None = None
 
 
 class ConnectorSettings:

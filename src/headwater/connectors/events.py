@@ -64,6 +64,9 @@ class ProgressEvent:
     association_changes: int = 0
     #: merged-away records reported deleted
     merged: int = 0
+    #: search hits of the lookback overlap that the dataset already held at the same
+    #: modification time: neither their associations read nor written again
+    unchanged: int = 0
     #: this read listed every live record of the table: anything else in the dataset is gone
     complete: bool = False
 

@@ -106,6 +106,7 @@ def render(res: StoredResource) -> dict[str, Any]:
     """The document clients see: secrets masked, etag attached (``res.doc`` is consumed)."""
     doc = res.doc
     doc.pop("_tokenExpiresAt", None)
+    doc.pop("_learned", None)
     auth = doc.get("auth")
     if isinstance(auth, dict):
         params = auth.setdefault("params", {})
@@ -182,6 +183,7 @@ def patch_connection(
     full = copy.deepcopy(res.doc)
     secret_names = full.pop("_secretFields", [])
     token_expiry = full.pop("_tokenExpiresAt", None)
+    learned = full.pop("_learned", None)
     old_secrets = ctx.box.decrypt(res.secrets, context=_aad(res.id)) if res.secrets else {}
     if isinstance(full.get("auth"), dict):
         full["auth"].setdefault("params", {}).update(old_secrets)
@@ -194,6 +196,7 @@ def patch_connection(
     spec = connection_specs.connection_spec(res.doc["connectionSpec"]["id"])
     assert spec is not None
     secret_blob = None
+    same_credentials = False
     if "auth" in patched:
         auth = patched["auth"]
         if isinstance(auth, dict) and isinstance(auth.get("params"), dict):
@@ -206,6 +209,7 @@ def patch_connection(
         patched["auth"] = {"specName": auth_spec["name"], "params": public}
         patched["_secretFields"] = sorted(hidden)
         secret_blob = ctx.box.encrypt(hidden, context=_aad(res.id)) if hidden else None
+        same_credentials = patched["auth"] == res.doc.get("auth") and hidden == old_secrets
     elif spec.get("authSpec"):
         raise PatchError("auth cannot be removed from a connection")
     del secret_names
@@ -215,6 +219,10 @@ def patch_connection(
         and patched["auth"].get("params", {}).get("accessToken") == old_secrets.get("accessToken")
     ):
         patched["_tokenExpiresAt"] = token_expiry
+    if learned and same_credentials:
+        # the credentials are as they were: what was learned about them still holds (the
+        # connector checks that anyway; other credentials are looked up again)
+        patched["_learned"] = learned
 
     now = ctx.clock()
     patched["updatedAt"] = max(now, res.updated_at + 1)
@@ -282,6 +290,16 @@ def store_refreshed_params(
             if store.update_resource(conn, res=new, expected_etag=res.etag):
                 return
     raise PreconditionFailedError("connection kept changing while storing refreshed credentials")
+
+
+def store_learned(ctx: ServiceContext, tenant: Tenant, conn_id: str, facts: dict[str, str]) -> None:
+    """Keep what a connector learned about the connection's credentials (``_learned``, not
+    shown to clients), for the next connector. Not an edit: the etag stays; a connection that
+    changed meanwhile keeps what it has (its new credentials are looked up again)."""
+    res = _load(ctx, tenant, conn_id)
+    res.doc["_learned"] = dict(facts)
+    with ctx.engine.begin() as conn:
+        store.update_resource(conn, res=res, expected_etag=res.etag)
 
 
 def record_test_result(

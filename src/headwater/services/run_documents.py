@@ -105,6 +105,7 @@ def read_checks(event: ProgressEvent | None) -> Doc:
         "associationRequests": e.association_requests,
         "associationChanges": e.association_changes,
         "mergedRecords": e.merged,
+        "unchangedRecords": e.unchanged,
         "completeRead": e.complete,
     }
 

@@ -37,7 +37,8 @@ def _type_of(doc: dict[str, Any], conn_id: str) -> ConnectorType:
 
 def open_connector(ctx: ServiceContext, tenant: Tenant, conn_id: str) -> SourceConnector:
     """The source connector of a base connection, found in the registry by its connection spec;
-    credentials the connector rotates are stored back, encrypted."""
+    credentials the connector rotates are stored back, encrypted, and what it learns about them
+    (a static token's portal id) is kept with the connection for the next one."""
     doc, params = connections.read_credentials(ctx, tenant, conn_id)
     connector_type = _type_of(doc, conn_id)
     auth_params = {k: v if isinstance(v, str) else str(v) for k, v in params.items()}
@@ -47,8 +48,16 @@ def open_connector(ctx: ServiceContext, tenant: Tenant, conn_id: str) -> SourceC
     def persist(tokens: dict[str, str]) -> None:
         connections.store_refreshed_params(ctx, tenant, conn_id, tokens)
 
+    def keep(facts: dict[str, str]) -> None:
+        connections.store_learned(ctx, tenant, conn_id, facts)
+
+    learned = doc.get("_learned")
     credentials = Credentials(
-        auth_spec_name=doc["auth"]["specName"], params=auth_params, on_refreshed=persist
+        auth_spec_name=doc["auth"]["specName"],
+        params=auth_params,
+        on_refreshed=persist,
+        learned={str(k): str(v) for k, v in learned.items()} if isinstance(learned, dict) else {},
+        on_learned=keep,
     )
     return connector_type.open(credentials, ctx.connector_settings)
 

@@ -166,6 +166,11 @@ class OAuthAuth:
     def expires_at(self) -> float | None:
         return self._expires_at
 
+    def install(self) -> str:
+        """What names the app's install in one portal: the client id and refresh token."""
+        with self._lock:
+            return f"{self._client_id}\n{self._refresh_token}"
+
     def bearer(self) -> str:
         with self._lock:
             if not self._access_token:

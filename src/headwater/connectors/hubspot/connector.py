@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -91,6 +92,12 @@ class HubSpotConnector:
     a date version (``"2026-03"``, the default) picks the dated ones. ``on_tokens_refreshed`` receives
     ``{"accessToken", "refreshToken", "expiresAt"}`` after every renewal, to be stored encrypted.
     Connectors of the same portal share one rate limiter through ``limiter_registry``.
+
+    ``learned`` is what an earlier connector of the same connection reported to ``on_learned``
+    (non-secret: the portal id and a fingerprint of the credentials and base URL it belongs to:
+    the static token, or the OAuth app's client id and refresh token); it saves the portal
+    lookup (or the OAuth introspection) as long as the fingerprint matches, so other credentials
+    (or another portal) are always looked up again.
     """
 
     def __init__(
@@ -106,6 +113,8 @@ class HubSpotConnector:
         clock_ms: Callable[[], int] = now_ms,
         max_workers: int = 8,
         timeout_s: float = 60.0,
+        learned: Mapping[str, str] | None = None,
+        on_learned: Callable[[dict[str, str]], None] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._client = new_httpx_client(
@@ -114,6 +123,12 @@ class HubSpotConnector:
         self._retry = retry or RetryPolicy()
         self.paths = ApiPaths(params.get("apiVersion"))
         self.auth: Authenticator = self._make_auth(auth_spec_name, params, on_tokens_refreshed)
+        self._on_learned = on_learned
+        self._learned = dict(learned or {})
+        known_portal = self._known_portal(self._learned)
+        if isinstance(self.auth, OAuthAuth) and known_portal is not None:
+            # saves the introspection when the token's expiry is known too
+            self.auth.hub_id = known_portal
         self.http = HubSpotHttp(
             client=self._client,
             auth=self.auth,
@@ -121,6 +136,8 @@ class HubSpotConnector:
             retry=self._retry,
             paths=self.paths,
             portal_lookup=not isinstance(self.auth, OAuthAuth),
+            known_portal=known_portal,
+            on_portal=self._portal_learned if on_learned is not None else None,
             clock_ms=clock_ms,
         )
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="hubspot")
@@ -130,6 +147,31 @@ class HubSpotConnector:
         self._custom: list[TableDef] | None = None
         self._properties: dict[str, list[PropertyDef]] = {}
         self._access: dict[str, tuple[str, ...]] | None = None
+
+    def _binding(self) -> str | None:
+        """A fingerprint of the credentials (a static token, or an OAuth app's client id and
+        refresh token) and of the base URL their portal id was learned at."""
+        if isinstance(self.auth, OAuthAuth):
+            secret = self.auth.install()
+        elif isinstance(self.auth, PrivateAppAuth):
+            secret = self.auth.bearer()
+        else:
+            return None
+        seen = f"{self.base_url}\n{secret}".encode()
+        return hashlib.sha256(seen).hexdigest()[:32]
+
+    def _known_portal(self, learned: Mapping[str, str]) -> int | None:
+        """The portal id in ``learned`` when it was learned for these very credentials."""
+        binding = self._binding()
+        portal = str(learned.get("portalId") or "")
+        if binding is None or learned.get("portalCredential") != binding or not portal.isdigit():
+            return None
+        return int(portal)
+
+    def _portal_learned(self, portal: int) -> None:
+        binding = self._binding()
+        if self._on_learned is not None and binding is not None:
+            self._on_learned({"portalId": str(portal), "portalCredential": binding})
 
     def _clock_ms(self) -> int:
         """Now for reading windows: HubSpot's clock when ours is off (``HubSpotHttp``)."""
@@ -175,6 +217,23 @@ class HubSpotConnector:
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
         self._client.close()
+        if isinstance(self.auth, OAuthAuth):
+            self._oauth_learned(self.auth)
+
+    def _oauth_learned(self, auth: OAuthAuth) -> None:
+        """Report the OAuth token's portal (from introspection or a refresh) when it is new for
+        these credentials, so the next connector need not introspect to learn it."""
+        hub, binding = auth.hub_id, self._binding()
+        if self._on_learned is None or hub is None or binding is None:
+            return
+        if self._learned.get("portalCredential") == binding and self._learned.get(
+            "portalId"
+        ) == str(hub):
+            return
+        try:
+            self._on_learned({"portalId": str(hub), "portalCredential": binding})
+        except Exception:  # keeping it only saves a call next time
+            log.exception("could not keep the HubSpot portal id with the connection")
 
     @property
     def stats(self) -> dict[str, int]:
@@ -211,9 +270,13 @@ class HubSpotConnector:
         scope of some table still connects, and explore marks that table (``meta:missingScopes``).
         """
         self.auth.bearer()
-        _ = self.http.limiter  # a static token looks its portal up here
-        if self.http.portal_id is not None:
-            return
+        if not isinstance(self.auth, OAuthAuth):
+            # a static token (re)learns its portal here, even one known from an earlier
+            # connector: the check is a call that HubSpot answers
+            if self.http.learn_portal() is not None:
+                return
+        else:
+            _ = self.http.limiter
         try:
             self.http.send("GET", "/account-info/v3/details")
         except MissingScopeError as exc:

@@ -98,6 +98,8 @@ class HubSpotHttp:
         daily_reserve: float = 0.01,
         paths: ApiPaths | None = None,
         portal_lookup: bool = False,
+        known_portal: int | None = None,
+        on_portal: Callable[[int], None] | None = None,
         max_response_bytes: int = MAX_RESPONSE_BYTES,
         clock_ms: Callable[[], int] | None = None,
     ) -> None:
@@ -114,6 +116,11 @@ class HubSpotHttp:
         self._lock = threading.Lock()
         self._limiter_lock = threading.RLock()
         self._portal_lookup = portal_lookup
+        #: the portal an earlier connector learned for these same credentials (the caller
+        #: vouches for that), so this one need not look it up again
+        self._known_portal = known_portal if portal_lookup else None
+        self._on_portal = on_portal
+        self._looked_up = False
         self.portal_id: int | None = None
         #: HubSpot's clock minus ours, from the last ``Date`` header (``None`` before one)
         self._clock_offset_ms: int | None = None
@@ -135,8 +142,10 @@ class HubSpotHttp:
 
         OAuth tokens name their portal (``hub_id``); a static token does not, so with
         ``portal_lookup`` the first call asks ``/account-info/2026-03/details`` for the
-        ``portalId`` (spending the token's own budget), and every later call spends the portal's.
-        Two connections to one portal, whatever their credentials, then share one budget.
+        ``portalId`` (spending the token's own budget), and every later call spends the portal's;
+        ``on_portal`` is told, so that the caller can keep it with the credentials and hand it
+        back as ``known_portal``, which saves the lookup. Two connections to one portal,
+        whatever their credentials, then share one budget.
         """
         if self._limiter is not None:
             return self._limiter
@@ -144,15 +153,39 @@ class HubSpotHttp:
             if self._limiter is not None:
                 return self._limiter
             key = self._auth.account_key()
+            if self._known_portal is not None and not key.startswith("hub:"):
+                self.portal_id = self._known_portal
+                self._limiter = self._registry.get(
+                    f"hub:{self._known_portal}", budget=self._auth.default_budget
+                )
+                return self._limiter
             self._limiter = self._registry.get(key, budget=self._auth.default_budget)
             if self._portal_lookup and not key.startswith("hub:"):
-                portal = self._lookup_portal()
-                if portal is not None:
-                    self.portal_id = portal
-                    self._limiter = self._registry.get(
-                        f"hub:{portal}", budget=self._auth.default_budget
-                    )
+                self._learn_portal()
             return self._limiter
+
+    def learn_portal(self) -> int | None:
+        """Look the static token's portal up now (one call, even when it was known), and key
+        the rate budget by it; ``None`` when the account details cannot be read."""
+        _ = self.limiter
+        with self._limiter_lock:
+            if self._looked_up:
+                return self.portal_id  # the limiter has just asked
+            return self._learn_portal()
+
+    def _learn_portal(self) -> int | None:
+        self._looked_up = True
+        portal = self._lookup_portal()
+        if portal is None:
+            return None
+        self.portal_id = portal
+        self._limiter = self._registry.get(f"hub:{portal}", budget=self._auth.default_budget)
+        if self._on_portal is not None and portal != self._known_portal:
+            try:
+                self._on_portal(portal)
+            except Exception:  # keeping it only saves a call next time
+                log.exception("could not keep the HubSpot portal id with the connection")
+        return portal
 
     def _lookup_portal(self) -> int | None:
         try:

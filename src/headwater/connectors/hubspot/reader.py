@@ -49,6 +49,7 @@ from headwater.connectors.hubspot.refresh import (
     batch_read,
     changed_associations,
     merged_ids,
+    stored_versions,
 )
 from headwater.connectors.hubspot.schema import TableLayout
 from headwater.connectors.hubspot.state import (
@@ -311,6 +312,7 @@ class TableReader:
             association_requests=run.association_requests,
             association_changes=run.association_changes,
             merged=run.merged,
+            unchanged=run.unchanged,
             complete=done and run.strategy == FULL,
         )
 
@@ -435,7 +437,8 @@ class TableReader:
             else:
                 pages = self._fetch.full_pages(run)
             inline = run.strategy != INCREMENTAL
-            yield from self._phase(run, pages, deleted=False, inline=inline)
+            keep = self._changed_since_stored(run) if run.strategy == INCREMENTAL else None
+            yield from self._phase(run, pages, deleted=False, keep=keep, inline=inline)
         if run.phase == ASSOCIATIONS:
             yield from self._refresh_associations(run)
         if run.archived_pass:
@@ -450,6 +453,37 @@ class TableReader:
         st.run = None
         yield self._checkpoint(final=True)
         yield self._progress(run, done=True)
+
+    def _changed_since_stored(self, run: RunState) -> Callable[[dict[str, Any]], bool] | None:
+        """For the search hits of an incremental read: False for a record the dataset already
+        holds at the same modification time, so its associations are not read again.
+
+        Only the lookback overlap (modified before the previous window ended) can hold such
+        records; they were written by an earlier run, with their association lists then.
+        Association-only changes since are the association comparison's (its own cadence), as
+        for every other record. The dataset's versions are read once, on the first overlap hit,
+        and only for rows modified since the window start."""
+        cursor = self._state.cursor_ms
+        since = run.window_start_ms
+        if self._known is None or cursor is None or since is None or since >= cursor:
+            return None
+        known = self._known
+        versions: dict[str, int] | None = None
+        loaded = False
+
+        def keep(record: dict[str, Any]) -> bool:
+            nonlocal versions, loaded
+            at = parse_datetime_ms(record.get("updatedAt"))
+            if at is None or at >= cursor:
+                return True  # changed after the previous window: new to the dataset
+            if not loaded:
+                versions, loaded = stored_versions(known, since), True
+            if versions is None or versions.get(str(record.get("id"))) != at:
+                return True
+            run.unchanged += 1
+            return False
+
+        return keep
 
     def _refresh_associations(self, run: RunState) -> Iterator[ReadEvent]:
         """Re-read the known records whose association lists changed in HubSpot (a resumed

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from headwater.connectors.events import KnownRows
 from headwater.connectors.hubspot.http import HubSpotHttp, json_body
@@ -30,10 +31,13 @@ __all__ = [
     "batch_read",
     "changed_associations",
     "merged_ids",
+    "stored_versions",
 ]
 
 MERGED_PROPERTY = "hs_merged_object_ids"
 BATCH_READ = 100
+#: the most stored versions :func:`stored_versions` keeps in memory before giving up
+STORED_VERSIONS_MAX = 200_000
 
 
 def merged_ids(records: Iterable[Mapping[str, Any]]) -> list[str]:
@@ -127,3 +131,41 @@ def batch_read(
     order = {i: n for n, i in enumerate(ids)}
     records.sort(key=lambda r: order.get(str(r.get("id")), len(order)))
     return records
+
+
+def _epoch_ms(column: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """A timestamp (or epoch-ms integer) column as epoch milliseconds."""
+    if pa.types.is_timestamp(column.type):
+        ms = pc.cast(column, pa.timestamp("ms", tz=column.type.tz), safe=False)
+        return pc.cast(ms, pa.int64())
+    return pc.cast(column, pa.int64(), safe=False)
+
+
+def stored_versions(
+    known: KnownRows, since_ms: int, limit: int = STORED_VERSIONS_MAX
+) -> dict[str, int] | None:
+    """Id → ``Updated_At`` (epoch ms) of the dataset's live rows modified at or after
+    ``since_ms``: what the lookback overlap of an incremental window may find again.
+
+    Streamed (the id and modification columns only); ``None`` when the dataset has no
+    ``Updated_At`` or more than ``limit`` such rows (then nothing is skipped)."""
+    out: dict[str, int] = {}
+    for batch in known(["Id", "Updated_At", "Is_Deleted"]):
+        names = batch.schema.names
+        if "Updated_At" not in names or "Id" not in names:
+            return None
+        updated = _epoch_ms(batch.column(names.index("Updated_At")))
+        recent = pc.fill_null(pc.greater_equal(updated, since_ms), False)
+        if "Is_Deleted" in names:
+            deleted = pc.fill_null(batch.column(names.index("Is_Deleted")), False)
+            recent = pc.and_(recent, pc.invert(deleted))
+        if not pc.any(recent).as_py():
+            continue
+        ids = pc.filter(batch.column(names.index("Id")), recent).to_pylist()
+        stamps = pc.filter(updated, recent).to_pylist()
+        for record_id, stamp in zip(ids, stamps, strict=True):
+            if record_id is not None and stamp is not None:
+                out[str(record_id)] = int(stamp)
+        if len(out) > limit:
+            return None
+    return out

@@ -32,6 +32,8 @@ def open_hubspot(credentials: Credentials, settings: ConnectorSettings) -> HubSp
         params=credentials.params,
         base_url=hubspot.base_url,
         on_tokens_refreshed=credentials.on_refreshed,
+        learned=credentials.learned,
+        on_learned=credentials.on_learned,
         limiter_registry=hubspot.limiters,
         read_options=ReadOptions(
             lookback_ms=hubspot.lookback_ms,

@@ -67,6 +67,8 @@ class RunState:
     merged: int = 0
     association_requests: int = 0
     association_changes: int = 0
+    #: search hits the dataset already held at the same modification time (not written again)
+    unchanged: int = 0
     floor: str = "0"
     records: int = 0
     pages: int = 0
