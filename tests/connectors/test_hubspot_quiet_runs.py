@@ -6,7 +6,7 @@ holds at the same modification time get no association reads. The emulator count
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import httpx
@@ -201,6 +201,25 @@ def test_the_connection_test_asks_hubspot_even_when_the_portal_is_known(
         conn.check()
 
 
+def _oauth(
+    emu: RunningEmulator,
+    params: dict[str, str],
+    *,
+    learned: dict[str, str],
+    on_learned: Callable[[dict[str, str]], None] | None = None,
+) -> HubSpotConnector:
+    """An OAuth connector of ``emu`` that starts from ``learned`` facts."""
+    return HubSpotConnector(
+        auth_spec_name=AUTH_OAUTH,
+        params=params,
+        base_url=emu.base_url,
+        limiter_registry=LimiterRegistry(budget=100_000, search_per_s=50),
+        clock_ms=emu.clock.now_ms,
+        learned=learned,
+        on_learned=on_learned,
+    )
+
+
 def test_an_oauth_connection_keeps_its_portal_too(emu: RunningEmulator) -> None:
     """An OAuth token names its portal only through introspection (or a refresh): kept with the
     connection, the next connector whose token expiry is known too does not introspect."""
@@ -212,15 +231,7 @@ def test_an_oauth_connection_keeps_its_portal_too(emu: RunningEmulator) -> None:
     assert calls(emu)["oauth.introspect"] == 1
     assert [f["portalId"] for f in facts] == [str(emu.portal_id)]
     reset(emu)
-    with HubSpotConnector(
-        auth_spec_name=AUTH_OAUTH,
-        params=params,
-        base_url=emu.base_url,
-        limiter_registry=LimiterRegistry(budget=100_000, search_per_s=50),
-        clock_ms=emu.clock.now_ms,
-        learned=facts[0],
-        on_learned=facts.append,
-    ) as conn:
+    with _oauth(emu, params, learned=facts[0], on_learned=facts.append) as conn:
         conn.table_schema(TABLE)
         assert conn.constants() == {"Portal_Id": str(emu.portal_id)}
     assert calls(emu) == Counter({"properties.list": 1})
@@ -230,13 +241,6 @@ def test_an_oauth_connection_keeps_its_portal_too(emu: RunningEmulator) -> None:
         params, refreshToken=emu.state.auth.add_refresh_token(["crm.objects.contacts.read"])
     )
     reset(emu)
-    with HubSpotConnector(
-        auth_spec_name=AUTH_OAUTH,
-        params=other,
-        base_url=emu.base_url,
-        limiter_registry=LimiterRegistry(budget=100_000, search_per_s=50),
-        clock_ms=emu.clock.now_ms,
-        learned=facts[0],
-    ) as conn:
+    with _oauth(emu, other, learned=facts[0]) as conn:
         conn.table_schema(TABLE)
     assert calls(emu)["oauth.introspect"] == 1
