@@ -154,15 +154,16 @@ def main() -> None:
     ap.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
     args = ap.parse_args()
 
-    from headwater.mapping import HUBSPOT_ALIASES, compile_set
+    from headwater.connectors.hubspot.adobe_columns import ADOBE_COLUMNS
+    from headwater.mapping import compile_set
+
+    aliases = dict(ADOBE_COLUMNS.aliases)  # Adobe's HubSpot names, as a HubSpot flow applies them
 
     table = contacts(args.rows)
     schema = output_schema()
-    renames = compile_set(
-        RENAMES, input_schema=table.schema, output_schema=schema, aliases=HUBSPOT_ALIASES
-    )
+    renames = compile_set(RENAMES, input_schema=table.schema, output_schema=schema, aliases=aliases)
     functions = compile_set(
-        FUNCTIONS, input_schema=table.schema, output_schema=schema, aliases=HUBSPOT_ALIASES
+        FUNCTIONS, input_schema=table.schema, output_schema=schema, aliases=aliases
     )
     check = functions.apply(table)
     assert check.table.num_rows == args.rows, check.errors[:3]
