@@ -1,7 +1,7 @@
 """Mixed Flow Service API load against ``headwater serve`` on PostgreSQL while flows run.
 
-Starts the HubSpot emulator and ``headwater serve`` (API worker processes, the scheduler and a
-worker) on a database of its own on PostgreSQL, creates ``--flows`` HubSpot → lake dataflows and
+Starts the HubSpot emulator and ``headwater serve`` (API worker processes and a worker running
+the scheduler) on a database of its own on PostgreSQL, creates ``--flows`` HubSpot → lake dataflows and
 keeps each of them running (a new run as soon as the last one ended), then drives the API with
 ``--concurrency`` keep-alive clients for ``--duration`` seconds:
 
@@ -527,8 +527,8 @@ def main() -> int:
                 f"Command: {cmd} (`make bench` runs it) — {platform.machine()}, "
                 f"{os.cpu_count()} cores shared with other work (load average "
                 f"{load_before[0]:.2f} before, {mean_load:.2f} mean during the run), "
-                f"`headwater serve` with {args.workers} API worker process(es), the scheduler and "
-                f"a worker, on PostgreSQL; {args.flows} HubSpot → lake flows of "
+                f"`headwater serve` with {args.workers} API worker process(es) and a worker "
+                f"running the scheduler, on PostgreSQL; {args.flows} HubSpot → lake flows of "
                 f"{args.contacts:,} contacts re-run as soon as each ended ({runs_done} runs "
                 f"finished: {statuses}); {args.concurrency} keep-alive clients of an asyncio "
                 f"load generator on the same machine, {args.duration:g} s after "
