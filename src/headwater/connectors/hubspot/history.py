@@ -21,6 +21,7 @@ property names themselves (``email``); the row columns it names are kept, the ke
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -198,7 +199,7 @@ def read_with_history(
     return records
 
 
-class WindowedReader:
+class WindowedReader(ABC):
     """What the property-history and merge readers share: one CRM object's path, the window of
     a read (planned once, kept in the stream state so a resumed read goes on with it) and its
     progress, counted in the requests this read sent. Construct per ``read`` call."""
@@ -223,9 +224,9 @@ class WindowedReader:
         self._path = f"/crm/v3/objects/{self._table.object_type}"
         self._start = http.stats["requests"]
 
+    @abstractmethod
     def _reason(self) -> str:
         """Why an incremental read reads what it reads (shown in the run's progress)."""
-        raise NotImplementedError
 
     def _window(self) -> RunState:
         """The unfinished read of the state, or a new one."""
