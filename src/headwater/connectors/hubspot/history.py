@@ -30,6 +30,7 @@ from headwater.connectors.hubspot.convert import build_batch, parse_datetime_ms
 from headwater.connectors.hubspot.http import HubSpotHttp, json_body
 from headwater.connectors.hubspot.paging import MAX_PROPERTIES_CHARS, chunk_properties
 from headwater.connectors.hubspot.planner import SEARCH_PAGE
+from headwater.connectors.hubspot.refresh import batch_read
 from headwater.connectors.hubspot.schema import (
     Column,
     ColumnKind,
@@ -56,7 +57,6 @@ __all__ = [
     "WindowedReader",
     "history_layout",
     "history_rows",
-    "read_with_history",
     "search_id_page",
     "select_history",
 ]
@@ -170,33 +170,6 @@ def search_id_page(
     more = bool((body.get("paging") or {}).get("next")) and bool(ids)
     total = body.get("total")
     return ids, ids[-1] if more else None, total if isinstance(total, int) else None
-
-
-def read_with_history(
-    http: HubSpotHttp,
-    path: str,
-    ids: Sequence[str],
-    *,
-    properties: list[str],
-    with_history: list[str],
-) -> list[dict[str, Any]]:
-    """The records ``ids`` with the history of ``with_history`` (``POST {path}/batch/read``,
-    :data:`HISTORY_PAGE` ids a call)."""
-    records: list[dict[str, Any]] = []
-    for start in range(0, len(ids), HISTORY_PAGE):
-        body = json_body(
-            http.send(
-                "POST",
-                f"{path}/batch/read",
-                json={
-                    "properties": properties,
-                    "propertiesWithHistory": with_history,
-                    "inputs": [{"id": i} for i in ids[start : start + HISTORY_PAGE]],
-                },
-            )
-        )
-        records += body.get("results") or []
-    return records
 
 
 class WindowedReader(ABC):
@@ -313,12 +286,13 @@ class HistoryReader(WindowedReader):
         )
 
     def _history_of(self, ids: Sequence[str], since_ms: int | None) -> list[dict[str, Any]]:
-        records = read_with_history(
+        records = batch_read(
             self._http,
-            self._path,
+            self._table.object_type,
             ids,
-            properties=["hs_object_id"],
-            with_history=list(self._layout.properties),
+            ["hs_object_id"],
+            with_history=self._layout.properties,
+            per_call=HISTORY_PAGE,
         )
         return history_rows(records, since_ms)
 

@@ -16,12 +16,8 @@ from typing import Any
 
 from headwater.connectors.events import BatchEvent, CheckpointEvent, ReadEvent
 from headwater.connectors.hubspot.convert import build_batch
-from headwater.connectors.hubspot.history import (
-    WindowedReader,
-    read_with_history,
-    search_id_page,
-)
-from headwater.connectors.hubspot.refresh import MERGED_PROPERTY
+from headwater.connectors.hubspot.history import HISTORY_PAGE, WindowedReader, search_id_page
+from headwater.connectors.hubspot.refresh import MERGED_PROPERTY, batch_read
 from headwater.connectors.hubspot.schema import Column, ColumnKind, Origin, TableLayout
 from headwater.connectors.hubspot.state import (
     FULL,
@@ -85,12 +81,13 @@ class MergeReader(WindowedReader):
         return search_id_page(self._http, self._path, filters)
 
     def _rows(self, ids: Sequence[str]) -> list[dict[str, Any]]:
-        records = read_with_history(
+        records = batch_read(
             self._http,
-            self._path,
+            self._table.object_type,
             ids,
-            properties=[MERGED_PROPERTY],
+            [MERGED_PROPERTY],
             with_history=[MERGED_PROPERTY],
+            per_call=HISTORY_PAGE,
         )
         return merge_rows(records)
 
